@@ -1,0 +1,927 @@
+"""Deterministic simulator of raw 好差评 evaluations, as channels send them to `ratings.raw`.
+
+Everything is drawn from one ``random.Random(seed)``: two simulators built with the same seed
+and arguments, called the same way, produce the same bytes (except in live mode, where
+`evaluated_at` is the wall clock).
+
+Usage::
+
+    sim = Simulator(seed=7)
+    sim.evaluation(at)                 # one valid raw evaluation (a dict) at event time `at`
+    sim.surge_evaluation(at, department_code=...)   # one bad review of a surging department
+    for msg in sim.stream(10_000, scenario="surge", start=datetime(2024, 5, 13, tzinfo=CST)):
+        producer.send("ratings.raw", key=msg.key, value=msg.value)
+
+`stream()` has two clocks:
+
+- span mode (`start` given): event times advance from `start` as a Poisson process whose
+  rate follows office rhythm (weekday 9–17 peak, lunch dip, evenings and weekends quiet;
+  halls closed outside office hours, so only online channels and the hotline speak then);
+  `rate_per_s` is the peak rate (default 5/s). With ``rhythm=False`` the rate is flat.
+- live mode (`start` None): every event is stamped with the wall clock when it is generated,
+  and halls count as open whatever the hour, so a demo at night still shows every channel.
+  Pacing is the caller's job (the CLI); `stream()` only yields.
+
+Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
+
+- ``steady``: the base traffic only.
+- ``surge``: from message `surge_from` (a fraction of `count`, default 0.5) on, one
+  department (or one service item) gets `surge_traffic_factor` × its usual share of traffic
+  (default 3×, at most half of all traffic) and `surge_bad_share` of it (default 40%) is bad
+  (level 1/2, tags 110/112/113/115 or 211–214, comments about outages and queues).
+- ``duplicates``: `duplicate_rate` (default 5%) of messages are exact re-sends of a recent
+  valid message (kind ``duplicate``), and `duplicate_transaction_rate` (default 1%) are a
+  second evaluation of an already evaluated transaction and round under a new evaluation_id
+  (kind ``duplicate_transaction``), which the pipeline must reject.
+- ``malformed``: `malformed_rate` (default 10%) of messages are broken, cycling through
+  `MALFORMED_REASONS` so every reason appears once there are at least 11 malformed messages;
+  kind is ``malformed:<reason>``, the reason code the pipeline must reject them with.
+- ``mixed``: surge + 1% duplicates + 0.5% duplicate transactions + 1% malformed (the demo).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from random import Random
+from typing import Any, Final
+
+from channels.catalogue import (
+    DEPARTMENTS,
+    DISTRICT_BY_CODE,
+    DISTRICTS,
+    HALLS_BY_DISTRICT,
+    Department,
+    Hall,
+    ServiceItem,
+    uscc,
+)
+from schemas.codes import REVIEW_TAGS
+
+CST: Final = timezone(timedelta(hours=8), "CST")  # China Standard Time, the offset channels send
+SOURCE: Final = "simulator"
+
+# --- national code tables used here -------------------------------------------------------
+
+CHANNEL_PF_CODES: Final[dict[str, int]] = {
+    "web": 1,
+    "app": 2,
+    "qrcode": 3,
+    "counter": 4,
+    "kiosk": 5,
+    "hotline": 6,
+    "sms": 7,
+}
+CHANNEL_MIX: Final[dict[str, float]] = {
+    "web": 0.35,
+    "app": 0.30,
+    "counter": 0.15,
+    "qrcode": 0.10,
+    "kiosk": 0.04,
+    "hotline": 0.04,
+    "sms": 0.02,
+}
+HALL_CHANNELS: Final = frozenset({"counter", "qrcode", "kiosk"})
+ONLINE_CHANNELS: Final = frozenset({"web", "app", "hotline", "sms"})
+
+# Bad reviews are not evenly spread: people rate a system that failed them online more
+# harshly than a clerk sitting in front of them. Normalized below so the overall bad rate is
+# still the configured one for the nominal channel mix.
+_CHANNEL_BAD_FACTOR: Final[dict[str, float]] = {
+    "web": 1.25,
+    "app": 1.1,
+    "counter": 0.55,
+    "qrcode": 0.8,
+    "kiosk": 1.0,
+    "hotline": 1.4,
+    "sms": 0.8,
+}
+
+# National 好差评 review tags (first digit = level) come from the contract table, so the
+# simulator can only ever emit codes ingest accepts.
+TAGS_BY_LEVEL: Final[dict[int, tuple[str, ...]]] = {
+    level: tuple(sorted(code for code, tag in REVIEW_TAGS.items() if tag.level == level))
+    for level in range(1, 6)
+}
+# Tags that describe an outage or a queue, what a surge of complaints is made of.
+SURGE_TAGS: Final[dict[int, tuple[str, ...]]] = {
+    1: ("110", "113", "115", "112"),
+    2: ("211", "212", "213", "214"),
+}
+
+SCORE_INDICATORS_ONLINE: Final = ("efficiency", "guidance", "convenience", "usability")
+SCORE_INDICATORS_HALL: Final = ("efficiency", "attitude", "competence", "guidance")
+
+# --- comments -------------------------------------------------------------------------------
+
+_COMMENTS: Final[dict[int, tuple[str, ...]]] = {
+    5: (
+        "办事效率很高，工作人员很耐心",
+        "全程网上办理，不用跑腿，点赞",
+        "一次就办好了，非常方便",
+        "窗口工作人员态度很好，讲解很清楚",
+        "材料一次性告知，效率高",
+        "手机上就能办，太方便了",
+        "比以前快多了，当天就拿到结果",
+        "服务很贴心，主动帮忙填表",
+    ),
+    4: (
+        "整体挺顺利的，就是排队稍微久一点",
+        "办理比较快，指南写得清楚",
+        "还不错，希望页面再简洁一些",
+        "工作人员比较热情",
+        "预约后到现场很快就办好了",
+    ),
+    3: (
+        "还行吧，等的时间有点长",
+        "能办成，但是流程有点复杂",
+        "页面有点卡，最后还是提交成功了",
+        "材料清单可以再写清楚一点",
+        "一般，没有想象中快",
+    ),
+    2: (
+        "材料要求不清楚，补了两次材料",
+        "网上说能办，结果还是要跑现场",
+        "窗口人员对业务不熟悉，问了几个人才搞清楚",
+        "超过承诺时间了还没办结",
+        "预约了到现场还要重新取号排队",
+        "工作人员态度比较生硬",
+    ),
+    1: (
+        "材料要求不清楚，跑了三次还没办成",
+        "系统一直登录不上",
+        "多个窗口来回跑，互相推诿",
+        "已经超过法定时限了，没有任何解释",
+        "工作人员态度很差，效率太低",
+        "上传材料一直失败，打电话也没人接",
+        "要求提供办事指南里没有的证明材料",
+    ),
+}
+_SURGE_COMMENTS_ONLINE: Final = (
+    "系统一直登录不上",
+    "网上申报页面一直报错，提交不了",
+    "上传材料一直失败，反复试了好几次",
+    "一网通办显示系统繁忙，请稍后再试，等了一上午",
+    "提交后一直显示审核中，超过时限了还没结果",
+    "电子证照调取失败，只能去现场",
+)
+_SURGE_COMMENTS_HALL: Final = (
+    "排队两个多小时还没轮到",
+    "系统故障，窗口说今天办不了，白跑一趟",
+    "预约了到现场还要重新取号排队",
+    "窗口只开了两个，人太多了",
+    "让我去别的窗口，跑了三个窗口还没办成",
+)
+_SURNAMES: Final = ("zhang", "wang", "li", "zhao", "chen", "liu", "yang", "huang", "wu", "zhou")
+_MAIL_DOMAINS: Final = ("qq.com", "163.com", "126.com", "sina.com", "example.com")
+_MOBILE_PREFIXES: Final = (
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150",
+    "151", "152", "155", "156", "157", "158", "159", "166", "176", "177",
+    "180", "181", "182", "183", "185", "186", "187", "188", "189", "199",
+)  # fmt: skip
+
+# --- malformed messages -------------------------------------------------------------------
+
+# The rejection reason codes the ingest step must use for these (exact names).
+MALFORMED_REASONS: Final[tuple[str, ...]] = (
+    "not_utf8",
+    "not_json",
+    "not_object",
+    "missing_field",
+    "invalid_level",
+    "unknown_channel",
+    "tag_level_mismatch",
+    "invalid_region_code",
+    "naive_timestamp",
+    "future_event",
+    "field_too_long",
+)
+KIND_VALID: Final = "valid"
+KIND_DUPLICATE: Final = "duplicate"
+KIND_DUPLICATE_TRANSACTION: Final = "duplicate_transaction"
+MALFORMED_PREFIX: Final = "malformed:"
+
+SCENARIOS: Final[tuple[str, ...]] = ("steady", "surge", "duplicates", "malformed", "mixed")
+
+
+@dataclass(frozen=True)
+class SimulatedMessage:
+    """One message for `ratings.raw`, labelled with what the pipeline should do with it.
+
+    kind: ``valid``; ``duplicate`` (exact re-send of an earlier message: same bytes);
+    ``duplicate_transaction`` (new evaluation_id, same transaction_id and round as an earlier
+    one); ``malformed:<reason>`` with a reason from `MALFORMED_REASONS`.
+    `at` is the simulated event time (for a re-send: when it was re-sent).
+    """
+
+    key: bytes | None
+    value: bytes
+    kind: str
+    at: datetime
+
+    @property
+    def malformed_reason(self) -> str | None:
+        if self.kind.startswith(MALFORMED_PREFIX):
+            return self.kind.removeprefix(MALFORMED_PREFIX)
+        return None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What a stream is made of; rates are shares of all messages."""
+
+    name: str
+    surge: bool = False
+    surge_department: str | None = None  # department code; None → the simulator's default
+    surge_service: str | None = None  # service code; surges only that item
+    surge_from: float = 0.5  # share of the stream after which the surge starts
+    surge_traffic_factor: float = 3.0
+    surge_bad_share: float = 0.4
+    duplicate_rate: float = 0.0
+    duplicate_transaction_rate: float = 0.0
+    malformed_rate: float = 0.0
+
+    @classmethod
+    def named(cls, name: str) -> Scenario:
+        if name == "steady":
+            return cls(name)
+        if name == "surge":
+            return cls(name, surge=True)
+        if name == "duplicates":
+            return cls(name, duplicate_rate=0.05, duplicate_transaction_rate=0.01)
+        if name == "malformed":
+            return cls(name, malformed_rate=0.10)
+        if name == "mixed":
+            return cls(
+                name,
+                surge=True,
+                duplicate_rate=0.01,
+                duplicate_transaction_rate=0.005,
+                malformed_rate=0.01,
+            )
+        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+
+
+def encode_message(
+    evaluation: dict[str, Any], kind: str = KIND_VALID, *, at: datetime
+) -> SimulatedMessage:
+    """Serialize an evaluation as channels do: compact UTF-8 JSON, keyed by transaction."""
+    return SimulatedMessage(
+        key=message_key(evaluation),
+        value=json.dumps(evaluation, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        kind=kind,
+        at=at,
+    )
+
+
+def message_key(evaluation: dict[str, Any]) -> bytes | None:
+    """transaction_id if present, else evaluation_id (utf-8), as the topic contract says."""
+    key = evaluation.get("transaction_id") or evaluation.get("evaluation_id")
+    return str(key).encode("utf-8") if key else None
+
+
+def office_intensity(at: datetime) -> float:
+    """Relative evaluation rate at `at` (Shanghai time), 1.0 at the weekday peak."""
+    local = at.astimezone(CST)
+    hour = local.hour + local.minute / 60
+    if local.weekday() >= 5:
+        # Weekends: halls closed, only people at home doing things online.
+        return 0.10 if 9 <= hour < 21 else 0.02
+    if hour < 7:
+        return 0.01
+    if hour < 8.5:
+        return 0.08
+    if hour < 9:
+        return 0.4
+    if hour < 11.5:
+        return 1.0
+    if hour < 12:
+        return 0.75
+    if hour < 13.5:
+        return 0.45  # lunch dip: windows half staffed, people eating
+    if hour < 16.5:
+        return 0.95
+    if hour < 17:
+        return 0.7
+    if hour < 18:
+        return 0.3
+    if hour < 22:
+        return 0.12  # evening online traffic
+    return 0.04
+
+
+def halls_open(at: datetime) -> bool:
+    local = at.astimezone(CST)
+    hour = local.hour + local.minute / 60
+    return local.weekday() < 5 and 9 <= hour < 17
+
+
+def _cumulative(weights: Sequence[float]) -> list[float]:
+    acc = 0.0
+    out = []
+    for w in weights:
+        acc += w
+        out.append(acc)
+    return out
+
+
+@dataclass
+class _Sent:
+    evaluation: dict[str, Any]
+    message: SimulatedMessage
+
+
+class Simulator:
+    """Seeded generator of raw evaluations; see the module docstring for the scenarios.
+
+    bad_rate: overall share of levels 1–2 (default 1.5%); the rest splits ~87/10/3 over
+    levels 5/4/3. pii_rate: share of evaluations whose comment carries a phone number, an
+    e-mail address or an ID number that ingest must scrub. followup_rate: share of evaluations
+    that are a 追评 (round 2) of an earlier evaluated transaction. pf_code_rate: share that
+    sends the numeric pf channel code ("4") instead of the name.
+    """
+
+    def __init__(
+        self,
+        seed: int = 42,
+        *,
+        departments: Sequence[Department] | None = None,
+        bad_rate: float = 0.015,
+        pii_rate: float = 0.02,
+        followup_rate: float = 0.02,
+        pf_code_rate: float = 0.05,
+        comment_rate: float | None = None,
+    ) -> None:
+        if not 0 <= bad_rate <= 1:
+            raise ValueError("bad_rate must be within [0, 1]")
+        if not 0 <= pii_rate <= 1:
+            raise ValueError("pii_rate must be within [0, 1]")
+        self.rng = Random(seed)
+        self.departments: tuple[Department, ...] = tuple(departments or DEPARTMENTS)
+        if not self.departments:
+            raise ValueError("departments must not be empty")
+        self.bad_rate = bad_rate
+        self.pii_rate = pii_rate
+        self.followup_rate = followup_rate
+        self.pf_code_rate = pf_code_rate
+        self.comment_rate = comment_rate
+        self._dept_cum = _cumulative([d.weight for d in self.departments])
+        self._service_cum = {
+            d.code: _cumulative([s.weight for s in d.services]) for d in self.departments
+        }
+        self._district_cum = _cumulative([d.population_10k for d in DISTRICTS])
+        nominal = sum(CHANNEL_MIX[c] * f for c, f in _CHANNEL_BAD_FACTOR.items())
+        self._bad_factor = {c: f / nominal for c, f in _CHANNEL_BAD_FACTOR.items()}
+        self._txn_seq = 0
+        # Recent first-round evaluations that may still get a 追评; bounded, like a real
+        # channel backend only offering follow-ups for recent transactions.
+        self._followup_pool: deque[dict[str, Any]] = deque(maxlen=5000)
+        self._recent: deque[_Sent] = deque(maxlen=1000)
+        self._malformed_cursor = self.rng.randrange(len(MALFORMED_REASONS))
+
+    # --- picking --------------------------------------------------------------------------
+
+    @property
+    def default_surge_department(self) -> Department:
+        """The department that surges when none is named: 市医保局 if present, else the first."""
+        for d in self.departments:
+            if d.short_name == "市医保局":
+                return d
+        return self.departments[0]
+
+    def department(self, code: str) -> Department:
+        for d in self.departments:
+            if d.code == code:
+                return d
+        raise KeyError(f"unknown department code {code!r}")
+
+    def service(self, code: str) -> tuple[Department, ServiceItem]:
+        for d in self.departments:
+            for s in d.services:
+                if s.code == code:
+                    return d, s
+        raise KeyError(f"unknown service code {code!r}")
+
+    def _pick_department(self, exclude: str | None = None) -> Department:
+        while True:
+            d = self.rng.choices(self.departments, cum_weights=self._dept_cum)[0]
+            if d.code != exclude or len(self.departments) == 1:
+                return d
+
+    def _pick_service(self, dept: Department, exclude: str | None = None) -> ServiceItem:
+        while True:
+            s = self.rng.choices(dept.services, cum_weights=self._service_cum[dept.code])[0]
+            if s.code != exclude or len(dept.services) == 1:
+                return s
+
+    def _pick_channel(self, open_halls: bool) -> str:
+        while True:
+            c = self.rng.choices(tuple(CHANNEL_MIX), weights=tuple(CHANNEL_MIX.values()))[0]
+            if open_halls or c not in HALL_CHANNELS:
+                return c
+
+    def _pick_hall(self, dept: Department) -> Hall:
+        if dept.region_code in DISTRICT_BY_CODE:
+            district_code = dept.region_code
+        else:
+            district_code = self.rng.choices(DISTRICTS, cum_weights=self._district_cum)[0].code
+        return self.rng.choice(HALLS_BY_DISTRICT[district_code])
+
+    def _pick_level(self, channel: str) -> int:
+        bad = min(1.0, self.bad_rate * self._bad_factor[channel])
+        u = self.rng.random()
+        if u < bad:
+            return 1 if self.rng.random() < 0.55 else 2
+        return self._good_level()
+
+    def _tags(self, level: int) -> list[str]:
+        pool = TAGS_BY_LEVEL[level]
+        # Unhappy people tick boxes; happy people mostly just tap five stars.
+        weights = (0.45, 0.35, 0.15, 0.05) if level >= 4 else (0.15, 0.45, 0.3, 0.1)
+        k = self.rng.choices((0, 1, 2, 3), weights=weights)[0]
+        return sorted(self.rng.sample(pool, k))
+
+    def _comment(self, level: int) -> str | None:
+        rate = self.comment_rate
+        if rate is None:
+            rate = {5: 0.3, 4: 0.3, 3: 0.45, 2: 0.8, 1: 0.85}[level]
+        if self.rng.random() >= rate:
+            return None
+        return self.rng.choice(_COMMENTS[level])
+
+    def _scores(self, level: int, channel: str) -> dict[str, int] | None:
+        if self.rng.random() >= 0.4:
+            return None
+        indicators = SCORE_INDICATORS_HALL if channel in HALL_CHANNELS else SCORE_INDICATORS_ONLINE
+        return {
+            name: max(1, min(5, level + self.rng.choice((-1, 0, 0, 0, 0, 1))))
+            for name in indicators
+        }
+
+    # --- fake personal data ----------------------------------------------------------------
+
+    def mobile_number(self) -> str:
+        return self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
+
+    def email(self) -> str:
+        name = (
+            self.rng.choice(_SURNAMES)
+            + self.rng.choice(("", ".", "_"))
+            + str(self.rng.randrange(1, 9999))
+        )
+        return f"{name}@{self.rng.choice(_MAIL_DOMAINS)}"
+
+    def id_number(self) -> str:
+        """An 18-digit 居民身份证号 with a valid GB 11643 check character."""
+        district = self.rng.choice(DISTRICTS).code
+        birth = datetime(1950, 1, 1) + timedelta(days=self.rng.randrange(365 * 55))
+        body = f"{district}{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
+        weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+        total = sum(int(ch) * w for ch, w in zip(body, weights, strict=True))
+        return body + "10X98765432"[total % 11]
+
+    def _with_pii(self, comment: str | None, level: int) -> str:
+        base = comment or self.rng.choice(_COMMENTS[level])
+        kind = self.rng.choice(("phone", "email", "id"))
+        if kind == "phone":
+            return f"{base}，有问题请联系我{self.mobile_number()}"
+        if kind == "email":
+            return f"{base}。结果请发我邮箱{self.email()}"
+        return f"{base}，我的身份证号{self.id_number()}"
+
+    def _evaluator(self, dept: Department) -> tuple[str | None, int | None]:
+        if self.rng.random() < 0.12:
+            return None, None  # anonymous evaluations exist on several channels
+        if self.rng.random() < dept.enterprise_share:
+            region = self.rng.choice(DISTRICTS).code
+            return uscc("91", region, f"MA{self.rng.randrange(36**6):06X}"[:8]), 2
+        if self.rng.random() < 0.25:
+            return self.mobile_number(), 1  # logged in with the phone number
+        return f"U{self.rng.randrange(10**11):011d}", 1
+
+    # --- evaluations ----------------------------------------------------------------------
+
+    def _evaluation_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _transaction_id(self, region_code: str, at: datetime) -> str:
+        # A sequence number guarantees uniqueness; the random part keeps ids from looking
+        # sequential to anything that might (wrongly) rely on ordering.
+        self._txn_seq += 1
+        return f"{region_code[:6]}{at.astimezone(CST):%Y%m%d}{self.rng.randrange(100):02d}" + (
+            f"{self._txn_seq:09d}"
+        )
+
+    def evaluation(
+        self,
+        at: datetime,
+        *,
+        department: Department | None = None,
+        service: ServiceItem | None = None,
+        level: int | None = None,
+        open_halls: bool | None = None,
+        followups: bool = True,
+    ) -> dict[str, Any]:
+        """One valid raw evaluation at event time `at` (timezone-aware).
+
+        department/service/level pin those choices (a service implies its department);
+        open_halls says whether hall channels may be used (default: office hours of `at`).
+        With probability `followup_rate` (when `followups` and nothing is pinned) the result
+        is a 追评 of an earlier first-round evaluation.
+        """
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        if open_halls is None:
+            open_halls = halls_open(at)
+        if (
+            followups
+            and department is None
+            and service is None
+            and level is None
+            and self._followup_pool
+            and self.rng.random() < self.followup_rate
+        ):
+            followup = self._followup(at)
+            if followup is not None:
+                return followup
+        if service is not None and department is None:
+            department, _ = self.service(service.code)
+        dept = department or self._pick_department()
+        item = service or self._pick_service(dept)
+        channel = self._pick_channel(open_halls)
+        lvl = level if level is not None else self._pick_level(channel)
+        return self._build(at, dept, item, channel, lvl, self._tags(lvl), self._comment(lvl))
+
+    def surge_evaluation(
+        self,
+        at: datetime,
+        department_code: str | None = None,
+        service_code: str | None = None,
+        *,
+        open_halls: bool | None = None,
+    ) -> dict[str, Any]:
+        """A bad review (level 1 or 2) in the surging department or service.
+
+        Tags and comments describe what surges are made of in practice: an outage of the
+        online system, or a queue in the halls.
+        """
+        if open_halls is None:
+            open_halls = halls_open(at)
+        if service_code is not None:
+            dept, item = self.service(service_code)
+        else:
+            dept = (
+                self.department(department_code)
+                if department_code is not None
+                else self.default_surge_department
+            )
+            item = self._pick_service(dept)
+        channel = self._pick_channel(open_halls)
+        level = 1 if self.rng.random() < 0.6 else 2
+        k = self.rng.choice((1, 1, 2, 2, 3))
+        tags = sorted(self.rng.sample(SURGE_TAGS[level], k))
+        comments = _SURGE_COMMENTS_HALL if channel in HALL_CHANNELS else _SURGE_COMMENTS_ONLINE
+        comment = self.rng.choice(comments) if self.rng.random() < 0.9 else None
+        return self._build(at, dept, item, channel, level, tags, comment)
+
+    def _build(
+        self,
+        at: datetime,
+        dept: Department,
+        item: ServiceItem,
+        channel: str,
+        level: int,
+        tags: list[str],
+        comment: str | None,
+    ) -> dict[str, Any]:
+        hall = self._pick_hall(dept) if channel in HALL_CHANNELS else None
+        region_code = hall.region_code if hall is not None else dept.region_code
+        # 综合点评 on the portal is not tied to a transaction; a few online ones lack it.
+        has_txn = channel not in ("web", "app") or self.rng.random() >= 0.03
+        evaluator_id, evaluator_type = self._evaluator(dept)
+        if self.rng.random() < self.pii_rate:
+            comment = self._with_pii(comment, level)
+        scores = self._scores(level, channel)
+        channel_value = (
+            str(CHANNEL_PF_CODES[channel]) if self.rng.random() < self.pf_code_rate else channel
+        )
+        ev: dict[str, Any] = {"evaluation_id": self._evaluation_id()}
+        if has_txn:
+            ev["transaction_id"] = self._transaction_id(region_code, at)
+        ev["evaluation_round"] = 1
+        ev["service_code"] = item.code
+        ev["service_name"] = item.name
+        ev["department_code"] = dept.code
+        ev["department_name"] = dept.name
+        ev["region_code"] = region_code
+        ev["channel"] = channel_value
+        ev["level"] = level
+        ev["tags"] = tags
+        if comment is not None:
+            ev["comment"] = comment
+        if scores is not None:
+            ev["scores"] = scores
+        if evaluator_id is not None:
+            ev["evaluator_id"] = evaluator_id
+            ev["evaluator_type"] = evaluator_type
+        if hall is not None:
+            ev["hall_code"] = hall.code
+            if channel != "kiosk":  # a kiosk stands in the hall, not at a window
+                window = self.rng.choice(hall.windows)
+                ev["window_code"] = window.code
+                ev["staff_id"] = self.rng.choice(window.staff_ids)
+        ev["evaluated_at"] = _iso(at)
+        ev["source"] = SOURCE
+        if has_txn:
+            self._followup_pool.append(ev)
+        return ev
+
+    def _followup(self, at: datetime) -> dict[str, Any] | None:
+        """A 追评: round 2 of an earlier transaction, usually after the case was concluded."""
+        original = self._followup_pool.popleft()
+        if _parse(original["evaluated_at"]) >= at:
+            return None
+        channel = _channel_name(original["channel"])
+        if channel in HALL_CHANNELS:
+            # Nobody goes back to the hall to add a 追评: it comes by SMS link or the app,
+            # still about the hall, window and staff member that served them.
+            channel = self.rng.choice(("sms", "app"))
+        level = self._pick_level(channel)
+        comment = self._comment(level)
+        if self.rng.random() < self.pii_rate:
+            comment = self._with_pii(comment, level)
+        ev: dict[str, Any] = {
+            "evaluation_id": self._evaluation_id(),
+            "transaction_id": original["transaction_id"],
+            "evaluation_round": 2,
+        }
+        for field in (
+            "service_code",
+            "service_name",
+            "department_code",
+            "department_name",
+            "region_code",
+        ):
+            ev[field] = original[field]
+        # Same channel: keep the producer's spelling of it (name or pf code).
+        same = channel == _channel_name(original["channel"])
+        ev["channel"] = original["channel"] if same else channel
+        ev["level"] = level
+        ev["tags"] = self._tags(level)
+        if comment is not None:
+            ev["comment"] = comment
+        for field in ("evaluator_id", "evaluator_type", "hall_code", "window_code", "staff_id"):
+            if field in original:
+                ev[field] = original[field]
+        ev["evaluated_at"] = _iso(at)
+        ev["source"] = SOURCE
+        return ev
+
+    # --- broken messages -------------------------------------------------------------------
+
+    def malformed(self, at: datetime, reason: str) -> SimulatedMessage:
+        """A message that ingest must reject with `reason` (one of MALFORMED_REASONS)."""
+        if reason not in MALFORMED_REASONS:
+            raise ValueError(f"unknown malformed reason {reason!r}")
+        ev = self.evaluation(at, followups=False, open_halls=True)
+        # Keep the broken copy out of the follow-up pool: a 追评 of it would be "valid" but
+        # refer to a transaction the pipeline never accepted.
+        if self._followup_pool and self._followup_pool[-1] is ev:
+            self._followup_pool.pop()
+        kind = MALFORMED_PREFIX + reason
+        key = message_key(ev)
+        if reason == "not_utf8":
+            # A legacy channel sending GBK instead of UTF-8; the comment guarantees non-ASCII.
+            ev.setdefault("comment", self.rng.choice(_COMMENTS[ev["level"]]))
+            raw = json.dumps(ev, ensure_ascii=False, separators=(",", ":")).encode("gbk")
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                raw = b"\xff" + raw
+            return SimulatedMessage(key=key, value=raw, kind=kind, at=at)
+        if reason == "not_json":
+            text = json.dumps(ev, ensure_ascii=False, separators=(",", ":"))
+            # Truncated in transit: an object without its closing brace is never valid JSON.
+            cut = self.rng.randrange(len(text) // 3, len(text) - 1)
+            return SimulatedMessage(key=key, value=text[:cut].encode("utf-8"), kind=kind, at=at)
+        if reason == "not_object":
+            # A channel batching evaluations into one array instead of one message each.
+            raw = json.dumps([ev], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            return SimulatedMessage(key=key, value=raw, kind=kind, at=at)
+        if reason == "missing_field":
+            del ev["department_code"]
+        elif reason == "invalid_level":
+            ev["level"] = 7
+            ev["tags"] = []  # so the level, not a tag, is the only thing wrong
+        elif reason == "unknown_channel":
+            ev["channel"] = "fax"
+        elif reason == "tag_level_mismatch":
+            ev["level"] = 5
+            ev["tags"] = ["115"]
+        elif reason == "invalid_region_code":
+            ev["region_code"] = "31A101"
+        elif reason == "naive_timestamp":
+            ev["evaluated_at"] = (
+                at.astimezone(CST).replace(tzinfo=None).isoformat(timespec="milliseconds")
+            )
+        elif reason == "future_event":
+            ev["evaluated_at"] = _iso(at + timedelta(days=1))
+        elif reason == "field_too_long":
+            sentence = "材料要求不清楚，跑了三次还没办成。"
+            ev["comment"] = (sentence * (3000 // len(sentence) + 1))[:3000]
+        return encode_message(ev, kind, at=at)
+
+    # --- streams ----------------------------------------------------------------------------
+
+    def stream(
+        self,
+        count: int,
+        *,
+        scenario: str | Scenario = "steady",
+        start: datetime | None = None,
+        rate_per_s: float | None = None,
+        rhythm: bool = True,
+        surge_department: str | None = None,
+        surge_service: str | None = None,
+    ) -> Iterator[SimulatedMessage]:
+        """`count` messages for `ratings.raw` (see the module docstring), lazily.
+
+        surge_department / surge_service (codes) override the scenario's; they only matter
+        for scenarios with a surge. Arguments are checked here, before the first message:
+        an unknown scenario or code raises ValueError / KeyError from this call.
+        """
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        if start is not None and start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        peak = rate_per_s if rate_per_s is not None else 5.0
+        if peak <= 0:
+            raise ValueError("rate_per_s must be > 0")
+        sc = scenario if isinstance(scenario, Scenario) else Scenario.named(scenario)
+        if surge_department is not None or surge_service is not None:
+            sc = replace(sc, surge_department=surge_department, surge_service=surge_service)
+        surge_dept, surge_item = self._surge_target(sc)
+        return self._generate(
+            count,
+            sc,
+            start=start.astimezone(CST) if start is not None else None,
+            peak=peak,
+            rhythm=rhythm,
+            surge_dept=surge_dept,
+            surge_item=surge_item,
+        )
+
+    def _generate(
+        self,
+        count: int,
+        sc: Scenario,
+        *,
+        start: datetime | None,
+        peak: float,
+        rhythm: bool,
+        surge_dept: Department,
+        surge_item: ServiceItem | None,
+    ) -> Iterator[SimulatedMessage]:
+        surge_from = math.ceil(count * sc.surge_from) if sc.surge else count
+        surge_share = self._surge_share(sc, surge_dept, surge_item)
+        clock = start
+        for i in range(count):
+            if clock is None:
+                at = datetime.now(CST)
+                open_halls: bool | None = True
+            else:
+                clock = self._advance(clock, peak, rhythm)
+                at = clock
+                open_halls = None if rhythm else True
+            yield self._next_message(
+                at, i >= surge_from, sc, surge_dept, surge_item, surge_share, open_halls
+            )
+
+    def _surge_target(self, sc: Scenario) -> tuple[Department, ServiceItem | None]:
+        if sc.surge_service is not None:
+            return self.service(sc.surge_service)
+        if sc.surge_department is not None:
+            return self.department(sc.surge_department), None
+        return self.default_surge_department, None
+
+    def _surge_share(self, sc: Scenario, dept: Department, item: ServiceItem | None) -> float:
+        """Share of all traffic the surging target takes once the surge has begun."""
+        share = dept.weight / sum(d.weight for d in self.departments)
+        if item is not None:
+            share *= item.weight / sum(s.weight for s in dept.services)
+        return min(0.5, share * sc.surge_traffic_factor)
+
+    def _advance(self, clock: datetime, peak: float, rhythm: bool) -> datetime:
+        # Poisson process by thinning: candidates at the peak rate, kept in proportion to
+        # the office intensity at that instant.
+        while True:
+            clock += timedelta(seconds=self.rng.expovariate(peak))
+            if not rhythm or self.rng.random() < office_intensity(clock):
+                return clock
+
+    def _next_message(
+        self,
+        at: datetime,
+        surging: bool,
+        sc: Scenario,
+        surge_dept: Department,
+        surge_item: ServiceItem | None,
+        surge_share: float,
+        open_halls: bool | None,
+    ) -> SimulatedMessage:
+        u = self.rng.random()
+        if u < sc.malformed_rate:
+            reason = MALFORMED_REASONS[self._malformed_cursor]
+            self._malformed_cursor = (self._malformed_cursor + 1) % len(MALFORMED_REASONS)
+            return self.malformed(at, reason)
+        u -= sc.malformed_rate
+        if u < sc.duplicate_rate and self._recent:
+            return replace(self.rng.choice(self._recent).message, kind=KIND_DUPLICATE, at=at)
+        u -= sc.duplicate_rate
+        if u < sc.duplicate_transaction_rate:
+            dup = self._duplicate_transaction(at)
+            if dup is not None:
+                return dup
+
+        if surging and self.rng.random() < surge_share:
+            if self.rng.random() < sc.surge_bad_share:
+                ev = self.surge_evaluation(
+                    at,
+                    surge_dept.code,
+                    surge_item.code if surge_item else None,
+                    open_halls=open_halls,
+                )
+            else:
+                ev = self.evaluation(
+                    at,
+                    department=surge_dept,
+                    service=surge_item,
+                    level=self._good_level(),
+                    open_halls=open_halls,
+                )
+        elif surging:
+            # Outside the surging target, traffic is the usual mix minus that target.
+            ev = self._evaluation_excluding(at, surge_dept, surge_item, open_halls)
+        else:
+            ev = self.evaluation(at, open_halls=open_halls)
+        msg = encode_message(ev, KIND_VALID, at=at)
+        self._recent.append(_Sent(ev, msg))
+        return msg
+
+    def _good_level(self) -> int:
+        # Good levels keep the 5:4:3 shape of published 好差评 data whatever the bad rate.
+        v = self.rng.random()
+        return 5 if v < 0.868 else 4 if v < 0.968 else 3
+
+    def _evaluation_excluding(
+        self,
+        at: datetime,
+        dept: Department,
+        item: ServiceItem | None,
+        open_halls: bool | None,
+    ) -> dict[str, Any]:
+        if item is None:
+            other = self._pick_department(exclude=dept.code)
+            if other.code == dept.code:
+                return self.evaluation(at, open_halls=open_halls)
+            return self.evaluation(at, department=other, open_halls=open_halls)
+        other = self._pick_department()
+        service = self._pick_service(other, exclude=item.code)
+        if service.code == item.code:
+            return self.evaluation(at, open_halls=open_halls)
+        return self.evaluation(at, department=other, service=service, open_halls=open_halls)
+
+    def _duplicate_transaction(self, at: datetime) -> SimulatedMessage | None:
+        """Same transaction and round as a recent valid message, new evaluation_id."""
+        candidates = [s for s in self._recent if "transaction_id" in s.evaluation]
+        if not candidates:
+            return None
+        original = self.rng.choice(candidates).evaluation
+        ev = dict(original)
+        ev["evaluation_id"] = self._evaluation_id()
+        ev["level"] = self._pick_level(_channel_name(original["channel"]))
+        ev["tags"] = self._tags(ev["level"])
+        ev.pop("comment", None)
+        ev["evaluated_at"] = _iso(at)
+        return encode_message(ev, KIND_DUPLICATE_TRANSACTION, at=at)
+
+
+def _channel_name(value: str) -> str:
+    if value.isdigit():
+        return next(name for name, pf in CHANNEL_PF_CODES.items() if str(pf) == value)
+    return value
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(CST).isoformat(timespec="milliseconds")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)

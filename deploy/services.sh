@@ -1,0 +1,500 @@
+#!/usr/bin/env bash
+# Local services of haochaping without Docker: a single-node Kafka 4.x (KRaft, combined
+# broker+controller) and a ClickHouse server, both with their data under <repo>/.deploy/.
+#
+# Usage:  deploy/services.sh up | down [--purge] | purge | status | logs
+#
+#   up       install what is missing (Kafka jars via Maven, clickhouse-server via apt), start
+#            both services in the background and wait until they answer. Idempotent: a
+#            service that already runs (pid file + answering port) is reused.
+#   down     stop exactly the processes `up` started (pid files): TERM, then KILL after
+#            $STOP_TIMEOUT s. `down --purge` (or `purge`) also deletes the data folders
+#            .deploy/kafka/data and .deploy/clickhouse/data (the Kafka jars are kept).
+#   status   running (pid, port) or stopped, per service. Exit 0 if both run, 3 otherwise.
+#   logs     where the logs are, and their last lines.
+#
+# Environment (defaults in brackets):
+#   KAFKA_PORT             [9092]  Kafka PLAINTEXT listener on 127.0.0.1 (advertised 127.0.0.1)
+#   KAFKA_CONTROLLER_PORT  [9093]  KRaft controller listener on 127.0.0.1
+#   KAFKA_HEAP             [1g]    -Xmx of the broker JVM
+#   CLICKHOUSE_PORT        [9000]  ClickHouse native (TCP) port on 127.0.0.1
+#   CLICKHOUSE_HTTP_PORT   [8123]  ClickHouse HTTP port on 127.0.0.1
+#   START_TIMEOUT          [120]   seconds `up` waits for each service
+#   STOP_TIMEOUT           [20]    seconds `down` waits after TERM before KILL
+#
+# Files: deploy/kafka/pom.xml (jar list), deploy/kafka/log4j2.properties,
+# deploy/clickhouse/users.xml; generated: .deploy/kafka/server.properties,
+# .deploy/clickhouse/config.xml. The ports are written into the generated configs at each
+# `up`, so stop the services before changing them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPLOY_SRC="$ROOT/deploy"
+STATE="$ROOT/.deploy"
+
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP="${KAFKA_HEAP:-1g}"
+CLICKHOUSE_PORT="${CLICKHOUSE_PORT:-9000}"
+CLICKHOUSE_HTTP_PORT="${CLICKHOUSE_HTTP_PORT:-8123}"
+START_TIMEOUT="${START_TIMEOUT:-120}"
+STOP_TIMEOUT="${STOP_TIMEOUT:-20}"
+
+K_DIR="$STATE/kafka"
+K_LIBS="$K_DIR/libs"
+K_DATA="$K_DIR/data"
+K_LOGS="$K_DIR/logs"
+K_CONF="$K_DIR/server.properties"
+K_PID="$K_DIR/kafka.pid"
+K_OUT="$K_DIR/kafka.out"
+K_POM="$DEPLOY_SRC/kafka/pom.xml"
+K_LOG4J="$DEPLOY_SRC/kafka/log4j2.properties"
+
+C_DIR="$STATE/clickhouse"
+C_DATA="$C_DIR/data"
+C_LOGS="$C_DIR/log"
+C_CONF="$C_DIR/config.xml"
+C_PID="$C_DIR/clickhouse.pid"
+C_OUT="$C_DIR/clickhouse.out"
+C_USERS="$DEPLOY_SRC/clickhouse/users.xml"
+
+say() { printf '%s\n' "$*"; }
+err() { printf 'services.sh: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+
+# ---------------------------------------------------------------- helpers
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null || die "apt-get not found; install manually: $*"
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        say "apt-get update ..."
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    say "apt-get install -y $* ..."
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# true if something accepts TCP connections on 127.0.0.1:$1
+port_open() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# pid from pid file $1 if that process is alive and its command line contains $2
+live_pid() {
+    local file="$1" pattern="$2" pid
+    [ -f "$file" ] || return 1
+    pid="$(tr -dc '0-9' <"$file")"
+    [ -n "$pid" ] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # guard against a recycled pid: the process must be the one we started
+    if [ -r "/proc/$pid/cmdline" ]; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+    fi
+    printf '%s' "$pid"
+}
+
+# find the ClickHouse server binary (Debian ships /usr/sbin/clickhouse-server; the upstream
+# packages a multi-call /usr/bin/clickhouse)
+ch_server_cmd() {
+    if command -v clickhouse-server >/dev/null 2>&1; then
+        printf '%s' "$(command -v clickhouse-server)"
+    elif [ -x /usr/sbin/clickhouse-server ]; then
+        printf '%s' /usr/sbin/clickhouse-server
+    elif [ -x /usr/bin/clickhouse ]; then
+        printf '%s' "/usr/bin/clickhouse server"
+    else
+        return 1
+    fi
+}
+
+ch_ping() {
+    if command -v curl >/dev/null 2>&1; then
+        [ "$(curl -s -m 2 "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null)" = "Ok." ]
+    else
+        timeout 2 bash -c '
+            exec 3<>/dev/tcp/127.0.0.1/'"$CLICKHOUSE_HTTP_PORT"' || exit 1
+            printf "GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
+            grep -q "^Ok\." <&3' 2>/dev/null
+    fi
+}
+
+kafka_ready() {
+    grep -q "Kafka Server started" "$K_OUT" 2>/dev/null && port_open "$KAFKA_PORT"
+}
+
+# wait_ready NAME PIDFILE PATTERN CHECKFN LOGFILE...
+wait_ready() {
+    local name="$1" pidfile="$2" pattern="$3" check="$4"; shift 4
+    local start=$SECONDS elapsed log
+    printf 'waiting for %s ' "$name"
+    while :; do
+        if "$check"; then
+            printf ' ready after %ss\n' "$((SECONDS - start))"
+            return 0
+        fi
+        elapsed=$((SECONDS - start))
+        if ! live_pid "$pidfile" "$pattern" >/dev/null; then
+            printf ' process exited\n'
+            break
+        fi
+        if [ "$elapsed" -ge "$START_TIMEOUT" ]; then
+            printf ' timed out after %ss\n' "$elapsed"
+            break
+        fi
+        printf '.'
+        sleep 1
+    done
+    err "$name failed to start"
+    # leave nothing half-started behind: stop it (if alive) and drop the pid file
+    stop_pid "$name" "$pidfile" "$pattern" >/dev/null 2>&1 || true
+    rm -f "$pidfile"
+    for log in "$@"; do
+        if [ -s "$log" ]; then
+            err "---- last 30 lines of $log"
+            tail -n 30 "$log" >&2
+        fi
+    done
+    return 1
+}
+
+# stop_pid NAME PIDFILE PATTERN
+stop_pid() {
+    local name="$1" pidfile="$2" pattern="$3" pid i
+    if ! pid="$(live_pid "$pidfile" "$pattern")"; then
+        if [ -f "$pidfile" ]; then
+            rm -f "$pidfile"
+            say "$name: not running (removed stale pid file)"
+        else
+            say "$name: not running"
+        fi
+        return 0
+    fi
+    printf '%s: stopping pid %s ' "$name" "$pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 2; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        [ $((i % 2)) -eq 1 ] && printf '.'
+        sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        printf ' still alive after %ss, sending KILL' "$STOP_TIMEOUT"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    fi
+    if kill -0 "$pid" 2>/dev/null; then
+        printf '\n'
+        die "$name: pid $pid did not exit"
+    fi
+    rm -f "$pidfile"
+    printf ' stopped\n'
+}
+
+# ---------------------------------------------------------------- Kafka
+
+kafka_install() {
+    command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+    local jv
+    jv="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    [ "${jv%%.*}" -ge 17 ] 2>/dev/null || die "Kafka 4 needs Java 17 or newer (found: ${jv:-unknown})"
+
+    # jars: fetched again when missing, empty, or when deploy/kafka/pom.xml changed
+    local stamp want
+    want="$(sha256sum "$K_POM" | cut -d' ' -f1)"
+    stamp="$(cat "$K_DIR/libs.stamp" 2>/dev/null || true)"
+    if [ -d "$K_LIBS" ] && compgen -G "$K_LIBS/kafka_2.13-*.jar" >/dev/null && [ "$stamp" = "$want" ]; then
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || apt_install maven
+    say "kafka: downloading the broker jars with Maven (deploy/kafka/pom.xml -> .deploy/kafka/libs) ..."
+    local t0=$SECONDS tmp="$K_DIR/libs.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$K_DIR"
+    # (Debian's Maven 3.8 prints stray ANSI resets even with -q -B: filtered out)
+    mvn -B -q -f "$K_POM" dependency:copy-dependencies \
+        -DoutputDirectory="$tmp" -DincludeScope=runtime 2>&1 \
+        | sed -u -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' \
+        || die "kafka: Maven could not fetch the jars (see above)"
+    rm -rf "$K_LIBS"
+    mv "$tmp" "$K_LIBS"
+    printf '%s\n' "$want" >"$K_DIR/libs.stamp"
+    say "kafka: $(find "$K_LIBS" -name '*.jar' | wc -l) jars in $((SECONDS - t0))s ($(du -sh "$K_LIBS" | cut -f1))"
+}
+
+kafka_config() {
+    mkdir -p "$K_DATA" "$K_LOGS"
+    cat >"$K_CONF" <<EOF
+# generated by deploy/services.sh -- edits are overwritten at each \`up\`
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$K_DATA
+
+num.partitions=4
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=true
+delete.topic.enable=true
+
+# internal topics of one small node
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+
+log.retention.hours=168
+log.segment.bytes=134217728
+log.retention.check.interval.ms=300000
+num.network.threads=2
+num.io.threads=4
+EOF
+}
+
+KAFKA_JVM=(-Xmx"$KAFKA_HEAP" -Xms256m -XX:+UseG1GC -Djava.awt.headless=true
+    -Dlog4j2.configurationFile="$K_LOG4J" -Dkafka.logs.dir="$K_LOGS" -cp "$K_LIBS/*")
+
+kafka_up() {
+    local pid
+    if pid="$(live_pid "$K_PID" kafka.Kafka)"; then
+        local running_port
+        running_port="$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$K_CONF" 2>/dev/null)"
+        if [ -n "$running_port" ] && [ "$running_port" != "$KAFKA_PORT" ]; then
+            die "kafka: already running (pid $pid) on port $running_port, not $KAFKA_PORT; run \`down\` first to change ports"
+        fi
+        if kafka_ready; then
+            say "kafka: already running (pid $pid, 127.0.0.1:$KAFKA_PORT), reusing it"
+            return 0
+        fi
+        say "kafka: pid $pid is running but not ready yet"
+        wait_ready kafka "$K_PID" kafka.Kafka kafka_ready "$K_OUT" "$K_LOGS/server.log"
+        return
+    fi
+    if [ -f "$K_PID" ]; then
+        say "kafka: removing stale pid file"
+        rm -f "$K_PID"
+    fi
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+        if port_open "$p"; then
+            die "kafka: port $p is already in use by another process (not started by this script); set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+        fi
+    done
+    kafka_install
+    kafka_config
+    if [ ! -f "$K_DATA/meta.properties" ]; then
+        local cid
+        # a Kafka cluster id is 16 random bytes, base64url without padding (22 chars)
+        cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        say "kafka: formatting storage (cluster id $cid)"
+        java "${KAFKA_JVM[@]}" kafka.tools.StorageTool format -t "$cid" -c "$K_CONF" --ignore-formatted \
+            >"$K_DIR/format.out" 2>&1 || { cat "$K_DIR/format.out" >&2; die "kafka: storage format failed"; }
+    fi
+    : >"$K_OUT"
+    (
+        cd "$K_DIR"
+        nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$K_CONF" >"$K_OUT" 2>&1 </dev/null &
+        echo $! >"$K_PID"
+    )
+    say "kafka: started pid $(cat "$K_PID") (127.0.0.1:$KAFKA_PORT, controller :$KAFKA_CONTROLLER_PORT)"
+    wait_ready kafka "$K_PID" kafka.Kafka kafka_ready "$K_OUT" "$K_LOGS/server.log"
+}
+
+# ---------------------------------------------------------------- ClickHouse
+
+clickhouse_install() {
+    ch_server_cmd >/dev/null && return 0
+    say "clickhouse: clickhouse-server not found, installing the Debian packages"
+    # The package's postinst starts the system-wide service (/etc config, ports 9000/8123),
+    # which would take our ports: forbid service starts during the install via policy-rc.d.
+    local policy=/usr/sbin/policy-rc.d added=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+        added=1
+    fi
+    local rc=0
+    apt_install clickhouse-server clickhouse-client || rc=$?
+    if [ "$added" -eq 1 ]; then $SUDO rm -f "$policy"; fi
+    [ "$rc" -eq 0 ] || die "clickhouse: apt-get install failed"
+    ch_server_cmd >/dev/null || die "clickhouse: installed, but no server binary found"
+}
+
+clickhouse_config() {
+    mkdir -p "$C_DATA" "$C_LOGS"
+    cat >"$C_CONF" <<EOF
+<?xml version="1.0"?>
+<!-- generated by deploy/services.sh; edits are overwritten at each \`up\` -->
+<yandex>
+    <logger>
+        <level>information</level>
+        <log>$C_LOGS/clickhouse-server.log</log>
+        <errorlog>$C_LOGS/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>3</count>
+    </logger>
+
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>$CLICKHOUSE_PORT</tcp_port>
+    <http_port>$CLICKHOUSE_HTTP_PORT</http_port>
+    <!-- no interserver_http_port: no replication, and 9009 stays free -->
+
+    <path>$C_DATA/</path>
+    <tmp_path>$C_DATA/tmp/</tmp_path>
+    <user_files_path>$C_DATA/user_files/</user_files_path>
+    <format_schema_path>$C_DATA/format_schemas/</format_schema_path>
+    <users_config>$C_USERS</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+
+    <max_connections>1024</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <uncompressed_cache_size>1073741824</uncompressed_cache_size>
+    <mark_cache_size>536870912</mark_cache_size>
+    <mlock_executable>false</mlock_executable>
+
+    <query_log>
+        <database>system</database>
+        <table>query_log</table>
+        <partition_by>toYYYYMM(event_date)</partition_by>
+        <flush_interval_milliseconds>7500</flush_interval_milliseconds>
+    </query_log>
+</yandex>
+EOF
+}
+
+clickhouse_up() {
+    local pid
+    if pid="$(live_pid "$C_PID" clickhouse)"; then
+        local running_ports
+        running_ports="$(sed -n 's|.*<tcp_port>\([0-9]*\)<.*|\1|p; s|.*<http_port>\([0-9]*\)<.*|\1|p' "$C_CONF" 2>/dev/null | paste -sd/)"
+        if [ -n "$running_ports" ] && [ "$running_ports" != "$CLICKHOUSE_PORT/$CLICKHOUSE_HTTP_PORT" ]; then
+            die "clickhouse: already running (pid $pid) on ports $running_ports (tcp/http), not $CLICKHOUSE_PORT/$CLICKHOUSE_HTTP_PORT; run \`down\` first to change ports"
+        fi
+        if ch_ping; then
+            say "clickhouse: already running (pid $pid, tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT), reusing it"
+            return 0
+        fi
+        say "clickhouse: pid $pid is running but not answering yet"
+        wait_ready clickhouse "$C_PID" clickhouse ch_ping "$C_OUT" "$C_LOGS/clickhouse-server.err.log" "$C_LOGS/clickhouse-server.log"
+        return
+    fi
+    if [ -f "$C_PID" ]; then
+        say "clickhouse: removing stale pid file"
+        rm -f "$C_PID"
+    fi
+    for p in "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT"; do
+        if port_open "$p"; then
+            die "clickhouse: port $p is already in use by another process (not started by this script; a system clickhouse-server service?); set CLICKHOUSE_PORT / CLICKHOUSE_HTTP_PORT"
+        fi
+    done
+    clickhouse_install
+    clickhouse_config
+    local cmd
+    cmd="$(ch_server_cmd)"
+    (
+        cd "$C_DIR"
+        # shellcheck disable=SC2086  # $cmd may be "/usr/bin/clickhouse server"
+        nohup $cmd --config-file="$C_CONF" >"$C_OUT" 2>&1 </dev/null &
+        echo $! >"$C_PID"
+    )
+    say "clickhouse: started pid $(cat "$C_PID") (tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
+    wait_ready clickhouse "$C_PID" clickhouse ch_ping "$C_OUT" "$C_LOGS/clickhouse-server.err.log" "$C_LOGS/clickhouse-server.log"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_up() {
+    mkdir -p "$STATE"
+    local t0=$SECONDS
+    clickhouse_up
+    kafka_up
+    say "services up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT, clickhouse 127.0.0.1:$CLICKHOUSE_PORT (http :$CLICKHOUSE_HTTP_PORT)"
+}
+
+cmd_down() {
+    local purge=0
+    for a in "$@"; do
+        case "$a" in
+            --purge) purge=1 ;;
+            *) die "down: unknown option $a" ;;
+        esac
+    done
+    stop_pid kafka "$K_PID" kafka.Kafka
+    stop_pid clickhouse "$C_PID" clickhouse
+    if [ "$purge" -eq 1 ]; then
+        rm -rf "$K_DATA" "$C_DATA"
+        say "purged ${K_DATA#"$ROOT"/} and ${C_DATA#"$ROOT"/} (jars kept)"
+    fi
+}
+
+cmd_status() {
+    local pid rc=0 p
+    # report on the ports the running services were configured with
+    p="$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$K_CONF" 2>/dev/null)"
+    KAFKA_PORT="${p:-$KAFKA_PORT}"
+    p="$(sed -n 's|.*<tcp_port>\([0-9]*\)<.*|\1|p' "$C_CONF" 2>/dev/null)"
+    CLICKHOUSE_PORT="${p:-$CLICKHOUSE_PORT}"
+    p="$(sed -n 's|.*<http_port>\([0-9]*\)<.*|\1|p' "$C_CONF" 2>/dev/null)"
+    CLICKHOUSE_HTTP_PORT="${p:-$CLICKHOUSE_HTTP_PORT}"
+    if pid="$(live_pid "$K_PID" kafka.Kafka)"; then
+        local running_port
+        running_port="$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$K_CONF" 2>/dev/null)"
+        if [ -n "$running_port" ] && [ "$running_port" != "$KAFKA_PORT" ]; then
+            die "kafka: already running (pid $pid) on port $running_port, not $KAFKA_PORT; run \`down\` first to change ports"
+        fi
+        if kafka_ready; then
+            say "kafka:      running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+        else
+            say "kafka:      starting/not answering (pid $pid, 127.0.0.1:$KAFKA_PORT)"; rc=3
+        fi
+    else
+        say "kafka:      stopped"; rc=3
+    fi
+    if pid="$(live_pid "$C_PID" clickhouse)"; then
+        if ch_ping; then
+            say "clickhouse: running (pid $pid, tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
+        else
+            say "clickhouse: starting/not answering (pid $pid, tcp 127.0.0.1:$CLICKHOUSE_PORT)"; rc=3
+        fi
+    else
+        say "clickhouse: stopped"; rc=3
+    fi
+    return "$rc"
+}
+
+cmd_logs() {
+    local f
+    for f in "$K_OUT" "$K_LOGS/server.log" "$C_OUT" "$C_LOGS/clickhouse-server.err.log" "$C_LOGS/clickhouse-server.log"; do
+        [ -s "$f" ] || continue
+        say "==== ${f#"$ROOT"/}"
+        tail -n 20 "$f"
+    done
+}
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+case "${1:-}" in
+    up) shift; cmd_up "$@" ;;
+    down) shift; cmd_down "$@" ;;
+    purge) shift; cmd_down --purge "$@" ;;
+    status) shift; cmd_status "$@" ;;
+    logs) shift; cmd_logs "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; exit 2 ;;
+esac

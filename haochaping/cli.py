@@ -1,0 +1,413 @@
+"""The `haochaping` command: worker, sink, simulate, migrate, topics, report, schema, settings.
+
+Every command turns a failure it understands (an unreachable broker or server, a refused
+query, a missing secret) into one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from haochaping.settings import Settings, get_settings
+
+cli = typer.Typer(
+    help="haochaping: the streaming pipeline of the 好差评 (good/bad review) system.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def one_line_errors(settings: Settings) -> Iterator[None]:
+    from clickhouse_driver import errors as ch_errors
+    from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+
+    from sinks.clickhouse import describe, is_outage
+
+    try:
+        yield
+    except (KafkaConnectionError, KafkaTimeoutError):
+        fail(f"Kafka at {settings.kafka_bootstrap} is unreachable; start it with `make up`")
+    except KafkaError as exc:
+        fail(f"Kafka at {settings.kafka_bootstrap}: {exc}")
+    except ch_errors.ServerException as exc:
+        fail(f"ClickHouse refused: {describe(exc)}")
+    except Exception as exc:
+        if is_outage(exc):
+            fail(
+                f"ClickHouse at {settings.clickhouse_host}:{settings.clickhouse_port} is "
+                f"unreachable ({describe(exc)}); start it with `make up`"
+            )
+        raise
+
+
+def wait_for(what: str, probe: Callable[[], Any], say: Callable[[str], None]) -> Any:
+    """Call ``probe`` until it succeeds, one readable line per failed try."""
+    from tenacity import Retrying, retry_if_exception_type, wait_exponential
+
+    def before_sleep(state: Any) -> None:
+        error = state.outcome.exception()
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        say(f"{what} unreachable ({text}); retrying in {state.next_action.sleep:.0f}s")
+
+    for attempt in Retrying(
+        retry=retry_if_exception_type(Exception),
+        wait=wait_exponential(multiplier=1, min=1, max=15),
+        before_sleep=before_sleep,
+    ):
+        with attempt:
+            return probe()
+
+
+@cli.command()
+def topics() -> None:
+    """Create the contract topics (partitions and retention from settings); safe to rerun."""
+    from haochaping.topics import ensure_topics
+
+    settings = get_settings()
+    with one_line_errors(settings):
+        for name, state in ensure_topics(settings):
+            out.print(f"{name:<24} {state}")
+
+
+@cli.command()
+def migrate(
+    retention: Annotated[
+        bool, typer.Option("--retention", help="also drop monthly partitions past retention_days")
+    ] = False,
+) -> None:
+    """Apply the versioned ClickHouse DDL (idempotent; records what it applied)."""
+    from datetime import date
+
+    from sinks import migrate as migrations
+    from sinks.clickhouse import connect
+
+    settings = get_settings()
+    with one_line_errors(settings):
+        connect(settings, database="default").execute(
+            f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
+        )
+        client = connect(settings)
+        applied = migrations.apply(
+            client.execute, lambda m: out.print(f"applied {m.version:03d}_{m.name}")
+        )
+        out.print(
+            f"database {settings.clickhouse_database}: {applied} migration(s) applied, "
+            "schema up to date"
+        )
+        if retention:
+            for table in ("ratings", "rejected", "satisfaction_partials", "alerts"):
+                parts = client.execute(
+                    "SELECT DISTINCT partition FROM system.parts WHERE database = %(db)s "
+                    "AND table = %(t)s AND active",
+                    {"db": settings.clickhouse_database, "t": table},
+                )
+                for partition in migrations.partitions_to_drop(
+                    [str(p[0]) for p in parts], settings.retention_days, date.today()
+                ):
+                    client.execute(f"ALTER TABLE {table} DROP PARTITION {partition}")
+                    out.print(
+                        f"dropped {table} partition {partition} (older than "
+                        f"{settings.retention_days} days)"
+                    )
+
+
+def _kafka_reachable(settings: Settings) -> None:
+    from haochaping.topics import admin_client
+
+    admin_client(settings).close()
+
+
+@cli.command()
+def worker(
+    loglevel: Annotated[str, typer.Option(help="log level of the worker")] = "warning",
+) -> None:
+    """Run the Faust worker: ratings.raw → valid, rejected and satisfaction.windows."""
+    settings = get_settings()
+    from streams.app import create_app, evaluator_secret
+
+    try:
+        evaluator_secret(settings)
+    except SystemExit as exc:
+        fail(str(exc))
+    wait_for(
+        f"Kafka at {settings.kafka_bootstrap}",
+        lambda: _kafka_reachable(settings),
+        lambda line: console.print(f"worker: {line}", highlight=False),
+    )
+    if settings.worker_web_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_web_port, addr="127.0.0.1")
+    from faust import Worker
+
+    app = create_app(settings)
+    console.print(
+        f"worker: reading {settings.topic_raw} at {settings.kafka_bootstrap}; metrics on "
+        f"http://127.0.0.1:{settings.worker_web_port}/metrics",
+        highlight=False,
+    )
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+@cli.command()
+def sink(
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(help="stop after this many seconds without new records (default: run on)"),
+    ] = None,
+) -> None:
+    """Land ratings.valid, ratings.rejected and satisfaction.windows in ClickHouse."""
+    from sinks.clickhouse import ClickHouseWriter
+    from sinks.consumer import Sink, make_consumer
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
+    topics = [settings.topic_valid, settings.topic_rejected, settings.topic_windows]
+    consumer = wait_for(
+        f"sink: Kafka at {settings.kafka_bootstrap}",
+        lambda: make_consumer(settings, topics),
+        say,
+    )
+    if settings.sink_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.sink_metrics_port, addr="127.0.0.1")
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner = Sink(settings, consumer, ClickHouseWriter(settings), say=say)
+    say(
+        f"sink: {', '.join(topics)} → ClickHouse {settings.clickhouse_host}:"
+        f"{settings.clickhouse_port}/{settings.clickhouse_database}"
+    )
+    try:
+        runner.run(should_stop=lambda: stopping, idle_exit_s=idle_exit)
+    finally:
+        consumer.close()
+    say(f"sink: stopped; {runner.rows_landed} rows landed")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a raw evaluation (for channel teams)."""
+    from schemas.evaluation import raw_evaluation_json_schema
+
+    out.print_json(json.dumps(raw_evaluation_json_schema(), ensure_ascii=False))
+
+
+@cli.command("settings")
+def show_settings() -> None:
+    """Print every setting, its value in force and its environment variable."""
+    from rich.table import Table
+
+    settings = get_settings()
+    table = Table("environment variable", "value", "meaning")
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if "secret" in name or "password" in name:
+            value = "(set)" if value else "(empty)"
+        table.add_row(f"HAOCHAPING_{name.upper()}", str(value), field.description or "")
+    out.print(table)
+
+
+@cli.command()
+def simulate(
+    count: Annotated[int, typer.Option(min=1, help="how many messages to send")] = 10_000,
+    rate: Annotated[
+        float, typer.Option(min=0, help="messages per second; 0 sends as fast as possible")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed sends the same data")] = 42,
+    scenario: Annotated[
+        str, typer.Option(help="steady | surge | duplicates | malformed | mixed")
+    ] = "steady",
+    surge_department: Annotated[
+        str | None, typer.Option(help="department code whose bad reviews surge")
+    ] = None,
+    surge_service: Annotated[
+        str | None, typer.Option(help="service code whose bad reviews surge")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="event time of the first message (ISO-8601 with offset); default: live timestamps"
+        ),
+    ] = None,
+) -> None:
+    """Send realistic evaluations from every channel to ratings.raw."""
+    from collections import Counter
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from channels.producer import ChannelProducer, DeliveryFailed
+    from channels.simulator import SCENARIOS, Simulator
+
+    settings = get_settings()
+    if scenario not in SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    first_at = None
+    if start:
+        try:
+            first_at = datetime.fromisoformat(start)
+        except ValueError:
+            fail(f"--start {start!r} is not an ISO-8601 time")
+        if first_at.tzinfo is None:
+            fail("--start needs a UTC offset, e.g. 2026-11-27T09:00:00+08:00")
+    simulator = Simulator(seed)
+    try:
+        messages = simulator.stream(
+            count,
+            scenario=scenario,
+            start=first_at,
+            rate_per_s=rate or None,
+            surge_department=surge_department,
+            surge_service=surge_service,
+        )
+    except (KeyError, ValueError) as exc:
+        fail(str(exc))
+    kinds: Counter[str] = Counter()
+    with one_line_errors(settings):
+        producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+        started = time.monotonic()
+        with Progress(
+            TextColumn("simulate"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8.0f} msg/s"),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("send", total=count, rate=0.0)
+            for i, message in enumerate(messages, 1):
+                producer.send_raw(message.key, message.value)
+                kinds[message.kind] += 1
+                if rate:
+                    ahead = i / rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                if i % 500 == 0 or i == count:
+                    elapsed = max(time.monotonic() - started, 1e-6)
+                    progress.update(task, completed=i, rate=i / elapsed)
+        try:
+            producer.close()
+        except DeliveryFailed as exc:
+            fail(str(exc))
+    summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+    out.print(f"sent {count} messages to {settings.topic_raw}: {summary}")
+
+
+@cli.command()
+def report(
+    days: Annotated[int, typer.Option(min=1, help="Shanghai calendar days to cover")] = 1,
+    min_total: Annotated[
+        int, typer.Option(min=1, help="minimum evaluations for a place in the ranking")
+    ] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="rows per ranking")] = 10,
+) -> None:
+    """Satisfaction ranking of departments and service items, least satisfied first."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.table import Table
+
+    from sinks import queries
+    from sinks.clickhouse import connect
+
+    settings = get_settings()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    since = int((today - timedelta(days=days - 1)).timestamp())
+    with one_line_errors(settings):
+        client = connect(settings)
+        names: dict[str, str] = {}
+        for dept, dept_name, service, service_name in client.execute(
+            queries.NAMES, {"since": since}
+        ):
+            names[dept] = dept_name
+            names[service] = service_name
+        landed = Table(
+            "channel",
+            "department",
+            "evaluations",
+            "差评 bad",
+            title="landed in ratings, by channel and department (top rows)",
+        )
+        for channel, dept, dept_name, total, bad in client.execute(
+            queries.LANDED_BY_CHANNEL_AND_DEPARTMENT, {"limit": limit}
+        ):
+            landed.add_row(channel, f"{dept} {dept_name}", str(total), str(bad))
+        out.print(landed)
+        rejected = Table("reason", "messages", title="rejected, by reason")
+        for reason, total in client.execute(queries.REJECTED_BY_REASON):
+            rejected.add_row(reason, str(total))
+        out.print(rejected)
+        for dimension, title in (
+            ("department", "部门 departments"),
+            ("service", "事项 service items"),
+        ):
+            rows = client.execute(
+                queries.RANKING,
+                {"dimension": dimension, "since": since, "min_total": min_total, "limit": limit},
+            )
+            table = Table(
+                "code",
+                "name",
+                "evaluations",
+                "好评率 satisfaction",
+                "差评率 bad",
+                "差评 bad",
+                "mean level",
+                title=f"{title}: last {days} day(s), least satisfied first, ≥{min_total} rated",
+            )
+            for key, total, _good, bad, good_rate, bad_rate, mean_level in rows:
+                table.add_row(
+                    key,
+                    names.get(key, ""),
+                    str(total),
+                    f"{good_rate:.2%}",
+                    f"{bad_rate:.2%}",
+                    str(bad),
+                    f"{mean_level:.2f}",
+                )
+            if not rows:
+                table.add_row(
+                    "-", f"no {dimension} has {min_total}+ evaluations yet", "", "", "", "", ""
+                )
+            out.print(table)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

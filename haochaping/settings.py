@@ -1,0 +1,90 @@
+"""The one place where hosts, ports, topic names and thresholds are read from the environment.
+
+Every setting is an environment variable with the prefix ``HAOCHAPING_`` (for example
+``HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:9092``); a ``.env`` file in the working directory is
+read too. ``haochaping settings`` prints the values in force.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAOCHAPING_", env_file=".env", extra="ignore")
+
+    # --- Kafka
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    topic_raw: str = Field("ratings.raw", description="raw evaluations from the channels")
+    topic_valid: str = Field(
+        "ratings.valid", description="accepted, normalized, scrubbed evaluations"
+    )
+    topic_rejected: str = Field("ratings.rejected", description="rejected messages with a reason")
+    topic_windows: str = Field("satisfaction.windows", description="window counts per dimension")
+    topic_alerts: str = Field(
+        "alerts.spikes", description="bad-review surge alert lifecycle events"
+    )
+    topic_partitions: int = Field(
+        4, ge=1, description="partitions of every topic `haochaping topics` creates"
+    )
+    topic_replication: int = Field(1, ge=1, description="replication factor of the topics")
+    topic_retention_hours: int = Field(7 * 24, ge=1, description="retention of the topics, hours")
+
+    # --- Faust worker
+    app_id: str = Field(
+        "haochaping", description="Faust application id (consumer group, changelog prefix)"
+    )
+    worker_data_dir: str = Field(".data/faust", description="Faust's local state directory")
+    worker_web_port: int = Field(
+        6066, description="Faust web / Prometheus metrics port of the worker"
+    )
+    batch_size: int = Field(2000, ge=1, description="evaluations per processing batch")
+    batch_within_s: float = Field(0.5, gt=0, description="longest wait to fill a batch, seconds")
+    clock_skew_s: int = Field(
+        300, ge=0, description="how far in the future evaluated_at may be, seconds"
+    )
+    allowed_lateness_s: int = Field(
+        3600, ge=0, description="evaluations older than this are accepted but marked late, seconds"
+    )
+    dedupe_ttl_days: int = Field(
+        30, ge=1, description="how long evaluation and transaction ids are remembered"
+    )
+    evaluator_secret: str = Field(
+        "", description="key of the evaluator_id hash; required unless demo_mode is on"
+    )
+    demo_mode: bool = Field(
+        False, description="allow a built-in evaluator secret (demo and tests only)"
+    )
+
+    # --- ClickHouse
+    clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host")
+    clickhouse_port: int = Field(9000, description="ClickHouse native protocol port")
+    clickhouse_http_port: int = Field(
+        8123, description="ClickHouse HTTP port (used only by make up)"
+    )
+    clickhouse_user: str = Field(
+        "default", description="ClickHouse user of the sink and migrations"
+    )
+    clickhouse_password: str = Field("", description="ClickHouse password")
+    clickhouse_database: str = Field("haochaping", description="ClickHouse database")
+
+    # --- sink
+    sink_group: str = Field("haochaping-sink", description="consumer group of the ClickHouse sink")
+    sink_batch_rows: int = Field(5000, ge=1, description="rows per ClickHouse insert, at most")
+    sink_batch_s: float = Field(1.0, gt=0, description="longest wait before an insert, seconds")
+    sink_metrics_port: int = Field(9464, description="Prometheus metrics port of the sink (0: off)")
+    retention_days: int = Field(3 * 365, ge=1, description="days of rows kept in ClickHouse")
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,68 @@
+"""Creating the contract topics with kafka-python's admin client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+
+from haochaping.settings import Settings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    configs: dict[str, str]
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000)}
+    # satisfaction.windows is the changelog of the worker's window state: compacted, so
+    # the newest count of every window survives for recovery and replays.
+    compacted = {"cleanup.policy": "compact"}
+    p = settings.topic_partitions
+    return [
+        TopicSpec(settings.topic_raw, p, retention),
+        TopicSpec(settings.topic_valid, p, retention),
+        TopicSpec(settings.topic_rejected, p, retention),
+        TopicSpec(settings.topic_windows, p, compacted),
+        TopicSpec(settings.topic_alerts, p, retention),
+        TopicSpec("cases.events", p, retention),
+        TopicSpec("alerts.cases", p, retention),
+    ]
+
+
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        bootstrap_servers=settings.kafka_servers,
+        client_id="haochaping-admin",
+        request_timeout_ms=15_000,
+    )
+
+
+def ensure_topics(settings: Settings) -> list[tuple[str, str]]:
+    """Create the missing topics; returns (topic, "created" | "exists") for each."""
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
+        if missing:
+            admin.create_topics(
+                {
+                    spec.name: {
+                        "num_partitions": spec.partitions,
+                        "replication_factor": settings.topic_replication,
+                        "configs": spec.configs,
+                    }
+                    for spec in missing
+                },
+                wait_for_metadata=True,
+            )
+        created = {spec.name for spec in missing}
+        return [
+            (spec.name, "created" if spec.name in created else "exists")
+            for spec in topic_specs(settings)
+        ]
+    finally:
+        admin.close()

@@ -1,0 +1,72 @@
+"""The ClickHouse side of the sink: a client, columnar inserts, and what counts as an outage."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from clickhouse_driver import Client
+from clickhouse_driver import errors as ch_errors
+
+from haochaping.settings import Settings
+
+
+def connect(settings: Settings, *, database: str | None = None) -> Client:
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password,
+        database=settings.clickhouse_database if database is None else database,
+        connect_timeout=3,
+        send_receive_timeout=60,
+    )
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the server could not be reached or went away (retry the same batch);
+    False when it answered and refused (the rows, not the server, are the problem)."""
+    return isinstance(
+        exc,
+        ch_errors.NetworkError
+        | ch_errors.SocketTimeoutError
+        | ch_errors.UnexpectedPacketFromServerError
+        | EOFError
+        | ConnectionError
+        | socket.timeout
+        | OSError,
+    )
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+class ClickHouseWriter:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client = connect(settings)
+
+    @property
+    def address(self) -> str:
+        return f"{self._settings.clickhouse_host}:{self._settings.clickhouse_port}"
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        # columnar inserts are ~20% cheaper (FIELD-NOTES)
+        by_column = [list(column) for column in zip(*rows, strict=True)]
+        try:
+            self._client.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES", by_column, columnar=True
+            )
+        except BaseException:
+            # a half-sent insert leaves the connection unusable; the next try reconnects
+            self._client.disconnect()
+            raise
+
+    def execute(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        result = self._client.execute(query, params)
+        return list(result) if isinstance(result, list) else []

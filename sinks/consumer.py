@@ -1,0 +1,207 @@
+"""The sink loop: result topics → ClickHouse, committing offsets only after the insert.
+
+At-least-once on the Kafka side, idempotent on the ClickHouse side (every table dedupes on
+its sorting key), so a batch landed twice after a crash leaves the same rows. While
+ClickHouse is down the loop holds its batch and stops polling, which pauses consumption;
+the broker keeps the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+from tenacity import Retrying, retry_if_exception, wait_exponential
+
+from haochaping.settings import Settings
+from schemas.codes import RejectReason
+from sinks import metrics
+from sinks.clickhouse import ClickHouseWriter, describe, is_outage
+from sinks.rows import LANDINGS, REJECTED_COLUMNS, Landing
+
+# Records that could not be turned into rows land in `rejected`, already as rows.
+REFUSED = Landing("rejected", REJECTED_COLUMNS, lambda value: ())
+
+log = logging.getLogger("haochaping.sink")
+Rows = list[tuple[Any, ...]]
+
+
+def refused_row(topic: str, partition: int, offset: int, kind: str, reason: str) -> tuple[Any, ...]:
+    # The raw bytes are not copied: a rejected-topic record holds the unscrubbed original.
+    return (
+        RejectReason.SINK_REFUSED.value,
+        f"{kind} record could not be landed: {reason}"[:1000],
+        "",
+        topic,
+        partition,
+        offset,
+        datetime.now(UTC).replace(tzinfo=None),
+    )
+
+
+class Sink:
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: KafkaConsumer,
+        writer: ClickHouseWriter,
+        *,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self._settings = settings
+        self._consumer = consumer
+        self._writer = writer
+        self._say = say
+        self._kinds = {
+            settings.topic_valid: "valid",
+            settings.topic_rejected: "rejected",
+            settings.topic_windows: "windows",
+        }
+        self._rows: dict[str, Rows] = defaultdict(list)
+        self._offsets: dict[TopicPartition, int] = {}
+        self._held_since = time.monotonic()
+        self.rows_landed = 0
+        self._clickhouse_down = False
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._kinds)
+
+    def poll_once(self) -> int:
+        """Read what is there into the batch; returns how many records were read."""
+        batches = self._consumer.poll(timeout_ms=200, max_records=self._settings.sink_batch_rows)
+        count = 0
+        for tp, records in batches.items():
+            kind = self._kinds[tp.topic]
+            landing = LANDINGS[kind]
+            for record in records:
+                count += 1
+                self._offsets[tp] = record.offset + 1
+                if record.value is None:
+                    continue  # a tombstone of an expired window state: nothing to land
+                try:
+                    self._rows[kind].append(landing.to_row(record.value))
+                except Exception as exc:
+                    metrics.rows_refused.labels(table=landing.table).inc()
+                    self._rows["refused"].append(
+                        refused_row(tp.topic, tp.partition, record.offset, kind, describe(exc))
+                    )
+        return count
+
+    def due(self) -> bool:
+        held = sum(len(rows) for rows in self._rows.values())
+        if held >= self._settings.sink_batch_rows:
+            return True
+        return bool(self._offsets) and (
+            time.monotonic() - self._held_since >= self._settings.sink_batch_s
+        )
+
+    def flush(self) -> None:
+        for kind, rows in list(self._rows.items()):
+            if not rows:
+                continue
+            self._land(REFUSED if kind == "refused" else LANDINGS[kind], rows)
+        if self._offsets:
+            self._commit()
+        self._rows.clear()
+        self._offsets.clear()
+        self._held_since = time.monotonic()
+
+    def _land(self, landing: Landing, rows: Rows) -> None:
+        started = time.perf_counter()
+        try:
+            self._insert_until_reachable(landing, rows)
+        except Exception as exc:
+            log.warning(
+                "ClickHouse refused a batch for %s (%s); landing row by row",
+                landing.table,
+                describe(exc),
+            )
+            self._land_one_by_one(landing, rows)
+        metrics.insert_seconds.labels(table=landing.table).observe(time.perf_counter() - started)
+        metrics.rows_written.labels(table=landing.table).inc(len(rows))
+        self.rows_landed += len(rows)
+
+    def _insert_until_reachable(self, landing: Landing, rows: Rows) -> None:
+        def before_sleep(state: Any) -> None:
+            metrics.retries.inc()
+            metrics.outage.set(1)
+            self._clickhouse_down = True
+            self._say(
+                f"sink: ClickHouse at {self._writer.address} unreachable "
+                f"({describe(state.outcome.exception())}); consumption paused, "
+                f"{len(rows)} {landing.table} rows held, retry in "
+                f"{state.next_action.sleep:.0f}s"
+            )
+
+        for attempt in Retrying(
+            retry=retry_if_exception(is_outage),
+            wait=wait_exponential(multiplier=0.5, min=0.5, max=10),
+            before_sleep=before_sleep,
+            reraise=True,
+        ):
+            with attempt:
+                self._writer.insert(landing.table, landing.columns, rows)
+        if metrics.outage._value.get():
+            self._say(f"sink: ClickHouse at {self._writer.address} is back; resuming")
+            metrics.outage.set(0)
+
+    def _land_one_by_one(self, landing: Landing, rows: Rows) -> None:
+        for row in rows:
+            try:
+                self._insert_until_reachable(landing, [row])
+            except Exception as exc:
+                metrics.rows_refused.labels(table=landing.table).inc()
+                log.warning("ClickHouse refused a %s row: %s", landing.table, describe(exc))
+                refused = refused_row("", 0, 0, landing.table, describe(exc))
+                self._insert_until_reachable(REFUSED, [refused])
+
+    def _commit(self) -> None:
+        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._offsets.items()}
+        try:
+            self._consumer.commit(offsets=offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The rows are in ClickHouse; whoever owns the partitions now lands them again,
+            # and the tables' dedupe makes that harmless.
+            log.warning("offset commit failed after a rebalance (%s); rows will be re-landed", exc)
+        self._update_lag()
+
+    def _update_lag(self) -> None:
+        for tp, offset in self._offsets.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                    max(0, highwater - offset)
+                )
+
+    def run(self, *, should_stop: Callable[[], bool], idle_exit_s: float | None = None) -> None:
+        last_record = time.monotonic()
+        while not should_stop():
+            if self.poll_once():
+                last_record = time.monotonic()
+            if self.due():
+                self.flush()
+            if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
+                break
+        self.flush()
+
+
+def make_consumer(settings: Settings, topics: list[str], group: str | None = None) -> KafkaConsumer:
+    return KafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_servers,
+        group_id=group or settings.sink_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.sink_batch_rows,
+        # An outage holds the loop in retries without polling; stay in the group meanwhile.
+        max_poll_interval_ms=15 * 60 * 1000,
+        client_id="haochaping-sink",
+    )

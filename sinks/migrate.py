@@ -1,0 +1,89 @@
+"""Versioned, idempotent ClickHouse DDL.
+
+Migrations are the files ``sinks/migrations/NNN_name.sql``, applied in order; each applied
+version is recorded in ``schema_migrations`` and never applied again. Statements are plain
+ClickHouse SQL separated by ``;`` at the end of a line, written to run unchanged on Debian's
+ClickHouse 18.16 and on a current ClickHouse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version UInt32,
+    name String,
+    applied_at DateTime
+)
+ENGINE = MergeTree()
+ORDER BY version
+"""
+
+_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_STATEMENT_END = re.compile(r";\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        without_comments = "\n".join(
+            line for line in self.sql.splitlines() if not line.lstrip().startswith("--")
+        )
+        return [s.strip() for s in _STATEMENT_END.split(without_comments) if s.strip()]
+
+
+def load_migrations() -> list[Migration]:
+    found = []
+    for entry in resources.files("sinks").joinpath("migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda m: m.version)
+
+
+Execute = Callable[..., Any]
+
+
+def pending(execute: Execute) -> Iterator[Migration]:
+    execute(MIGRATIONS_TABLE)
+    applied = {row[0] for row in execute("SELECT version FROM schema_migrations")}
+    for migration in load_migrations():
+        if migration.version not in applied:
+            yield migration
+
+
+def apply(execute: Execute, on_applied: Callable[[Migration], None] | None = None) -> int:
+    """Apply what is pending; returns how many migrations ran."""
+    count = 0
+    for migration in list(pending(execute)):
+        for statement in migration.statements():
+            execute(statement)
+        execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES",
+            [(migration.version, migration.name, datetime.now(UTC).replace(tzinfo=None))],
+        )
+        count += 1
+        if on_applied:
+            on_applied(migration)
+    return count
+
+
+def partitions_to_drop(partitions: list[str], retention_days: int, today: date) -> list[str]:
+    """Monthly partitions (``YYYYMM``) wholly older than the retention horizon.
+
+    Debian's ClickHouse 18.16 has no TTL, so retention drops whole months instead.
+    """
+    horizon = date.fromordinal(today.toordinal() - retention_days)
+    keep_from = horizon.year * 100 + horizon.month
+    return sorted(p for p in set(partitions) if p.isdigit() and int(p) < keep_from)

@@ -1,0 +1,155 @@
+"""Kafka records to ClickHouse rows: pure conversions, one per landed table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.codes import SCORE_INDICATORS
+from schemas.evaluation import Evaluation
+from schemas.rejection import RejectedMessage
+from schemas.windows import WindowCounts
+
+RATINGS_COLUMNS = (
+    "evaluation_id",
+    "transaction_id",
+    "evaluation_round",
+    "service_code",
+    "service_name",
+    "department_code",
+    "department_name",
+    "region_code",
+    "channel",
+    "channel_code",
+    "level",
+    "tags",
+    "comment",
+    *(f"score_{name}" for name in SCORE_INDICATORS),
+    "evaluator_hash",
+    "evaluator_type",
+    "hall_code",
+    "window_code",
+    "staff_id",
+    "evaluated_at",
+    "ingested_at",
+    "late",
+    "source",
+)
+
+REJECTED_COLUMNS = (
+    "reason",
+    "message",
+    "raw",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "rejected_at",
+)
+
+PARTIALS_COLUMNS = (
+    "dimension",
+    "key",
+    "window",
+    "window_start",
+    "window_end",
+    "source_partition",
+    "version",
+    "level_1",
+    "level_2",
+    "level_3",
+    "level_4",
+    "level_5",
+)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    # clickhouse-driver reads a naive datetime as UTC for a DateTime('tz') column; an aware
+    # one is converted too, but naive UTC is unambiguous on every driver version.
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
+    e = evaluation
+    return (
+        e.evaluation_id,
+        e.transaction_id or "",
+        e.evaluation_round,
+        e.service_code,
+        e.service_name or "",
+        e.department_code,
+        e.department_name or "",
+        e.region_code,
+        str(e.channel),
+        e.channel_code,
+        int(e.level),
+        list(e.tags),
+        e.comment or "",
+        *(int(e.scores.get(name, 0)) for name in SCORE_INDICATORS),
+        e.evaluator_hash or "",
+        e.evaluator_type or 0,
+        e.hall_code or "",
+        e.window_code or "",
+        e.staff_id or "",
+        _naive_utc(e.evaluated_at),
+        _naive_utc(e.ingested_at),
+        1 if e.late else 0,
+        e.source or "",
+    )
+
+
+def rejected_row(rejection: RejectedMessage) -> tuple[Any, ...]:
+    r = rejection
+    return (
+        str(r.reason),
+        r.message,
+        r.raw_scrubbed,
+        r.source_topic,
+        r.source_partition,
+        r.source_offset,
+        _naive_utc(r.rejected_at),
+    )
+
+
+def partial_row(window: WindowCounts) -> tuple[Any, ...]:
+    w = window
+    return (
+        w.dimension,
+        w.key,
+        w.window,
+        _naive_utc(w.window_start),
+        _naive_utc(w.window_end),
+        w.source_partition,
+        w.version,
+        w.level_1,
+        w.level_2,
+        w.level_3,
+        w.level_4,
+        w.level_5,
+    )
+
+
+def _window_row(value: bytes) -> tuple[Any, ...]:
+    return partial_row(WindowCounts.from_state(json.loads(value)))
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where the records of one topic land, and how one record becomes a row."""
+
+    table: str
+    columns: tuple[str, ...]
+    to_row: Callable[[bytes], tuple[Any, ...]]
+
+
+LANDINGS: dict[str, Landing] = {
+    "valid": Landing(
+        "ratings", RATINGS_COLUMNS, lambda v: rating_row(Evaluation.from_json_bytes(v))
+    ),
+    "rejected": Landing(
+        "rejected", REJECTED_COLUMNS, lambda v: rejected_row(RejectedMessage.from_json_bytes(v))
+    ),
+    "windows": Landing("satisfaction_partials", PARTIALS_COLUMNS, _window_row),
+}

@@ -1,0 +1,306 @@
+"""The ingest decision for one message of ``ratings.raw``: accepted (normalized, scrubbed) or
+rejected (with a reason code). Pure, no Faust: the agent wraps it, the tests call it directly.
+
+What is NOT decided here: duplicates ("一次一评" per transaction and round, replays of the same
+evaluation_id) need state, so the stateful worker decides them after ``check``.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from schemas.codes import SCORE_INDICATORS, RejectReason
+from schemas.evaluation import Evaluation, RawEvaluation
+from streams.scrub import pseudonymize, scrub_text
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: RejectReason
+    message: str
+
+
+# ClickHouse's DateTime starts in 1970 and 好差评 started in 2019: anything before 2000 is a
+# broken producer clock, and letting it through would only move the refusal to the sink.
+EARLIEST_EVALUATED_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+_REQUIRED: Final = frozenset(
+    name for name, field in RawEvaluation.model_fields.items() if field.is_required()
+)
+# Values of these fields are personal data: an error message must not echo them, because
+# ratings.rejected is read by more people than ratings.raw.
+_SENSITIVE: Final = frozenset({"comment", "evaluator_id"})
+_FIELD_REASON: Final[dict[str, RejectReason]] = {
+    "level": RejectReason.INVALID_LEVEL,
+    "region_code": RejectReason.INVALID_REGION_CODE,
+    "scores": RejectReason.INVALID_SCORE,
+    "channel": RejectReason.UNKNOWN_CHANNEL,
+}
+_CUSTOM_REASON: Final[dict[str, RejectReason]] = {
+    "unknown_channel": RejectReason.UNKNOWN_CHANNEL,
+    "unknown_tag": RejectReason.UNKNOWN_TAG,
+    "tag_level_mismatch": RejectReason.TAG_LEVEL_MISMATCH,
+}
+_FIELD_RULE: Final[dict[str, str]] = {
+    "level": "must be an integer 1..5",
+    "region_code": "must be a string of 6-12 digits",
+    "evaluation_round": "must be the integer 1 or 2",
+    "evaluator_type": "must be the integer 1 or 2, or null",
+    "evaluated_at": "must be an ISO-8601 date-time string with a UTC offset",
+}
+_TYPE_RULE: Final[dict[str, str]] = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "list_type": "must be an array",
+    "dict_type": "must be an object",
+}
+_JSON_TYPE: Final[dict[type, str]] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+    list: "array",
+    dict: "object",
+}
+
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_repr.maxlist = 4
+_repr.maxdict = 4
+_repr.maxlevel = 2
+
+
+def check(
+    raw: bytes,
+    *,
+    now: datetime,
+    secret: bytes,
+    clock_skew_s: int,
+    allowed_lateness_s: int,
+) -> Accepted | Rejected:
+    """Decide one raw message. Never raises, whatever the bytes."""
+    try:
+        return _check(
+            raw,
+            now=now,
+            secret=secret,
+            clock_skew_s=clock_skew_s,
+            allowed_lateness_s=allowed_lateness_s,
+        )
+    except Exception as exc:
+        # A bug here must cost one message (kept on ratings.rejected for a replay), not stop
+        # the agent and with it the whole pipeline.
+        return Rejected(
+            RejectReason.INVALID_FIELD,
+            f"internal error while checking the message: {type(exc).__name__}",
+        )
+
+
+def _check(
+    raw: bytes,
+    *,
+    now: datetime,
+    secret: bytes,
+    clock_skew_s: int,
+    allowed_lateness_s: int,
+) -> Accepted | Rejected:
+    if raw is None or not raw:
+        # Kafka tombstones arrive as None values.
+        return Rejected(RejectReason.NOT_JSON, "empty message")
+    if not isinstance(raw, bytes):
+        raw = bytes(raw)
+    try:
+        # Parsing and validating in one pass over the bytes (pydantic-core's JSON parser) is
+        # several times cheaper than json.loads followed by model_validate.
+        ev = RawEvaluation.model_validate_json(raw)
+    except ValidationError as exc:
+        return _rejection(raw, exc.errors(include_url=False)[0])
+
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    try:
+        evaluated_at = ev.evaluated_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        # e.g. 0001-01-01T00:00:00+08:00 has no UTC representation.
+        return Rejected(
+            RejectReason.INVALID_TIMESTAMP,
+            f"evaluated_at: {ev.evaluated_at.isoformat()} is out of range",
+        )
+    if evaluated_at < EARLIEST_EVALUATED_AT:
+        return Rejected(
+            RejectReason.INVALID_TIMESTAMP,
+            f"evaluated_at: must not be before {EARLIEST_EVALUATED_AT.date()}, "
+            f"got {ev.evaluated_at.isoformat()}",
+        )
+    ahead = (evaluated_at - now).total_seconds()
+    if ahead > clock_skew_s:
+        return Rejected(
+            RejectReason.FUTURE_EVENT,
+            f"evaluated_at: {ev.evaluated_at.isoformat()} is {ahead:.0f} s in the future "
+            f"(allowed clock skew {clock_skew_s} s)",
+        )
+    late = evaluated_at < now - timedelta(seconds=allowed_lateness_s)
+
+    comment = ev.comment.strip() if ev.comment else None
+    evaluator_id = ev.evaluator_id.strip() if ev.evaluator_id else None
+    channel = ev.channel
+    evaluation = Evaluation.model_construct(
+        evaluation_id=ev.evaluation_id,
+        transaction_id=_blank_to_none(ev.transaction_id),
+        evaluation_round=ev.evaluation_round,
+        service_code=ev.service_code,
+        service_name=_blank_to_none(ev.service_name),
+        department_code=ev.department_code,
+        department_name=_blank_to_none(ev.department_name),
+        region_code=ev.region_code,
+        channel=channel,
+        channel_code=channel.pf,
+        level=ev.level,
+        tags=sorted(set(ev.tags)) if ev.tags else [],
+        comment=scrub_text(comment) if comment else None,
+        # Indicator order, not producer order, so equal evaluations serialize equally.
+        scores={k: ev.scores[k] for k in SCORE_INDICATORS if k in ev.scores} if ev.scores else {},
+        evaluator_hash=pseudonymize(evaluator_id, secret) if evaluator_id else None,
+        evaluator_type=ev.evaluator_type,
+        hall_code=_blank_to_none(ev.hall_code),
+        window_code=_blank_to_none(ev.window_code),
+        staff_id=_blank_to_none(ev.staff_id),
+        evaluated_at=evaluated_at,
+        ingested_at=now.astimezone(UTC),
+        late=late,
+        source=_blank_to_none(ev.source),
+    )
+    return Accepted(evaluation)
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    # Producers send "" for "absent"; an empty transaction_id would make every such evaluation
+    # a duplicate of the others in the "一次一评" check.
+    if value is None or not value.strip():
+        return None
+    return value
+
+
+def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
+    typ = err["type"]
+    loc = err["loc"]
+    if not loc:
+        if typ == "json_invalid":
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return Rejected(
+                    RejectReason.NOT_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
+                )
+            detail = err["msg"].removeprefix("Invalid JSON: ")
+            return Rejected(RejectReason.NOT_JSON, f"not valid JSON: {detail}")
+        if typ == "model_type":
+            return Rejected(
+                RejectReason.NOT_OBJECT,
+                f"the JSON value must be an object, got {_json_type(err['input'])}",
+            )
+        return Rejected(RejectReason.INVALID_FIELD, _detail(err["msg"]))
+
+    field = str(loc[0])
+    where = _where(loc)
+    value = err.get("input")
+    if typ == "missing" or (value is None and field in _REQUIRED):
+        return Rejected(RejectReason.MISSING_FIELD, f"{where}: is required")
+    if typ in _CUSTOM_REASON:
+        # The custom messages already name the index and the tag.
+        msg = err["msg"] if typ != "unknown_channel" else f"{where}: {err['msg']}"
+        if typ == "unknown_channel":
+            msg += f", got {_show(field, value)}"
+        return Rejected(_CUSTOM_REASON[typ], msg)
+
+    if field == "evaluated_at":
+        if typ == "timezone_aware":
+            return Rejected(
+                RejectReason.NAIVE_TIMESTAMP,
+                f"{where}: must carry a UTC offset (e.g. 2026-11-28T10:15:00+08:00), "
+                f"got {_show(field, value)}",
+            )
+        return Rejected(
+            RejectReason.INVALID_TIMESTAMP,
+            f"{where}: {_FIELD_RULE[field]}, got {_show(field, value)} ({_detail(err['msg'])})",
+        )
+    if field == "scores":
+        if len(loc) >= 3 and loc[-1] == "[key]":
+            known = ", ".join(SCORE_INDICATORS)
+            return Rejected(
+                RejectReason.INVALID_SCORE,
+                f"scores: unknown indicator {_show(field, value)} (known: {known})",
+            )
+        if len(loc) >= 2:
+            return Rejected(
+                RejectReason.INVALID_SCORE,
+                f"{where}: must be an integer 1..5, got {_show(field, value)}",
+            )
+        return Rejected(
+            RejectReason.INVALID_SCORE,
+            f"{where}: must be an object of indicator -> 1..5, got {_show(field, value)}",
+        )
+
+    if typ == "string_too_long":
+        ctx = err.get("ctx") or {}
+        length = len(value) if isinstance(value, str) else "?"
+        return Rejected(
+            RejectReason.FIELD_TOO_LONG,
+            f"{where}: must be at most {ctx.get('max_length')} characters, got {length}",
+        )
+    rule = _FIELD_RULE.get(field) or _TYPE_RULE.get(typ) or _detail(err["msg"])
+    if typ == "string_too_short":
+        rule = "must not be empty"
+    return Rejected(
+        _FIELD_REASON.get(field, RejectReason.INVALID_FIELD),
+        f"{where}: {rule}, got {_show(field, value)}",
+    )
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = str(loc[0])
+    for part in loc[1:]:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " key"
+        else:
+            out += f".{part}"
+    return out
+
+
+def _show(field: str, value: Any) -> str:
+    if field in _SENSITIVE:
+        return f"{_json_type(value)} (value not shown: personal data)"
+    if isinstance(value, bool) or value is None:
+        return _json_type(value)
+    if isinstance(value, str):
+        return f"string {_repr.repr(value)}"
+    if isinstance(value, int | float):
+        return _repr.repr(value)
+    return f"{_json_type(value)} {_repr.repr(value)}"
+
+
+def _json_type(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _JSON_TYPE.get(type(value), type(value).__name__)
+
+
+def _detail(msg: str) -> str:
+    return msg[:1].lower() + msg[1:] if msg else msg

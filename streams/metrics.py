@@ -1,0 +1,34 @@
+"""Prometheus metrics of the Faust worker (served by `haochaping worker` on its metrics port)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+evaluations_in = Counter("haochaping_evaluations_in_total", "messages read from ratings.raw")
+evaluations_accepted = Counter(
+    "haochaping_evaluations_accepted_total", "evaluations written to ratings.valid", ["channel"]
+)
+evaluations_rejected = Counter(
+    "haochaping_evaluations_rejected_total", "messages written to ratings.rejected", ["reason"]
+)
+duplicates_dropped = Counter(
+    "haochaping_duplicates_dropped_total", "repeated evaluation_ids dropped at ingest"
+)
+evaluations_late = Counter(
+    "haochaping_evaluations_late_total",
+    "evaluations older than the allowed lateness: in ratings, not in any window",
+)
+replayed_skipped = Counter(
+    "haochaping_replayed_window_skips_total",
+    "evaluations a replay offered to windows that had already counted them",
+)
+batch_seconds = Histogram(
+    "haochaping_batch_seconds",
+    "time to process one batch of ratings.raw",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+batch_size = Histogram(
+    "haochaping_batch_size", "messages per batch", buckets=(1, 10, 100, 500, 1000, 2000, 5000)
+)
+consumer_lag = Gauge(
+    "haochaping_consumer_lag", "messages of ratings.raw not yet processed", ["partition"]
+)
+window_entries = Gauge("haochaping_window_entries", "open per-partition window entries in memory")

@@ -1,0 +1,29 @@
+"""Window maths on event time, in whole epoch seconds.
+
+Minute windows are tumbling in UTC; day windows are calendar days in Asia/Shanghai, the
+day an analyst in Shanghai means by "today". The rolling hour is not kept as state: it is
+the sum of the last sixty minute windows, done where it is read (the spike agent,
+ClickHouse views), which costs nothing per evaluation.
+"""
+
+from __future__ import annotations
+
+MINUTE = 60
+DAY = 86_400
+# Asia/Shanghai has had no daylight saving since 1991, so a day is always 86,400 s at +08:00.
+_SHANGHAI_OFFSET = 8 * 3600
+
+
+def minute_window(epoch: float) -> tuple[int, int]:
+    start = int(epoch // MINUTE) * MINUTE
+    return start, start + MINUTE
+
+
+def shanghai_day_window(epoch: float) -> tuple[int, int]:
+    start = int((epoch + _SHANGHAI_OFFSET) // DAY) * DAY - _SHANGHAI_OFFSET
+    return start, start + DAY
+
+
+def is_closed(window_end: int, watermark: float, allowed_lateness_s: int) -> bool:
+    """A window no evaluation can still reach: anything for it now would arrive late."""
+    return window_end + allowed_lateness_s < watermark

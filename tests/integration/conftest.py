@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clickhouse_driver import Client
+
+from haochaping.settings import Settings
+from tests.integration.harness import cleanup, prepare, unique_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    """Unique topics, consumer groups, Faust app id and ClickHouse database for one test.
+
+    The services themselves are started by `make test` (`make up`); when they are not
+    running, these tests fail with the connection error: a missing broker is a failure here,
+    never a skip.
+    """
+    value = unique_settings(tmp_path)
+    yield value
+    cleanup(value)
+
+
+@pytest.fixture
+def clickhouse(settings: Settings) -> Client:
+    return prepare(settings)

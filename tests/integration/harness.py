@@ -1,0 +1,150 @@
+"""Real services for integration tests: unique topics, consumer groups and a ClickHouse
+database per test, and the worker and sink run as the separate processes they are."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from clickhouse_driver import Client
+from kafka import KafkaAdminClient
+
+from channels.producer import ChannelProducer
+from haochaping.settings import Settings
+from haochaping.topics import ensure_topics, topic_specs
+from sinks import migrate
+from sinks.clickhouse import connect
+
+HAOCHAPING = str(Path(sys.executable).with_name("haochaping"))
+
+
+def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    tag = uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "topic_raw": f"t{tag}.ratings.raw",
+        "topic_valid": f"t{tag}.ratings.valid",
+        "topic_rejected": f"t{tag}.ratings.rejected",
+        "topic_windows": f"t{tag}.satisfaction.windows",
+        "topic_alerts": f"t{tag}.alerts.spikes",
+        "topic_partitions": 2,
+        "app_id": f"hcp-test-{tag}",
+        "sink_group": f"hcp-test-sink-{tag}",
+        "clickhouse_database": f"hcp_test_{tag}",
+        "worker_data_dir": str(tmp_path / "faust"),
+        "worker_web_port": 0,
+        "sink_metrics_port": 0,
+        "demo_mode": True,
+        "batch_within_s": 0.2,
+        "sink_batch_s": 0.3,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHAPING_")}
+    for name in Settings.model_fields:
+        env[f"HAOCHAPING_{name.upper()}"] = str(getattr(settings, name))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Service:
+    """`haochaping worker` or `haochaping sink` as a child process, output in a log file."""
+
+    def __init__(self, settings: Settings, command: str, log_path: Path, *args: str) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [HAOCHAPING, command, *args],
+            env=env_for(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+        self._log.close()
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        self._log.close()
+
+
+def prepare(settings: Settings) -> Client:
+    ensure_topics(settings)
+    connect(settings, database="default").execute(
+        f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
+    )
+    client = connect(settings)
+    migrate.apply(client.execute)
+    return client
+
+
+def cleanup(settings: Settings) -> None:
+    connect(settings, database="default").execute(
+        f"DROP DATABASE IF EXISTS {settings.clickhouse_database}"
+    )
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        existing = set(admin.list_topics())
+        ours = [s.name for s in topic_specs(settings) if s.name in existing]
+        ours += [t for t in existing if t.startswith(settings.app_id)]
+        if ours:
+            admin.delete_topics(ours, raise_errors=False)
+    finally:
+        admin.close()
+
+
+def send(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
+    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+    count = 0
+    for key, value in messages:
+        producer.send_raw(key, value)
+        count += 1
+    producer.close()
+    return count
+
+
+def wait_until(
+    what: str,
+    predicate: Callable[[], bool],
+    timeout: float = 120,
+    every: float = 0.5,
+    services: Iterable[Service] = (),
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        for service in services:
+            if not service.alive():
+                raise AssertionError(f"{service.log_path.stem} died:\n{service.output()[-3000:]}")
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def scalar(client: Client, query: str, params: Any = None) -> Any:
+    return client.execute(query, params)[0][0]
