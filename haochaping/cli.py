@@ -26,8 +26,9 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-out = Console()
+# status lines stay one line each (logs and tests grep them); tables get room when piped
+console = Console(stderr=True, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 150)
 
 
 def fail(message: str) -> NoReturn:
@@ -181,6 +182,10 @@ def sink(
 
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    # the sink says what an outage means in one line of its own; the clients' tracebacks
+    # and rebalance chatter would bury it
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
     topics = [settings.topic_valid, settings.topic_rejected, settings.topic_windows]
     consumer = wait_for(
@@ -200,13 +205,15 @@ def sink(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runner = Sink(settings, consumer, ClickHouseWriter(settings), say=say)
+    runner = Sink(
+        settings, consumer, ClickHouseWriter(settings), say=say, should_stop=lambda: stopping
+    )
     say(
         f"sink: {', '.join(topics)} → ClickHouse {settings.clickhouse_host}:"
         f"{settings.clickhouse_port}/{settings.clickhouse_database}"
     )
     try:
-        runner.run(should_stop=lambda: stopping, idle_exit_s=idle_exit)
+        runner.run(idle_exit_s=idle_exit)
     finally:
         consumer.close()
     say(f"sink: stopped; {runner.rows_landed} rows landed")

@@ -38,6 +38,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
         bootstrap_servers=settings.kafka_servers,
         client_id="haochaping-admin",
         request_timeout_ms=15_000,
+        bootstrap_timeout_ms=4_000,
     )
 
 

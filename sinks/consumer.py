@@ -42,8 +42,12 @@ def refused_row(topic: str, partition: int, offset: int, kind: str, reason: str)
         topic,
         partition,
         offset,
-        datetime.now(UTC).replace(tzinfo=None),
+        datetime.now(UTC),
     )
+
+
+class Stopping(Exception):
+    """Asked to stop while ClickHouse was away: the held rows stay uncommitted in Kafka."""
 
 
 class Sink:
@@ -54,7 +58,9 @@ class Sink:
         writer: ClickHouseWriter,
         *,
         say: Callable[[str], None] = print,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
+        self._should_stop = should_stop
         self._settings = settings
         self._consumer = consumer
         self._writer = writer
@@ -138,20 +144,33 @@ class Sink:
                 f"sink: ClickHouse at {self._writer.address} unreachable "
                 f"({describe(state.outcome.exception())}); consumption paused, "
                 f"{len(rows)} {landing.table} rows held, retry in "
-                f"{state.next_action.sleep:.0f}s"
+                f"{state.next_action.sleep:.1f}s"
             )
+
+        def give_up(_state: Any) -> bool:
+            if self._should_stop():
+                raise Stopping
+            return False
 
         for attempt in Retrying(
             retry=retry_if_exception(is_outage),
+            stop=give_up,
+            sleep=self._sleep_unless_stopping,
             wait=wait_exponential(multiplier=0.5, min=0.5, max=10),
             before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:
                 self._writer.insert(landing.table, landing.columns, rows)
-        if metrics.outage._value.get():
-            self._say(f"sink: ClickHouse at {self._writer.address} is back; resuming")
+        if self._clickhouse_down:
+            self._clickhouse_down = False
             metrics.outage.set(0)
+            self._say(f"sink: ClickHouse at {self._writer.address} is back; resuming")
+
+    def _sleep_unless_stopping(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._should_stop():
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _land_one_by_one(self, landing: Landing, rows: Rows) -> None:
         for row in rows:
@@ -181,16 +200,19 @@ class Sink:
                     max(0, highwater - offset)
                 )
 
-    def run(self, *, should_stop: Callable[[], bool], idle_exit_s: float | None = None) -> None:
+    def run(self, *, idle_exit_s: float | None = None) -> None:
         last_record = time.monotonic()
-        while not should_stop():
-            if self.poll_once():
-                last_record = time.monotonic()
-            if self.due():
-                self.flush()
-            if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
-                break
-        self.flush()
+        try:
+            while not self._should_stop():
+                if self.poll_once():
+                    last_record = time.monotonic()
+                if self.due():
+                    self.flush()
+                if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
+                    break
+            self.flush()
+        except Stopping:
+            self._say("sink: stopping during an outage; held rows stay in Kafka for next time")
 
 
 def make_consumer(settings: Settings, topics: list[str], group: str | None = None) -> KafkaConsumer:

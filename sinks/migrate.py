@@ -71,7 +71,7 @@ def apply(execute: Execute, on_applied: Callable[[Migration], None] | None = Non
             execute(statement)
         execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES",
-            [(migration.version, migration.name, datetime.now(UTC).replace(tzinfo=None))],
+            [(migration.version, migration.name, datetime.now(UTC))],
         )
         count += 1
         if on_applied:

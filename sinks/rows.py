@@ -65,10 +65,10 @@ PARTIALS_COLUMNS = (
 )
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    # clickhouse-driver reads a naive datetime as UTC for a DateTime('tz') column; an aware
-    # one is converted too, but naive UTC is unambiguous on every driver version.
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def _utc(moment: datetime) -> datetime:
+    # Always aware: clickhouse-driver reads a naive datetime in the column's time zone
+    # (Asia/Shanghai here), which would shift every time by eight hours.
+    return moment.astimezone(UTC)
 
 
 def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
@@ -93,8 +93,8 @@ def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
         e.hall_code or "",
         e.window_code or "",
         e.staff_id or "",
-        _naive_utc(e.evaluated_at),
-        _naive_utc(e.ingested_at),
+        _utc(e.evaluated_at),
+        _utc(e.ingested_at),
         1 if e.late else 0,
         e.source or "",
     )
@@ -109,7 +109,7 @@ def rejected_row(rejection: RejectedMessage) -> tuple[Any, ...]:
         r.source_topic,
         r.source_partition,
         r.source_offset,
-        _naive_utc(r.rejected_at),
+        _utc(r.rejected_at),
     )
 
 
@@ -119,8 +119,8 @@ def partial_row(window: WindowCounts) -> tuple[Any, ...]:
         w.dimension,
         w.key,
         w.window,
-        _naive_utc(w.window_start),
-        _naive_utc(w.window_end),
+        _utc(w.window_start),
+        _utc(w.window_end),
         w.source_partition,
         w.version,
         w.level_1,
