@@ -98,8 +98,10 @@ def migrate(
     """Apply the versioned ClickHouse DDL (idempotent; records what it applied)."""
     from datetime import date
 
+    from clickhouse_driver import errors as ch_errors
+
     from sinks import migrate as migrations
-    from sinks.clickhouse import connect
+    from sinks.clickhouse import connect, describe
 
     settings = get_settings()
     with one_line_errors(settings):
@@ -114,6 +116,16 @@ def migrate(
             f"database {settings.clickhouse_database}: {applied} migration(s) applied, "
             "schema up to date"
         )
+        try:
+            public = migrations.apply_public(client.execute, settings.clickhouse_database)
+            out.print(f"database {public}: aggregate views for third-party evaluators")
+        except ch_errors.ServerException as exc:
+            # needs the loopback cluster that deploy/services.sh configures (18.16 has no
+            # per-table grants, so the evaluator reads aggregates through it)
+            console.print(
+                f"warning: {settings.clickhouse_database}_public not created ({describe(exc)}); "
+                "the evaluator user has nothing to read until it is"
+            )
         if retention:
             for table in ("ratings", "rejected", "satisfaction_partials", "alerts"):
                 parts = client.execute(

@@ -87,3 +87,41 @@ def partitions_to_drop(partitions: list[str], retention_days: int, today: date) 
     horizon = date.fromordinal(today.toordinal() - retention_days)
     keep_from = horizon.year * 100 + horizon.month
     return sorted(p for p in set(partitions) if p.isdigit() and int(p) < keep_from)
+
+
+# The third-party evaluator's database (ClickHouse 18.16). 18.16 has no GRANT, only
+# per-user `allow_databases`, and it checks a view's inner tables against the *querying*
+# user's databases: a view in another database over haochaping does not hide haochaping.
+# So `<database>_public` holds Distributed tables over the aggregate views of `<database>`,
+# read through the loopback cluster `haochaping_public` (deploy/services.sh writes it), which
+# connects as haochaping_proxy. The evaluator (allowed only `<database>_public`, with
+# prefer_localhost_replica=0) reads the aggregates and never the evaluation-level rows.
+# Not a versioned migration: it needs that cluster in the server's config, and a current
+# ClickHouse grants SELECT on the views instead (docs/analyst-guide.md).
+PUBLIC_CLUSTER = "haochaping_public"
+PUBLIC_VIEWS = (
+    "satisfaction",
+    "satisfaction_daily",
+    "satisfaction_monthly",
+    "ranking_departments_daily",
+    "ranking_services_daily",
+    "bad_reviews_by_tag",
+    "review_tags",
+)
+
+
+def public_statements(database: str, cluster: str = PUBLIC_CLUSTER) -> list[str]:
+    """Idempotent DDL of ``<database>_public`` (apply after the migrations)."""
+    public = f"{database}_public"
+    return [f"CREATE DATABASE IF NOT EXISTS {public}"] + [
+        f"CREATE TABLE IF NOT EXISTS {public}.{name} AS {database}.{name} "
+        f"ENGINE = Distributed({cluster}, {database}, {name})"
+        for name in PUBLIC_VIEWS
+    ]
+
+
+def apply_public(execute: Execute, database: str, cluster: str = PUBLIC_CLUSTER) -> str:
+    """Create or complete ``<database>_public``; returns its name."""
+    for statement in public_statements(database, cluster):
+        execute(statement)
+    return f"{database}_public"

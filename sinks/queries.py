@@ -45,3 +45,104 @@ FROM rejected FINAL
 GROUP BY reason
 ORDER BY messages DESC
 """
+
+# ---- analyst queries over the views of migration 002 (docs/analyst-guide.md) -------------
+# Dates are Shanghai calendar days ('YYYY-MM-DD' or a date); rates are recomputed from the
+# summed counts (a mean of daily rates would weigh a quiet day like a busy one).
+
+# 部门好评率排名, least satisfied first, over the days [from_day, to_day].
+DEPARTMENT_RANKING = """
+SELECT
+    department_code,
+    any(department_name) AS department_name,
+    sum(total) AS evaluations,
+    sum(good) AS good_reviews,
+    sum(bad) AS bad_reviews,
+    round(good_reviews / evaluations, 4) AS good_rate,
+    round(bad_reviews / evaluations, 4) AS bad_rate,
+    round(sum(level_1 + 2 * level_2 + 3 * level_3 + 4 * level_4 + 5 * level_5) / evaluations, 2)
+        AS mean_level
+FROM ranking_departments_daily
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+GROUP BY department_code
+HAVING evaluations >= %(min_total)s
+ORDER BY good_rate ASC, bad_rate DESC, evaluations DESC, department_code
+LIMIT %(limit)s
+"""
+
+# 事项差评率排名, most bad reviews per evaluation first, over the days [from_day, to_day].
+SERVICE_RANKING = """
+SELECT
+    service_code,
+    any(service_name) AS service_name,
+    any(department_code) AS department_code,
+    sum(total) AS evaluations,
+    sum(bad) AS bad_reviews,
+    round(bad_reviews / evaluations, 4) AS bad_rate,
+    round(sum(good) / evaluations, 4) AS good_rate
+FROM ranking_services_daily
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+GROUP BY service_code
+HAVING evaluations >= %(min_total)s
+ORDER BY bad_rate DESC, evaluations DESC, service_code
+LIMIT %(limit)s
+"""
+
+# Day-by-day numbers of one key of one dimension (department, service, channel, region).
+DAILY_TREND = """
+SELECT day, total, good, bad, round(good_rate, 4) AS good_rate, round(bad_rate, 4) AS bad_rate,
+       round(mean_level, 2) AS mean_level
+FROM satisfaction_daily
+WHERE dimension = %(dimension)s AND key = %(key)s
+  AND day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+ORDER BY day
+"""
+
+# Every key of one dimension in one month (month = any day of it).
+MONTHLY_SUMMARY = """
+SELECT key, department_name, service_name, total, good, bad,
+       round(good_rate, 4) AS good_rate, round(bad_rate, 4) AS bad_rate,
+       round(mean_level, 2) AS mean_level
+FROM satisfaction_monthly
+WHERE dimension = %(dimension)s AND month = toStartOfMonth(toDate(%(month)s))
+ORDER BY total DESC, key
+"""
+
+# The review tags bad reviews carry most often, over the days [from_day, to_day].
+TOP_BAD_REVIEW_TAGS = """
+SELECT tag, any(tag_label) AS label, sum(bad_reviews) AS bad_reviews,
+       uniqExact(department_code) AS departments
+FROM bad_reviews_by_tag
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+GROUP BY tag
+ORDER BY bad_reviews DESC, tag
+LIMIT %(limit)s
+"""
+
+# Alerts still open, newest first.
+OPEN_ALERTS = """
+SELECT alert_id, dimension, key, opened_at, last_event_at, peak_bad, peak_total,
+       round(max_score, 2) AS max_score
+FROM alert_history
+WHERE status = 'open'
+ORDER BY opened_at DESC, alert_id
+LIMIT %(limit)s
+"""
+
+# Late evaluations and rejected messages per day, over the days [from_day, to_day].
+LATE_BY_CHANNEL = """
+SELECT channel, sum(late_evaluations) AS late, sum(evaluations) AS evaluations,
+       round(late / evaluations, 4) AS late_rate, max(max_delay_s) AS max_delay_s
+FROM late_statistics
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+GROUP BY channel
+ORDER BY late DESC, channel
+"""
+
+REJECTED_BY_DAY_AND_REASON = """
+SELECT day, reason, sum(rejected) AS messages
+FROM rejected_statistics
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+GROUP BY day, reason
+ORDER BY day, messages DESC, reason
+"""

@@ -1,0 +1,50 @@
+"""The Faust floor: an agent that only iterates a topic in batches and does nothing else.
+
+Run by tests/bench/run.py as a separate process (like the real worker):
+``python -m tests.bench.floor <bootstrap> <topic> <app_id> <expected> <result.json>``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import faust
+
+
+def main() -> None:
+    bootstrap, topic_name, app_id, expected, result = sys.argv[1:6]
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        datadir=f"/tmp/{app_id}",
+    )
+    topic = app.topic(
+        topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    seen = {"count": 0, "first": 0.0, "first_batch": 0}
+
+    @app.agent(topic, concurrency=1)
+    async def floor(stream: faust.StreamT) -> None:
+        async for batch in stream.take(5000, within=0.5):
+            now = time.perf_counter()
+            if not seen["count"]:
+                seen["first"], seen["first_batch"] = now, len(batch)
+            seen["count"] += len(batch)
+            if seen["count"] >= int(expected):
+                elapsed = now - seen["first"]
+                Path(result).write_text(
+                    json.dumps({"events": seen["count"] - seen["first_batch"], "seconds": elapsed})
+                )
+
+    sys.argv = [sys.argv[0], "worker", "-l", "error"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""`make bench`: throughput of the Faust floor, the whole pipeline and a bare consumer on the
+same topic in the same run, and event-to-ClickHouse latency at a fixed rate.
+
+Everything runs against the local services (`make up`) on fresh, uniquely named topics and a
+fresh database, which are deleted afterwards. Results are printed as a Markdown table to paste
+into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+
+from channels.producer import ChannelProducer
+from channels.simulator import Simulator
+from haochaping.settings import Settings
+from sinks.clickhouse import connect
+from tests.integration.harness import Service, cleanup, prepare, unique_settings
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def produce(settings: Settings, count: int, seed: int, rate: float | None = None) -> list[float]:
+    """Send `count` simulated evaluations; returns each one's send time (perf_counter)."""
+    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+    sent_at: list[float] = []
+    started = time.perf_counter()
+    for i, message in enumerate(Simulator(seed).stream(count, scenario="steady"), 1):
+        if rate:
+            ahead = i / rate - (time.perf_counter() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        producer.send_raw(message.key, message.value)
+        sent_at.append(time.perf_counter())
+        if i % 20_000 == 0:
+            console.print(f"  produced {i}/{count}")
+    producer.close()
+    return sent_at
+
+
+async def ceiling(settings: Settings, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        settings.topic_raw,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    await consumer.start()
+    seen, first, first_batch = 0, 0.0, 0
+    try:
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for records in batches.values():
+                for record in records:
+                    json.loads(record.value)
+                if not first and records:
+                    # the rate counts what came after the first batch, as for (a) and (b)
+                    first, first_batch = time.perf_counter(), len(records)
+                seen += len(records)
+        return (seen - first_batch) / (time.perf_counter() - first)
+    finally:
+        await consumer.stop()
+
+
+def floor(settings: Settings, count: int, workdir: Path) -> float:
+    result = workdir / "floor.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.floor",
+            settings.kafka_bootstrap,
+            settings.topic_raw,
+            f"{settings.app_id}-floor",
+            str(count),
+            str(result),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "floor.log", "wb"),  # noqa: SIM115
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while not result.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"floor run failed; see {workdir / 'floor.log'}")
+            time.sleep(0.2)
+        measured = json.loads(result.read_text())
+        return float(measured["events"] / measured["seconds"])
+    finally:
+        process.kill()
+        process.wait()
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def pipeline(settings: Settings, count: int, workdir: Path) -> float:
+    port = 16066
+    worker_settings = settings.model_copy(
+        update={"app_id": f"{settings.app_id}-pipeline", "worker_web_port": port}
+    )
+    worker = Service(worker_settings, "worker", workdir / "pipeline-worker.log")
+    try:
+        first_count, first_at = 0.0, 0.0
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            if not worker.alive():
+                raise SystemExit(f"worker died:\n{worker.output()[-2000:]}")
+            try:
+                done = metric(port, "haochaping_evaluations_in_total")
+            except OSError:
+                time.sleep(0.2)
+                continue
+            now = time.perf_counter()
+            if done and not first_at:
+                first_count, first_at = done, now
+            if done >= count:
+                return (done - first_count) / (now - first_at)
+            time.sleep(0.05)
+        raise SystemExit("pipeline did not finish in 15 minutes")
+    finally:
+        worker.stop()
+
+
+def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> tuple[float, ...]:
+    """Send at a fixed rate with the worker and the sink running; the i-th row counted in
+    ClickHouse is matched with the i-th evaluation sent (both roughly in order)."""
+    client = connect(settings)
+    worker = Service(settings, "worker", workdir / "latency-worker.log")
+    sink = Service(settings, "sink", workdir / "latency-sink.log")
+    landed_at: list[float] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        landed = 0
+        while not stop.is_set():
+            now = time.perf_counter()
+            count = client.execute("SELECT count() FROM ratings")[0][0]
+            landed_at.extend([now] * (count - landed))
+            landed = max(landed, count)
+            time.sleep(0.05)
+
+    try:
+        time.sleep(8)  # both have joined their groups before the clock starts
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        sent_at = produce(settings, int(rate * seconds), seed=99, rate=rate)
+        deadline = time.monotonic() + 120
+        while len(landed_at) < len(sent_at) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stop.set()
+        poller.join()
+    finally:
+        worker.stop()
+        sink.stop()
+    lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
+    achieved = len(sent_at) / (sent_at[-1] - sent_at[0])
+    return (
+        statistics.median(lat),
+        lat[int(0.99 * (len(lat) - 1))],
+        max(lat),
+        achieved,
+        float(len(landed_at)),
+        float(len(sent_at)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=100_000, help="evaluations per throughput run")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--latency-rate", type=float, default=2000.0)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
+
+    with tempfile.TemporaryDirectory(prefix="haochaping-bench-") as tmp:
+        workdir = Path(tmp)
+        settings = unique_settings(workdir, topic_partitions=args.partitions)
+        prepare(settings)
+        try:
+            console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
+            produce(settings, args.count, seed=1)
+            console.print("(c) ceiling: aiokafka consumer + json.loads")
+            ceiling_rate = asyncio.run(ceiling(settings, args.count))
+            console.print("(a) floor: Faust agent iterating take(5000) batches")
+            floor_rate = floor(settings, args.count, workdir)
+            console.print("(b) pipeline: haochaping worker (ingest, dedupe, windows)")
+            pipeline_rate = pipeline(settings, args.count, workdir)
+        finally:
+            cleanup(settings)
+
+        latency_settings = unique_settings(workdir, topic_partitions=args.partitions)
+        prepare(latency_settings)
+        try:
+            console.print(f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s")
+            p50, p99, worst, achieved, landed, sent = latency(
+                latency_settings, args.latency_rate, args.latency_seconds, workdir
+            )
+        finally:
+            cleanup(latency_settings)
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(f"\n### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {os.cpu_count()} cores, {cpu}")
+    print(
+        f"command: `make bench` (python -m tests.bench.run --count {args.count} "
+        f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
+        f"--latency-seconds {args.latency_seconds:.0f})\n"
+    )
+    print("| measurement | result |\n| --- | --- |")
+    print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
+    print(f"| (b) whole pipeline, one worker | {pipeline_rate:,.0f} evaluations/s |")
+    print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
+    print(f"| (b)/(a) | {pipeline_rate / floor_rate:.0%} (target ≥ 75%) |")
+    print(
+        f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
+        f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,423 @@
+"""Every migration, view and analyst query on a current ClickHouse (chdb, in-process, 26.x).
+
+Production runs a current ClickHouse while development runs Debian's 18.16: the same DDL and
+queries must run on both. tests/integration/test_analyst_views.py runs the very same dataset
+and checks (imported from here) on the 18.16 server.
+
+The dataset is small and known: one evaluation is inserted twice (a replay), one rejected
+message and one alert event too, and every view must count them once (they read `FINAL`).
+
+Time zones: chdb runs with the process's time zone (UTC here) and the 18.16 server with UTC;
+neither matters, because the columns are DateTime('Asia/Shanghai') and toDate / toStartOfMonth
+use the column's zone. Date-times are written here as Shanghai wall-clock literals, which both
+engines read in the column's zone; e3 (00:30 in Shanghai, 16:30 UTC the day before) proves the
+Shanghai calendar is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from clickhouse_driver.util.escape import escape_param, escape_params
+
+from schemas.codes import REVIEW_TAGS
+from sinks import queries
+from sinks.migrate import load_migrations
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+Rows = Callable[..., list[tuple[Any, ...]]]
+Insert = Callable[[str, Sequence[str], list[tuple[Any, ...]]], None]
+
+
+def sh(text: str) -> datetime:
+    """A Shanghai wall-clock time, time zone aware."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+RATINGS_COLUMNS = (
+    "evaluation_id",
+    "transaction_id",
+    "service_code",
+    "service_name",
+    "department_code",
+    "department_name",
+    "region_code",
+    "channel",
+    "level",
+    "tags",
+    "evaluated_at",
+    "ingested_at",
+    "late",
+)
+E1 = (
+    "e1", "T1", "S1", "婚姻登记", "D1", "民政局", "310101", "counter", 5, ["517"],
+    sh("2024-03-01 10:00:00"), sh("2024-03-01 10:00:05"), 0,
+)  # fmt: skip
+RATINGS = [
+    E1,
+    ("e2", "T2", "S1", "婚姻登记", "D1", "民政局", "310101", "web", 1, ["115", "113"],
+     sh("2024-03-01 23:30:00"), sh("2024-03-01 23:30:02"), 0),
+    # 00:30 in Shanghai is 16:30 UTC on March 1st: a Shanghai-calendar March 2nd evaluation
+    ("e3", "T3", "S2", "低保申请", "D1", "民政局", "310104", "qrcode", 2, [],
+     sh("2024-03-02 00:30:00"), sh("2024-03-02 00:30:01"), 0),
+    # arrived three days late
+    ("e4", "T4", "S3", "营业执照", "D2", "市场监管局", "310104", "app", 4, ["413"],
+     sh("2024-03-02 09:00:00"), sh("2024-03-05 09:00:00"), 1),
+    ("e5", "T5", "S3", "营业执照", "D2", "市场监管局", "310101", "counter", 3, [],
+     sh("2024-04-01 08:00:00"), sh("2024-04-01 08:00:01"), 0),
+]  # fmt: skip
+# e1 delivered again (a worker restart): same sorting key, later ingested_at
+RATINGS_REPLAY = [(*E1[:11], sh("2024-03-01 10:07:00"), 0)]
+
+REJECTED_COLUMNS = ("reason", "message", "raw", "source_topic", "source_partition",
+                    "source_offset", "rejected_at")  # fmt: skip
+R1 = ("not_json", "not JSON", "{oops", "ratings.raw", 0, 7, sh("2024-03-01 12:00:00"))
+REJECTED = [
+    R1,
+    ("invalid_level", "level 9", '{"level": 9}', "ratings.raw", 0, 8, sh("2024-03-01 12:01:00")),
+    ("not_json", "not JSON", "{", "ratings.raw", 1, 3, sh("2024-03-02 08:00:00")),
+]
+REJECTED_REPLAY = [R1]
+
+ALERTS_COLUMNS = ("alert_id", "dimension", "key", "state", "bad", "total", "expected", "score",
+                  "window_start", "window_end", "at", "explanation")  # fmt: skip
+A1_UPDATED = ("a1", "department", "D1", "updated", 8, 12, 1.5, 4.5,
+              sh("2024-03-01 09:00:00"), sh("2024-03-01 10:05:00"), sh("2024-03-01 10:05:00"),
+              "8 bad of 12")  # fmt: skip
+ALERTS = [
+    ("a1", "department", "D1", "opened", 5, 10, 1.2, 3.0,
+     sh("2024-03-01 09:00:00"), sh("2024-03-01 10:00:00"), sh("2024-03-01 10:00:00"),
+     "5 bad of 10"),
+    A1_UPDATED,
+    ("a1", "department", "D1", "resolved", 2, 15, 1.5, 0.5,
+     sh("2024-03-01 09:30:00"), sh("2024-03-01 10:30:00"), sh("2024-03-01 10:30:00"),
+     "back to normal"),
+    ("a2", "service", "S3", "opened", 4, 6, 0.8, 2.5,
+     sh("2024-03-02 10:00:00"), sh("2024-03-02 11:00:00"), sh("2024-03-02 11:00:00"),
+     "4 bad of 6"),
+]  # fmt: skip
+ALERTS_REPLAY = [A1_UPDATED]
+
+PARTIALS_COLUMNS = ("dimension", "key", "window", "window_start", "window_end",
+                    "source_partition", "version", "level_1", "level_2", "level_3",
+                    "level_4", "level_5")  # fmt: skip
+DAY1, DAY2 = sh("2024-03-01 00:00:00"), sh("2024-03-02 00:00:00")
+PARTIALS = [
+    ("department", "D1", "1d", DAY1, DAY2, 0, 1, 0, 0, 0, 0, 1),
+    ("department", "D1", "1d", DAY1, DAY2, 0, 2, 1, 0, 0, 0, 1),
+    ("department", "D2", "1d", DAY1, DAY2, 1, 1, 0, 0, 0, 1, 0),
+]
+PARTIALS_REPLAY = [PARTIALS[1]]
+
+VIEWS = (
+    "satisfaction",
+    "review_tags",
+    "satisfaction_daily",
+    "satisfaction_monthly",
+    "ranking_departments_daily",
+    "ranking_services_daily",
+    "bad_reviews_by_tag",
+    "alert_history",
+    "late_statistics",
+    "rejected_statistics",
+)
+
+# Every parameter any query in sinks/queries.py takes.
+PARAMS: dict[str, Any] = {
+    "since": int(DAY1.timestamp()),
+    "from_day": "2024-03-01",
+    "to_day": "2024-04-30",
+    "min_total": 1,
+    "limit": 100,
+    "dimension": "department",
+    "key": "D1",
+    "month": "2024-03-15",
+}
+
+
+def analyst_queries() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in vars(queries).items()
+        if name.isupper() and isinstance(value, str) and "SELECT" in value
+    }
+
+
+def insert_dataset(insert: Insert, *, replay: bool = True) -> None:
+    insert("ratings", RATINGS_COLUMNS, RATINGS)
+    insert("rejected", REJECTED_COLUMNS, REJECTED)
+    insert("alerts", ALERTS_COLUMNS, ALERTS)
+    insert("satisfaction_partials", PARTIALS_COLUMNS, PARTIALS)
+    if replay:
+        insert("ratings", RATINGS_COLUMNS, RATINGS_REPLAY)
+        insert("rejected", REJECTED_COLUMNS, REJECTED_REPLAY)
+        insert("alerts", ALERTS_COLUMNS, ALERTS_REPLAY)
+        insert("satisfaction_partials", PARTIALS_COLUMNS, PARTIALS_REPLAY)
+
+
+def plain(value: Any) -> Any:
+    """Engine-neutral value: dates and date-times as text, floats rounded."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(SHANGHAI)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def by_key(rows: list[tuple[Any, ...]], width: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(plain(r[:width])): tuple(plain(list(r[width:]))) for r in rows}
+
+
+def check_views(rows: Rows) -> dict[str, list[tuple[Any, ...]]]:
+    """The numbers every view must show for the dataset; returns what each view held."""
+    daily = by_key(
+        rows(
+            "SELECT day, dimension, key, department_code, department_name, service_name, "
+            "total, good, bad, level_1, level_2, level_3, level_4, level_5, "
+            "good_rate, bad_rate, mean_level FROM satisfaction_daily"
+        ),
+        3,
+    )
+    # e1 (5) and e2 (1); e1's replay counted once
+    assert daily[("2024-03-01", "department", "D1")] == (
+        "D1", "民政局", "", 2, 1, 1, 1, 0, 0, 0, 1, 0.5, 0.5, 3.0,
+    )  # fmt: skip
+    # e3 at 00:30 Shanghai is a March 2nd evaluation (UTC would say March 1st)
+    assert daily[("2024-03-02", "department", "D1")][3:6] == (1, 0, 1)
+    assert daily[("2024-03-02", "department", "D2")][3:6] == (1, 1, 0)
+    assert daily[("2024-03-01", "service", "S1")][:6] == ("D1", "民政局", "婚姻登记", 2, 1, 1)
+    assert daily[("2024-03-01", "channel", "counter")][:6] == ("", "", "", 1, 1, 0)
+    assert daily[("2024-03-02", "region", "310104")][3:6] == (2, 1, 1)
+    assert len(daily) == 16  # (day, dimension, key) combinations in the dataset
+    assert sum(v[3] for (_, dim, _), v in daily.items() if dim == "channel") == 5
+
+    monthly = by_key(
+        rows(
+            "SELECT month, dimension, key, total, good, bad, mean_level, good_rate "
+            "FROM satisfaction_monthly"
+        ),
+        3,
+    )
+    assert monthly[("2024-03-01", "department", "D1")] == (3, 1, 2, round(8 / 3, 4), 0.3333)
+    assert monthly[("2024-03-01", "department", "D2")][:3] == (1, 1, 0)
+    assert monthly[("2024-04-01", "department", "D2")][:3] == (1, 1, 0)
+    assert sum(v[0] for (_, dim, _), v in monthly.items() if dim == "region") == 5
+
+    departments = by_key(
+        rows(
+            "SELECT day, department_code, department_name, total, good, bad, good_rate, "
+            "bad_rate FROM ranking_departments_daily"
+        ),
+        2,
+    )
+    assert departments[("2024-03-01", "D1")] == ("民政局", 2, 1, 1, 0.5, 0.5)
+    assert len(departments) == 4
+    services = by_key(
+        rows(
+            "SELECT day, service_code, service_name, department_code, total, bad "
+            "FROM ranking_services_daily"
+        ),
+        2,
+    )
+    assert services[("2024-03-01", "S1")] == ("婚姻登记", "D1", 2, 1)
+    assert services[("2024-03-02", "S2")] == ("低保申请", "D1", 1, 1)
+
+    tags = by_key(
+        rows(
+            "SELECT day, department_code, service_code, tag, tag_level, tag_label, "
+            "bad_reviews, level_1, level_2 FROM bad_reviews_by_tag"
+        ),
+        4,
+    )
+    assert tags == {
+        ("2024-03-01", "D1", "S1", "115"): (1, "服务态度差效率低", 1, 1, 0),
+        ("2024-03-01", "D1", "S1", "113"): (1, "多头跑窗口和部门", 1, 1, 0),
+        ("2024-03-02", "D1", "S2", ""): (0, "(无标签)", 1, 0, 1),
+    }
+
+    alerts = by_key(
+        rows(
+            "SELECT alert_id, dimension, key, status, opened_at, last_event_at, resolved_at, "
+            "duration_s, events, updates, peak_bad, peak_total, max_score, expected_at_peak, "
+            "last_explanation FROM alert_history"
+        ),
+        1,
+    )
+    assert alerts[("a1",)] == (
+        "department", "D1", "resolved", "2024-03-01 10:00:00", "2024-03-01 10:30:00",
+        "2024-03-01 10:30:00", 1800, 3, 1, 8, 12, 4.5, 1.5, "back to normal",
+    )  # fmt: skip
+    assert alerts[("a2",)][:3] == ("service", "S3", "open")
+    assert alerts[("a2",)][6:10] == (-1, 1, 0, 4)
+
+    late = rows("SELECT day, channel, late_evaluations, evaluations, late_rate, max_delay_s "
+                "FROM late_statistics")  # fmt: skip
+    assert [tuple(plain(list(r))) for r in late] == [("2024-03-02", "app", 1, 1, 1.0, 3 * 86400)]
+
+    rejected = by_key(
+        rows("SELECT day, reason, source_topic, rejected FROM rejected_statistics"), 2
+    )
+    assert rejected == {
+        ("2024-03-01", "not_json"): ("ratings.raw", 1),
+        ("2024-03-01", "invalid_level"): ("ratings.raw", 1),
+        ("2024-03-02", "not_json"): ("ratings.raw", 1),
+    }
+
+    review_tags = rows("SELECT code, level, label FROM review_tags ORDER BY code")
+    assert {code: (level, label) for code, level, label in review_tags} == {
+        code: (tag.level, tag.label) for code, tag in REVIEW_TAGS.items()
+    }
+
+    satisfaction = rows("SELECT key, total, good, bad FROM satisfaction ORDER BY key")
+    assert [tuple(r) for r in satisfaction] == [("D1", 2, 1, 1), ("D2", 1, 1, 0)]
+
+    return {view: rows(f"SELECT * FROM {view}") for view in VIEWS}
+
+
+def check_queries(rows: Rows) -> dict[str, list[tuple[Any, ...]]]:
+    """Runs every analyst query of sinks/queries.py; checks the numbers of most."""
+    results = {name: rows(sql, PARAMS) for name, sql in analyst_queries().items()}
+    out = {name: [tuple(plain(list(r))) for r in value] for name, value in results.items()}
+
+    assert out["RANKING"] == [("D1", 2, 1, 1, 0.5, 0.5, 3.0), ("D2", 1, 1, 0, 1.0, 0.0, 4.0)]
+    assert sorted(out["NAMES"]) == [
+        ("D1", "民政局", "S1", "婚姻登记"),
+        ("D1", "民政局", "S2", "低保申请"),
+        ("D2", "市场监管局", "S3", "营业执照"),
+    ]
+    assert sorted(out["REJECTED_BY_REASON"]) == [("invalid_level", 1), ("not_json", 2)]
+    landed = {(r[0], r[1]): (r[3], r[4]) for r in out["LANDED_BY_CHANNEL_AND_DEPARTMENT"]}
+    assert landed[("counter", "D1")] == (1, 0)
+    assert out["DEPARTMENT_RANKING"] == [
+        ("D1", "民政局", 3, 1, 2, 0.3333, 0.6667, 2.67),
+        ("D2", "市场监管局", 2, 2, 0, 1.0, 0.0, 3.5),
+    ]
+    assert out["SERVICE_RANKING"][0] == ("S2", "低保申请", "D1", 1, 1, 1.0, 0.0)
+    assert out["DAILY_TREND"] == [
+        ("2024-03-01", 2, 1, 1, 0.5, 0.5, 3.0),
+        ("2024-03-02", 1, 0, 1, 0.0, 1.0, 2.0),
+    ]
+    assert [r[:4] for r in out["MONTHLY_SUMMARY"]] == [
+        ("D1", "民政局", "", 3),
+        ("D2", "市场监管局", "", 1),
+    ]
+    assert sorted(out["TOP_BAD_REVIEW_TAGS"]) == [
+        ("", "(无标签)", 1, 1),
+        ("113", "多头跑窗口和部门", 1, 1),
+        ("115", "服务态度差效率低", 1, 1),
+    ]
+    assert [r[0] for r in out["OPEN_ALERTS"]] == ["a2"]
+    assert out["LATE_BY_CHANNEL"] == [("app", 1, 1, 1.0, 3 * 86400)]
+    assert out["REJECTED_BY_DAY_AND_REASON"] == [
+        ("2024-03-01", "invalid_level", 1),
+        ("2024-03-01", "not_json", 1),
+        ("2024-03-02", "not_json", 1),
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- chdb
+
+
+def substitute(query: str, params: dict[str, Any] | None) -> str:
+    """clickhouse-driver's own client-side substitution (`%(name)s`, values escaped as the
+    driver escapes them for 18.16); only dates, strings and numbers are used here."""
+    if not params:
+        return query
+    return query % escape_params(params, None)
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, datetime):
+        # a Shanghai wall-clock literal, read in the column's zone (Asia/Shanghai)
+        return f"'{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}'"
+    return str(escape_param(value, None))
+
+
+class Chdb:
+    def __init__(self) -> None:
+        from chdb import session
+
+        self.session = session.Session()
+        self.session.query("CREATE DATABASE IF NOT EXISTS haochaping")
+        self.session.query("USE haochaping")
+        # 64-bit integers as JSON numbers, not strings
+        self.session.query("SET output_format_json_quote_64bit_integers = 0")
+
+    def execute(self, sql: str) -> None:
+        self.session.query(sql)
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        result = self.session.query(substitute(sql, params), "JSONCompact")
+        text = result.bytes().decode()
+        if not text.strip():
+            return []
+        return [tuple(row) for row in json.loads(text)["data"]]
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+        self.session.query(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@pytest.fixture(scope="module")
+def chdb_db() -> Iterator[Chdb]:
+    db = Chdb()
+    for migration in load_migrations():
+        for statement in migration.statements():
+            db.execute(statement)
+    insert_dataset(db.insert)
+    yield db
+    db.close()
+
+
+def test_runs_on_a_current_clickhouse(chdb_db: Chdb) -> None:
+    version = chdb_db.rows("SELECT version()")[0][0]
+    assert int(version.split(".")[0]) >= 24, version
+
+
+def test_migrations_are_idempotent_statement_by_statement(chdb_db: Chdb) -> None:
+    for migration in load_migrations():
+        for statement in migration.statements():
+            chdb_db.execute(statement)
+    assert chdb_db.rows("SELECT count() FROM review_tags") == [(40,)]
+
+
+def test_views_count_a_replayed_evaluation_once(chdb_db: Chdb) -> None:
+    views = check_views(chdb_db.rows)
+    assert set(views) == set(VIEWS)
+
+
+def test_every_analyst_query_runs_with_the_expected_numbers(chdb_db: Chdb) -> None:
+    results = check_queries(chdb_db.rows)
+    assert set(results) == set(analyst_queries())
+
+
+def test_review_tags_table_matches_the_code_table() -> None:
+    sql = next(m.sql for m in load_migrations() if m.version == 2)
+    for code, tag in REVIEW_TAGS.items():
+        assert f"('{code}', '{tag.label}')" in sql
+
+
+def test_rates_are_counts_divided_by_the_total(chdb_db: Chdb) -> None:
+    for total, good, bad, good_rate, bad_rate in chdb_db.rows(
+        "SELECT total, good, bad, good_rate, bad_rate FROM satisfaction_daily"
+    ):
+        assert math.isclose(good_rate, good / total)
+        assert math.isclose(bad_rate, bad / total)
+        assert good + bad == total
