@@ -316,11 +316,9 @@ kafka_up() {
 
 # ---------------------------------------------------------------- ClickHouse
 
-clickhouse_install() {
-    ch_server_cmd >/dev/null && return 0
-    say "clickhouse: clickhouse-server not found, installing the Debian packages"
-    # The package's postinst starts the system-wide service (/etc config, ports 9000/8123),
-    # which would take our ports: forbid service starts during the install via policy-rc.d.
+# apt-get install without letting a package's postinst start a system-wide service (the
+# Debian clickhouse-server would take our ports from /etc's config; prometheus its own).
+apt_install_no_start() {
     local policy=/usr/sbin/policy-rc.d added=0
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
@@ -328,10 +326,23 @@ clickhouse_install() {
         added=1
     fi
     local rc=0
-    apt_install clickhouse-server clickhouse-client || rc=$?
+    apt_install "$@" || rc=$?
     if [ "$added" -eq 1 ]; then $SUDO rm -f "$policy"; fi
-    [ "$rc" -eq 0 ] || die "clickhouse: apt-get install failed"
+    return "$rc"
+}
+
+clickhouse_install() {
+    ch_server_cmd >/dev/null && return 0
+    say "clickhouse: clickhouse-server not found, installing the Debian packages"
+    apt_install_no_start clickhouse-server clickhouse-client || die "clickhouse: apt-get install failed"
     ch_server_cmd >/dev/null || die "clickhouse: installed, but no server binary found"
+}
+
+# promtool checks and unit-tests the Prometheus alerting rules in deploy/prometheus/
+promtool_install() {
+    command -v promtool >/dev/null 2>&1 && return 0
+    say "promtool not found, installing Debian's prometheus package (no server is started)"
+    apt_install_no_start prometheus || die "prometheus: apt-get install failed"
 }
 
 clickhouse_config() {
@@ -453,6 +464,7 @@ clickhouse_up() {
 cmd_up() {
     mkdir -p "$STATE"
     local t0=$SECONDS
+    promtool_install
     clickhouse_up
     kafka_up
     say "services up in $((SECONDS - t0))s: kafka 127.0.0.1:$KAFKA_PORT, clickhouse 127.0.0.1:$CLICKHOUSE_PORT (http :$CLICKHOUSE_HTTP_PORT)"

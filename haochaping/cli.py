@@ -199,7 +199,12 @@ def sink(
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     logging.getLogger("kafka").setLevel(logging.ERROR)
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
-    topics = [settings.topic_valid, settings.topic_rejected, settings.topic_windows]
+    topics = [
+        settings.topic_valid,
+        settings.topic_rejected,
+        settings.topic_windows,
+        settings.topic_alerts,
+    ]
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),

@@ -8,6 +8,7 @@ read too. ``haochaping settings`` prints the values in force.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,33 @@ class Settings(BaseSettings):
     )
     demo_mode: bool = Field(
         False, description="allow a built-in evaluator secret (demo and tests only)"
+    )
+
+    # --- surge alerts
+    spike_alpha: float = Field(
+        1e-4, gt=0, lt=1, description="family-wise significance per dimension and minute"
+    )
+    spike_min_bad: int = Field(5, ge=1, description="fewest bad reviews that can raise an alert")
+    spike_min_rate_ratio: float = Field(
+        3.0, ge=1, description="observed / expected bad rate needed to raise an alert"
+    )
+    spike_grace_s: int = Field(
+        30, ge=0, description="event time to wait past a minute before judging it, seconds"
+    )
+    alert_update_every_s: int = Field(
+        300, ge=60, description="least time between two `updated` events of an alert, seconds"
+    )
+    alert_quiet_minutes: int = Field(
+        3, ge=1, description="quiet minutes after which an alert is resolved"
+    )
+    webhook_url: str = Field("", description="POST every alert event here (empty: no webhook)")
+    webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
+        "generic", description="body of the webhook: generic JSON, DingTalk or WeCom robot"
+    )
+    webhook_secret: str = Field("", description="DingTalk robot signing secret (加签), optional")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="timeout of one webhook POST")
+    webhook_queue: int = Field(
+        1000, ge=1, description="alert events waiting for the webhook; more are dropped"
     )
 
     # --- ClickHouse

@@ -69,6 +69,7 @@ class Sink:
             settings.topic_valid: "valid",
             settings.topic_rejected: "rejected",
             settings.topic_windows: "windows",
+            settings.topic_alerts: "alerts",
         }
         self._rows: dict[str, Rows] = defaultdict(list)
         self._offsets: dict[TopicPartition, int] = {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.alerts import AlertEvent
 from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
@@ -131,6 +132,40 @@ def partial_row(window: WindowCounts) -> tuple[Any, ...]:
     )
 
 
+ALERTS_COLUMNS = (
+    "alert_id",
+    "dimension",
+    "key",
+    "state",
+    "bad",
+    "total",
+    "expected",
+    "score",
+    "window_start",
+    "window_end",
+    "at",
+    "explanation",
+)
+
+
+def alert_row(alert: AlertEvent) -> tuple[Any, ...]:
+    a = alert
+    return (
+        a.alert_id,
+        a.dimension,
+        a.key,
+        a.state,
+        a.bad,
+        a.total,
+        a.expected,
+        a.score,
+        _utc(a.window_start),
+        _utc(a.window_end),
+        _utc(a.at),
+        a.explanation.model_dump_json(),
+    )
+
+
 def _window_row(value: bytes) -> tuple[Any, ...]:
     return partial_row(WindowCounts.from_state(json.loads(value)))
 
@@ -152,4 +187,5 @@ LANDINGS: dict[str, Landing] = {
         "rejected", REJECTED_COLUMNS, lambda v: rejected_row(RejectedMessage.from_json_bytes(v))
     ),
     "windows": Landing("satisfaction_partials", PARTIALS_COLUMNS, _window_row),
+    "alerts": Landing("alerts", ALERTS_COLUMNS, lambda v: alert_row(AlertEvent.from_json_bytes(v))),
 }

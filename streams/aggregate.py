@@ -10,12 +10,27 @@ version travels with the counts in one record, so the two can never disagree aft
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.windows import DIMENSIONS
 from streams.windows import DAY, MINUTE, is_closed, minute_window, shanghai_day_window
 
 WINDOW_WIDTHS = {"1m": MINUTE, "1d": DAY}
+# Minute windows of these dimensions also keep what their bad reviews were about, so a
+# surge alert can say which services, channels, halls and tags drive it.
+EXPLAINED_DIMENSIONS = frozenset({"department", "service"})
+SAMPLE_COMMENTS = 3
+
+
+class BadReview(NamedTuple):
+    """What a bad review (差评) adds to the explanation of its minute."""
+
+    service_code: str
+    channel: str
+    hall_code: str | None
+    window_code: str | None
+    tags: tuple[str, ...]
+    comment: str | None
 
 
 def entry_key(partition: int, dimension: str, key: str, window: str, start: int) -> str:
@@ -51,6 +66,7 @@ class WindowAggregator:
         department_code: str,
         channel: str,
         region_code: str,
+        bad_review: BadReview | None = None,
     ) -> bool:
         """Count one evaluation; False when every entry had already counted it (a replay)."""
         counted = False
@@ -68,6 +84,8 @@ class WindowAggregator:
                     continue
                 entry["levels"][level - 1] += 1
                 entry["version"] = offset
+                if bad_review is not None and window == "1m" and dimension in EXPLAINED_DIMENSIONS:
+                    _explain(entry, bad_review)
                 self._pending[name] = entry
                 counted = True
         return counted
@@ -85,7 +103,13 @@ class WindowAggregator:
         stored = self._state.get(name)
         if stored is not None:
             # a copy, so that a batch that fails half-way leaves the durable entry untouched
-            return {**stored, "levels": list(stored["levels"])}
+            copy = {**stored, "levels": list(stored["levels"])}
+            if "bad_reviews" in stored:
+                copy["bad_reviews"] = {
+                    name: (list(part) if isinstance(part, list) else dict(part))
+                    for name, part in stored["bad_reviews"].items()
+                }
+            return copy
         return {
             "dimension": dimension,
             "key": key,
@@ -104,6 +128,9 @@ class WindowAggregator:
             self._state[name] = entry
         return changed
 
+    def forget(self, name: str) -> None:
+        del self._state[name]
+
     def closed_entries(
         self, partition: int, watermark: float, allowed_lateness_s: int
     ) -> list[str]:
@@ -117,3 +144,21 @@ class WindowAggregator:
             if is_closed(start + WINDOW_WIDTHS[window], watermark, allowed_lateness_s):
                 closed.append(name)
         return closed
+
+
+def _explain(entry: dict[str, Any], review: BadReview) -> None:
+    detail = entry.setdefault(
+        "bad_reviews",
+        {"services": {}, "channels": {}, "halls": {}, "windows": {}, "tags": {}, "comments": []},
+    )
+    for part, code in (
+        ("services", review.service_code),
+        ("channels", review.channel),
+        ("halls", review.hall_code),
+        ("windows", review.window_code),
+        *(("tags", tag) for tag in review.tags),
+    ):
+        if code:
+            detail[part][code] = detail[part].get(code, 0) + 1
+    if review.comment and len(detail["comments"]) < SAMPLE_COMMENTS:
+        detail["comments"].append(review.comment[:200])

@@ -1,19 +1,22 @@
-"""The Faust worker: one agent reads ``ratings.raw`` in batches and does ingest and counting.
+"""The Faust worker: ingest and counting in one pass over ``ratings.raw``, surge detection on
+the far smaller stream of merged minute counts.
 
-Why one agent: every hop through a topic costs Faust's per-event floor again (FIELD-NOTES),
-so validation, deduplication, scrubbing and window counting share one pass over the batch.
-Decisions live in plain modules (ingest, dedupe, aggregate); this file only moves bytes
-between Kafka and them.
+Why one agent for ingest: every hop through a topic costs Faust's per-event floor again
+(FIELD-NOTES), so validation, deduplication, scrubbing and window counting share one pass
+over each batch. Decisions live in plain modules (ingest, dedupe, aggregate, minutes, spikes,
+alerting); this file only moves bytes between Kafka and them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.types import EventT
 
 from haochaping.settings import Settings
@@ -21,10 +24,15 @@ from schemas.codes import RejectReason
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
 from streams import metrics
-from streams.aggregate import WindowAggregator
+from streams.aggregate import EXPLAINED_DIMENSIONS, BadReview, WindowAggregator
+from streams.alerting import AlertLifecycle
 from streams.dedupe import Deduplicator, Verdict
 from streams.ingest import Accepted, check
+from streams.minutes import MinuteMerger
+from streams.outbox import ChangelogState, Outbox
 from streams.scrub import scrub_raw
+from streams.spikes import SpikeConfig, SpikeDetector
+from streams.webhook import AlertWebhook
 
 log = logging.getLogger("haochaping.worker")
 
@@ -32,6 +40,7 @@ log = logging.getLogger("haochaping.worker")
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
 REPLAY_MARGIN_S = 3600
 DEMO_SECRET = "haochaping-demo-secret-not-for-production"
+SURGE_DIMENSIONS = ("department", "service")
 
 
 class SourcePartitionTable(faust.Table):  # type: ignore[misc]
@@ -47,6 +56,11 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
 
     def partition_for_key(self, key: Any) -> int | None:
         return int(str(key).split("|", 1)[0])
+
+
+def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
+    """Faust's own aiokafka producer: what it flushes before committing offsets."""
+    return app.producer._ensure_producer()  # type: ignore[attr-defined, no-any-return]
 
 
 def evaluator_secret(settings: Settings) -> bytes:
@@ -74,14 +88,20 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
         web_enabled=False,
         producer_acks=-1,
-        broker_commit_every=1000,
+        producer_linger_ms=5,
+        producer_max_batch_size=1024 * 1024,
+        producer_max_request_size=4 * 1024 * 1024,
+        broker_commit_every=10_000,
         broker_commit_interval=1.0,
     )
 
-    def bytes_topic(name: str) -> faust.TopicT:
+    def bytes_topic(
+        name: str, partitions: int = settings.topic_partitions, internal: bool = False
+    ) -> faust.TopicT:
         return app.topic(
             name,
-            partitions=settings.topic_partitions,
+            partitions=partitions,
+            internal=internal,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -89,9 +109,7 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     raw_topic = bytes_topic(settings.topic_raw)
-    valid_topic = bytes_topic(settings.topic_valid)
-    rejected_topic = bytes_topic(settings.topic_rejected)
-    # satisfaction.windows is the changelog of the window table: the record Faust writes for
+    # satisfaction.windows is the changelog of the window table: the record written for
     # durability is the very record the sink lands, so counting costs one send, not two.
     windows_topic = app.topic(
         settings.topic_windows,
@@ -103,21 +121,31 @@ def create_app(settings: Settings) -> faust.App:
         deleting=False,
         internal=False,
     )
-    tables: dict[str, SourcePartitionTable] = {}
-    for name, changelog in (("windows", windows_topic), ("dedupe", None)):
-        table = SourcePartitionTable(
+    # Merged minute counts are a few hundred records a second at most: one partition, so
+    # one worker judges every key of a dimension together (false-alarm control across keys).
+    minutes_topic = bytes_topic(f"{settings.app_id}-surge-minutes", partitions=1, internal=True)
+
+    def table(name: str, partitions: int, changelog: faust.TopicT | None = None) -> Any:
+        created = SourcePartitionTable(
             app,
             name=name,
             default=None,
             beacon=app.tables.beacon,
-            partitions=settings.topic_partitions,
+            partitions=partitions,
             key_type=str,
             changelog_topic=changelog,
         )
-        app.tables.add(table)
-        tables[name] = table
-    dedupe = Deduplicator(tables["dedupe"])
-    aggregator = WindowAggregator(tables["windows"])
+        app.tables.add(created)
+        return created
+
+    windows_table = table("windows", settings.topic_partitions, windows_topic)
+    dedupe_table = table("dedupe", settings.topic_partitions)
+    surge_table = table("surge", 1)
+
+    outbox = Outbox()
+    dedupe = Deduplicator(ChangelogState(dedupe_table, outbox))
+    aggregator = WindowAggregator(ChangelogState(windows_table, outbox))
+    surge_state = ChangelogState(surge_table, outbox)
     watermarks: dict[int, float] = {}
 
     def reject(event: EventT, reason: RejectReason, message: str) -> None:
@@ -132,9 +160,10 @@ def create_app(settings: Settings) -> faust.App:
             rejected_at=datetime.fromtimestamp(msg.timestamp, UTC),
             raw_scrubbed=scrub_raw(msg.value or b"", secret),
         )
-        rejected_topic.send_soon(
-            key=f"{msg.topic}/{msg.partition}/{msg.offset}".encode(),
-            value=rejection.to_json_bytes(),
+        outbox.add(
+            settings.topic_rejected,
+            f"{msg.topic}/{msg.partition}/{msg.offset}".encode(),
+            rejection.to_json_bytes(),
         )
         metrics.evaluations_rejected.labels(reason=reason.value).inc()
 
@@ -160,13 +189,23 @@ def create_app(settings: Settings) -> faust.App:
                 f"was already evaluated by {claim.evaluation_id} (一次一评)",
             )
             return
-        valid_topic.send_soon(
-            key=evaluation.evaluation_id.encode(), value=evaluation.to_json_bytes()
+        outbox.add(
+            settings.topic_valid, evaluation.evaluation_id.encode(), evaluation.to_json_bytes()
         )
         metrics.evaluations_accepted.labels(channel=evaluation.channel).inc()
         if evaluation.late:
             metrics.evaluations_late.inc()
             return
+        bad_review = None
+        if evaluation.level <= 2:
+            bad_review = BadReview(
+                evaluation.service_code,
+                evaluation.channel,
+                evaluation.hall_code,
+                evaluation.window_code,
+                tuple(evaluation.tags or ()),
+                evaluation.comment,
+            )
         counted = aggregator.add(
             partition=msg.partition,
             offset=msg.offset,
@@ -176,6 +215,7 @@ def create_app(settings: Settings) -> faust.App:
             department_code=evaluation.department_code,
             channel=evaluation.channel,
             region_code=evaluation.region_code,
+            bad_review=bad_review,
         )
         if not counted:
             metrics.replayed_skipped.inc()
@@ -197,7 +237,9 @@ def create_app(settings: Settings) -> faust.App:
                 accept(event, outcome.evaluation)
             else:
                 reject(event, outcome.reason, outcome.message)
-        aggregator.drain()
+        for entry in aggregator.drain().values():
+            if entry["window"] == "1m" and entry["dimension"] in EXPLAINED_DIMENSIONS:
+                outbox.add(minutes_topic.get_topic_name(), None, json.dumps(entry).encode(), 0)
 
     @app.agent(raw_topic, concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
@@ -207,27 +249,127 @@ def create_app(settings: Settings) -> faust.App:
         async for events in batches:
             started = time.perf_counter()
             process(list(events))
+            await outbox.send(aiokafka_producer(app))
             metrics.evaluations_in.inc(len(events))
             metrics.batch_size.observe(len(events))
             metrics.batch_seconds.observe(time.perf_counter() - started)
 
+    spike_config = SpikeConfig(
+        alpha=settings.spike_alpha,
+        min_bad=settings.spike_min_bad,
+        min_rate_ratio=settings.spike_min_rate_ratio,
+    )
+    surge: dict[str, Any] = {}
+    webhook = (
+        AlertWebhook(
+            settings.webhook_url,
+            settings.webhook_format,
+            timeout_s=settings.webhook_timeout_s,
+            queue_size=settings.webhook_queue,
+            secret=settings.webhook_secret,
+        )
+        if settings.webhook_url
+        else None
+    )
+
+    if webhook is not None:
+
+        @app.task
+        async def start_webhook() -> None:
+            await webhook.start()
+
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
+        async def stop_webhook(sender: Any, **_: Any) -> None:
+            await webhook.stop()
+
+    def load_surge_state() -> None:
+        # after recovery the table holds the last state written; absent on a fresh start
+        judged = surge_state.get("0|judged") or {}
+        merger = surge_state.get("0|merger")
+        surge["merger"] = (
+            MinuteMerger.from_state(merger) if merger else MinuteMerger(settings.spike_grace_s)
+        )
+        surge["detectors"] = {
+            d: SpikeDetector.from_state(spike_config, judged["detectors"][d])
+            if d in judged.get("detectors", {})
+            else SpikeDetector(spike_config)
+            for d in SURGE_DIMENSIONS
+        }
+        surge["lifecycles"] = {
+            d: AlertLifecycle.from_state(
+                d,
+                judged["lifecycles"][d],
+                update_every_s=settings.alert_update_every_s,
+                quiet_windows_to_resolve=settings.alert_quiet_minutes,
+            )
+            if d in judged.get("lifecycles", {})
+            else AlertLifecycle(
+                d,
+                update_every_s=settings.alert_update_every_s,
+                quiet_windows_to_resolve=settings.alert_quiet_minutes,
+            )
+            for d in SURGE_DIMENSIONS
+        }
+
+    def judge(entries: list[dict[str, Any]]) -> None:
+        merger: MinuteMerger = surge["merger"]
+        for entry in entries:
+            merger.add(entry)
+        minutes = merger.complete()
+        for minute in minutes:
+            detector: SpikeDetector = surge["detectors"][minute.dimension]
+            lifecycle: AlertLifecycle = surge["lifecycles"][minute.dimension]
+            judgements = detector.judge_minute(minute.window_start, minute.counts)
+            alert_events = []
+            for key, judgement in sorted(judgements.items()):
+                alert_events += lifecycle.step(
+                    judgement, minute.explanations[key], at=judgement.window_end
+                )
+            alert_events += lifecycle.tick(minute.window_start)
+            for alert in alert_events:
+                outbox.add(settings.topic_alerts, alert.alert_id.encode(), alert.to_json_bytes())
+                if webhook is not None:
+                    webhook.offer(alert)  # never waits: a slow receiver cannot slow the stream
+                metrics.alerts_raised.labels(dimension=alert.dimension, state=alert.state).inc()
+            metrics.open_alerts.labels(dimension=minute.dimension).set(len(lifecycle.open_alerts))
+        if minutes:
+            # written before the merger: a crash between the two re-offers judged minutes,
+            # which the lifecycle ignores, and never loses a minute
+            surge_state["0|judged"] = {
+                "detectors": {d: surge["detectors"][d].to_state() for d in SURGE_DIMENSIONS},
+                "lifecycles": {d: surge["lifecycles"][d].to_state() for d in SURGE_DIMENSIONS},
+            }
+        surge_state["0|merger"] = merger.to_state()
+
+    @app.agent(minutes_topic, concurrency=1)
+    async def detect_surges(stream: faust.StreamT) -> None:
+        batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
+        async for events in batches:
+            if not surge:
+                load_surge_state()
+            judge([json.loads(event.message.value) for event in events])
+            await outbox.send(aiokafka_producer(app))
+
     @app.timer(interval=30.0)
     async def expire_state() -> None:
-        windows_table, dedupe_table = tables["windows"], tables["dedupe"]
         for partition, watermark in list(watermarks.items()):
             for name in aggregator.closed_entries(
                 partition, watermark - REPLAY_MARGIN_S, settings.allowed_lateness_s
             ):
-                del windows_table[name]
+                aggregator.forget(name)
             for name in dedupe.expired(partition, watermark, settings.dedupe_ttl_days * 86_400):
-                del dedupe_table[name]
-        metrics.window_entries.set(len(windows_table))
+                dedupe.forget(name)
+        await outbox.send(aiokafka_producer(app))
+        metrics.window_entries.set(len(windows_table.data))
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
-        # Expiry must only delete state of partitions this worker still owns.
+        # Expiry must only delete state of partitions this worker still owns; surge state is
+        # reloaded from the table by whoever owns its partition next.
         for tp in revoked:
             if tp.topic == settings.topic_raw:
                 watermarks.pop(tp.partition, None)
+            if tp.topic == minutes_topic.get_topic_name():
+                surge.clear()
 
     return app

@@ -65,6 +65,9 @@ class Deduplicator:
             return Verdict.REPEAT, claim
         return Verdict.DUPLICATE_TRANSACTION, claim
 
+    def forget(self, key: str) -> None:
+        del self._state[key]
+
     def expired(self, partition: int, watermark: float, ttl_s: float) -> Iterable[str]:
         """Keys of this partition claimed more than ``ttl_s`` before the partition's watermark."""
         prefix = f"{partition}|"

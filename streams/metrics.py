@@ -32,3 +32,7 @@ consumer_lag = Gauge(
     "haochaping_consumer_lag", "messages of ratings.raw not yet processed", ["partition"]
 )
 window_entries = Gauge("haochaping_window_entries", "open per-partition window entries in memory")
+open_alerts = Gauge("haochaping_open_alerts", "open bad-review surge alerts", ["dimension"])
+alerts_raised = Counter(
+    "haochaping_alert_events_total", "alert lifecycle events sent", ["dimension", "state"]
+)

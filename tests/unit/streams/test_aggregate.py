@@ -93,3 +93,30 @@ def test_closed_windows_are_found_per_partition() -> None:
     agg.drain()
     closed = agg.closed_entries(0, watermark=MINUTE_START + 60 + 3600 + 1, allowed_lateness_s=3600)
     assert closed and all(k.startswith("0|") and "|1m|" in k for k in closed)
+
+
+def test_minute_windows_of_departments_and_services_explain_their_bad_reviews() -> None:
+    from streams.aggregate import BadReview
+
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    review = BadReview("S1", "web", None, None, ("110", "113"), "系统一直登录不上")
+    for offset in range(5):
+        agg.add(
+            partition=0,
+            offset=offset,
+            event_epoch=MINUTE_START + 1,
+            level=1,
+            service_code="S1",
+            department_code="D1",
+            channel="web",
+            region_code="310101",
+            bad_review=review,
+        )
+    agg.drain()
+    detail = state[f"0|department|D1|1m|{MINUTE_START}"]["bad_reviews"]
+    assert detail["tags"] == {"110": 5, "113": 5}
+    assert detail["channels"] == {"web": 5}
+    assert len(detail["comments"]) == 3
+    assert "bad_reviews" not in state[f"0|channel|web|1m|{MINUTE_START}"]
+    assert "bad_reviews" not in state[next(k for k in state if "|department|D1|1d|" in k)]

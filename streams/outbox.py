@@ -1,0 +1,102 @@
+"""What one batch produces, sent together: one Kafka batch per topic and partition.
+
+Faust's ``send_soon`` and table writes go through a buffer that sends message by message;
+at two or three messages per evaluation that, not our logic, capped the worker (measured in
+docs/benchmarks.md). Here a batch's output is grouped per partition and handed to aiokafka as
+whole record batches. It uses Faust's own producer, whose flush before every offset commit
+covers these batches too, so at-least-once holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+
+_partitioner = DefaultPartitioner()
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self._messages: dict[str, list[tuple[int | None, bytes | None, bytes | None]]] = (
+            defaultdict(list)
+        )
+        self._partitions: dict[str, list[int]] = {}
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        self._messages[topic].append((partition, key, value))
+
+    def __len__(self) -> int:
+        return sum(len(messages) for messages in self._messages.values())
+
+    async def send(self, producer: AIOKafkaProducer) -> int:
+        """Send everything added since the last call; returns when Kafka has acknowledged it."""
+        messages, self._messages = self._messages, defaultdict(list)
+        deliveries: list[asyncio.Future[Any]] = []
+        for topic, items in messages.items():
+            partitions = self._partitions.get(topic)
+            if partitions is None:
+                partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
+            by_partition: dict[int, list[tuple[bytes | None, bytes | None]]] = defaultdict(list)
+            for partition, key, value in items:
+                if partition is None:
+                    # the same murmur2 partitioner as kafka-python and the Java client
+                    partition = _partitioner(key, partitions, partitions)
+                by_partition[partition].append((key, value))
+            for partition, records in by_partition.items():
+                batch = producer.create_batch()
+                for key, value in records:
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        deliveries.append(
+                            await producer.send_batch(batch, topic, partition=partition)
+                        )
+                        batch = producer.create_batch()
+                        batch.append(key=key, value=value, timestamp=None)
+                deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*deliveries)
+        return sum(len(items) for items in messages.values())
+
+
+class ChangelogState(MutableMapping[str, Any]):
+    """A Faust table's local data, with every change recorded in the outbox as a changelog
+    record of the partition named by the key's ``"<partition>|"`` prefix.
+
+    Faust replays exactly these records into the table on recovery (raw key, JSON value).
+    """
+
+    def __init__(self, table: Any, outbox: Outbox) -> None:
+        self._data = table.data
+        self._topic = table.changelog_topic.get_topic_name()
+        self._outbox = outbox
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+        self._outbox.add(
+            self._topic,
+            key.encode(),
+            json.dumps(value, ensure_ascii=False).encode(),
+            partition=int(key.split("|", 1)[0]),
+        )
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        self._outbox.add(self._topic, key.encode(), None, partition=int(key.split("|", 1)[0]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data.keys()))
+
+    def __len__(self) -> int:
+        return len(self._data)
