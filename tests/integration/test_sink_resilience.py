@@ -1,0 +1,143 @@
+"""The sink killed at random points, and ClickHouse stopped for a minute: nothing lost,
+nothing doubled, in `ratings` and in every view."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from clickhouse_driver import Client
+
+from channels.simulator import Simulator
+from haochaping.settings import Settings
+from tests.integration.expected import (
+    LANDED_WINDOWS,
+    expected_windows,
+    landed_windows,
+    unique_valid_evaluations,
+)
+from tests.integration.harness import Service, scalar, send, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CLICKHOUSE_PID = ROOT / ".deploy" / "clickhouse" / "clickhouse.pid"
+
+
+def daily_totals(client: Client) -> dict[str, int]:
+    return dict(
+        client.execute(
+            "SELECT key, sum(total) FROM satisfaction_daily WHERE dimension = 'department' "
+            "GROUP BY key"
+        )
+    )
+
+
+def assert_exact(client: Client, evaluations: dict[str, dict]) -> None:
+    assert scalar(client, "SELECT count() FROM ratings FINAL") == len(evaluations)
+    assert landed_windows(client.execute(LANDED_WINDOWS)) == expected_windows(evaluations.values())
+    expected_daily: dict[str, int] = {}
+    for e in evaluations.values():
+        expected_daily[e["department_code"]] = expected_daily.get(e["department_code"], 0) + 1
+    assert daily_totals(client) == expected_daily
+
+
+def test_a_sink_killed_again_and_again_lands_everything_once(
+    settings: Settings, clickhouse: Client, tmp_path: Path
+) -> None:
+    messages = list(Simulator(seed=31).stream(8000, scenario="mixed"))
+    evaluations = unique_valid_evaluations(messages)
+    rng = random.Random(31)
+    worker = Service(settings, "worker", tmp_path / "worker.log")
+    sink = Service(settings, "sink", tmp_path / "sink-0.log")
+    try:
+        for round_ in range(4):
+            chunk = messages[round_ * 2000 : (round_ + 1) * 2000]
+            send(settings, ((m.key, m.value) for m in chunk))
+            time.sleep(rng.uniform(0.5, 3.0))
+            sink.kill()
+            sink = Service(settings, "sink", tmp_path / f"sink-{round_ + 1}.log")
+        wait_until(
+            "every evaluation and window to land",
+            lambda: (
+                scalar(clickhouse, "SELECT count() FROM ratings FINAL") >= len(evaluations)
+                and landed_windows(clickhouse.execute(LANDED_WINDOWS))
+                == expected_windows(evaluations.values())
+            ),
+            timeout=300,
+            services=[worker, sink],
+        )
+    finally:
+        worker.stop()
+        sink.stop()
+    assert_exact(clickhouse, evaluations)
+    # the kills did make the sink land some rows twice: the tables' dedupe absorbed them
+    assert scalar(clickhouse, "SELECT count() FROM satisfaction_partials") >= scalar(
+        clickhouse, "SELECT count() FROM satisfaction_partials FINAL"
+    )
+
+
+def clickhouse_pid() -> int:
+    return int(CLICKHOUSE_PID.read_text().strip())
+
+
+def test_clickhouse_stopped_for_a_minute_loses_and_doubles_nothing(
+    settings: Settings, clickhouse: Client, tmp_path: Path
+) -> None:
+    messages = list(Simulator(seed=32).stream(6000, scenario="duplicates"))
+    evaluations = unique_valid_evaluations(messages)
+    worker = Service(settings, "worker", tmp_path / "worker.log")
+    sink = Service(settings, "sink", tmp_path / "sink.log")
+    try:
+        send(settings, ((m.key, m.value) for m in messages[:3000]))
+        wait_until(
+            "the first rows",
+            lambda: scalar(clickhouse, "SELECT count() FROM ratings") > 100,
+            services=[worker, sink],
+        )
+        os.kill(clickhouse_pid(), signal.SIGTERM)  # the project's own server, by its pid file
+        try:
+            send(settings, ((m.key, m.value) for m in messages[3000:]))
+            wait_until(
+                "the sink to report the outage",
+                lambda: "unreachable" in sink.output(),
+                timeout=90,
+                services=[worker, sink],
+            )
+            time.sleep(60)
+            assert sink.alive()
+        finally:
+            subprocess.run(
+                ["bash", str(ROOT / "deploy" / "services.sh"), "up"],
+                check=True,
+                capture_output=True,
+            )
+        clickhouse = Client(
+            host=settings.clickhouse_host,
+            port=settings.clickhouse_port,
+            database=settings.clickhouse_database,
+        )
+        wait_until(
+            "every evaluation to land after the outage",
+            lambda: scalar(clickhouse, "SELECT count() FROM ratings FINAL") >= len(evaluations),
+            timeout=300,
+            services=[worker, sink],
+        )
+        wait_until(
+            "every window to land after the outage",
+            lambda: (
+                landed_windows(clickhouse.execute(LANDED_WINDOWS))
+                == expected_windows(evaluations.values())
+            ),
+            timeout=120,
+            services=[worker, sink],
+        )
+    finally:
+        worker.stop()
+        sink.stop()
+    assert_exact(clickhouse, evaluations)
+    output = sink.output()
+    assert "is back" in output
+    assert "Traceback" not in output
