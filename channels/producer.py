@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from schemas.evaluation import RawEvaluation
@@ -54,8 +56,9 @@ class ChannelProducer:
 
     def send(self, evaluation: Mapping[str, Any]) -> FutureRecordMetadata:
         """Validate and send one evaluation; raises pydantic.ValidationError if it is invalid."""
-        RawEvaluation.model_validate(dict(evaluation))
         value = json.dumps(evaluation, ensure_ascii=False, separators=(",", ":")).encode()
+        # validated as the worker will see it: JSON, with the contract's strict types
+        RawEvaluation.model_validate_json(value)
         return self.send_raw(message_key(evaluation), value)
 
     def send_raw(self, key: bytes | None, value: bytes) -> FutureRecordMetadata:
@@ -69,12 +72,21 @@ class ChannelProducer:
         with self._lock:
             self.delivered += 1
 
-    def _on_failed(self, error: BaseException, key: bytes | None) -> None:
+    def _on_failed(self, key: bytes | None, error: BaseException) -> None:
         with self._lock:
             self._failures.append((key, error))
 
     def flush(self, timeout_s: float | None = 60) -> None:
-        self._producer.flush(timeout=timeout_s)
+        for attempt in range(5):
+            try:
+                self._producer.flush(timeout=timeout_s)
+                break
+            except KafkaError as exc:
+                # kafka-python 3 can raise "Future not done" while it is still splitting and
+                # retrying a refused batch; the records' own callbacks report their outcome
+                if attempt == 4:
+                    raise DeliveryFailed([(None, exc)]) from exc
+                time.sleep(0.2)
         with self._lock:
             failures, self._failures = self._failures, []
         if failures:

@@ -43,10 +43,12 @@ echo "worker pid $(cat "$RUN/worker.pid"), sink pid $(cat "$RUN/sink.pid")"
 before_ratings="$(ch 'SELECT count() FROM ratings FINAL')"
 before_rejected="$(ch 'SELECT count() FROM rejected FINAL')"
 
-say "traffic: $COUNT messages at $RATE/s from every channel, one department surging"
-# a new seed each run: the same seed would resend the same evaluations, which the
-# pipeline rightly drops as repeats
-"$H" simulate --count "$COUNT" --rate "$RATE" --scenario mixed --seed "$(date +%s)"
+say "traffic: the last 40 minutes of a city's evaluations, replayed in $((COUNT / RATE)) s"
+# Event time starts 40 minutes ago and advances 8 evaluations a second, so surge detection
+# sees whole minutes; halfway through, one department's bad reviews surge. A new seed each
+# run: the same seed would resend the same evaluations, which the pipeline drops as repeats.
+"$H" simulate --count "$COUNT" --rate "$RATE" --start -40m --event-rate "${DEMO_EVENT_RATE:-8}" \
+    --scenario mixed --seed "$(date +%s)"
 
 say "waiting for everything to land in ClickHouse"
 last=-1; stable=0
@@ -55,7 +57,7 @@ for _ in $(seq 1 240); do
     if [[ "$now" == "$last" ]]; then stable=$((stable + 1)); else stable=0; fi
     printf '\r  %s rows landed so far' "$now"
     last="$now"
-    [[ $stable -ge 6 ]] && break
+    [[ $stable -ge 8 ]] && break
     for name in worker sink; do
         if ! kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
             echo; echo "error: the $name stopped; the end of its log:"; tail -20 "$RUN/$name.log"; exit 1
@@ -76,5 +78,6 @@ Query further with clickhouse-client (docs/analyst-guide.md has more):
   clickhouse-client -d haochaping -q "SELECT channel, count() FROM ratings FINAL GROUP BY channel"
   clickhouse-client -d haochaping -q "SELECT reason, count() FROM rejected FINAL GROUP BY reason"
   clickhouse-client -d haochaping -q "SELECT * FROM satisfaction WHERE dimension = 'department' AND window = '1d' ORDER BY bad_rate DESC LIMIT 5"
+  clickhouse-client -d haochaping -q "SELECT alert_id, status, peak_bad, last_explanation FROM alert_history FORMAT Vertical"
 The services keep running; \`make down\` stops them.
 MSG

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -259,6 +260,22 @@ def show_settings() -> None:
     out.print(table)
 
 
+def parse_start(text: str) -> datetime:
+    """An ISO-8601 time with offset, or "-45m" / "-2h" for that long ago."""
+    from datetime import UTC, timedelta
+
+    if text.startswith("-") and text[-1:] in ("m", "h") and text[1:-1].isdigit():
+        unit = 60 if text.endswith("m") else 3600
+        return datetime.now(UTC) - timedelta(seconds=int(text[1:-1]) * unit)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--start {text!r} is neither an ISO-8601 time nor -<N>m / -<N>h")
+    if moment.tzinfo is None:
+        fail("--start needs a UTC offset, e.g. 2026-11-27T09:00:00+08:00")
+    return moment
+
+
 @cli.command()
 def simulate(
     count: Annotated[int, typer.Option(min=1, help="how many messages to send")] = 10_000,
@@ -278,13 +295,29 @@ def simulate(
     start: Annotated[
         str | None,
         typer.Option(
-            help="event time of the first message (ISO-8601 with offset); default: live timestamps"
+            help="event time of the first message (ISO-8601 with offset, or -45m for 45 "
+            "minutes ago); default: live timestamps"
+        ),
+    ] = None,
+    office_hours: Annotated[
+        bool,
+        typer.Option(
+            "--office-hours",
+            help="with --start: follow the working-hours rhythm (weekday 9–17 peak, lunch dip, "
+            "quiet nights and weekends) instead of a constant rate",
+        ),
+    ] = False,
+    event_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="with --start: evaluations per second of event time (default: --rate, or 5); "
+            "lets an hour of traffic be replayed in seconds",
         ),
     ] = None,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
     from collections import Counter
-    from datetime import datetime
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -294,21 +327,15 @@ def simulate(
     settings = get_settings()
     if scenario not in SCENARIOS:
         fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
-    first_at = None
-    if start:
-        try:
-            first_at = datetime.fromisoformat(start)
-        except ValueError:
-            fail(f"--start {start!r} is not an ISO-8601 time")
-        if first_at.tzinfo is None:
-            fail("--start needs a UTC offset, e.g. 2026-11-27T09:00:00+08:00")
+    first_at = parse_start(start) if start else None
     simulator = Simulator(seed)
     try:
         messages = simulator.stream(
             count,
             scenario=scenario,
             start=first_at,
-            rate_per_s=rate or None,
+            rate_per_s=(event_rate or rate or None) if first_at else (rate or None),
+            rhythm=office_hours,
             surge_department=surge_department,
             surge_service=surge_service,
         )
@@ -391,6 +418,23 @@ def report(
         for reason, total in client.execute(queries.REJECTED_BY_REASON):
             rejected.add_row(reason, str(total))
         out.print(rejected)
+        alerts = Table(
+            "alert",
+            "state",
+            "opened (Shanghai)",
+            "差评 bad (peak)",
+            "score",
+            title="bad-review surge alerts (alert_history, newest first)",
+        )
+        for alert_id, status, opened_at, peak_bad, score in client.execute(
+            queries.RECENT_ALERTS, {"limit": limit}
+        ):
+            alerts.add_row(
+                alert_id, status, f"{opened_at:%Y-%m-%d %H:%M}", str(peak_bad), f"{score:.1f}"
+            )
+        if not alerts.rows:
+            alerts.add_row("-", "no alert has fired", "", "", "")
+        out.print(alerts)
         for dimension, title in (
             ("department", "部门 departments"),
             ("service", "事项 service items"),

@@ -205,8 +205,13 @@ class Sink:
         last_record = time.monotonic()
         try:
             while not self._should_stop():
+                polled_at = time.monotonic()
                 if self.poll_once():
                     last_record = time.monotonic()
+                elif time.monotonic() - polled_at < 0.05:
+                    # poll() returns at once while the consumer has no partitions (joining,
+                    # rebalancing): without a pause that loop would spin a core
+                    time.sleep(0.1)
                 if self.due():
                     self.flush()
                 if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:

@@ -103,6 +103,7 @@ PUBLIC_VIEWS = (
     "satisfaction",
     "satisfaction_daily",
     "satisfaction_monthly",
+    "satisfaction_rolling_hour",
     "ranking_departments_daily",
     "ranking_services_daily",
     "bad_reviews_by_tag",

@@ -146,3 +146,10 @@ WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
 GROUP BY day, reason
 ORDER BY day, messages DESC, reason
 """
+
+RECENT_ALERTS = """
+SELECT alert_id, status, opened_at, peak_bad, max_score
+FROM alert_history
+ORDER BY opened_at DESC
+LIMIT %(limit)s
+"""

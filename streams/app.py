@@ -93,6 +93,9 @@ def create_app(settings: Settings) -> faust.App:
         producer_max_request_size=4 * 1024 * 1024,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
+        # a worker killed without leaving its group holds its partitions until this expires
+        broker_session_timeout=20.0,
+        broker_heartbeat_interval=2.0,
     )
 
     def bytes_topic(
@@ -241,6 +244,15 @@ def create_app(settings: Settings) -> faust.App:
             if entry["window"] == "1m" and entry["dimension"] in EXPLAINED_DIMENSIONS:
                 outbox.add(minutes_topic.get_topic_name(), None, json.dumps(entry).encode(), 0)
 
+    def record_lag(events: list[EventT]) -> None:
+        last = {event.message.tp: event.message.offset for event in events}
+        for tp, offset in last.items():
+            highwater = app.consumer.highwater(tp)
+            if highwater is not None:
+                metrics.consumer_lag.labels(partition=str(tp.partition)).set(
+                    max(0, highwater - offset - 1)
+                )
+
     @app.agent(raw_topic, concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
         batches = stream.take_events(  # type: ignore[attr-defined]
@@ -253,6 +265,7 @@ def create_app(settings: Settings) -> faust.App:
             metrics.evaluations_in.inc(len(events))
             metrics.batch_size.observe(len(events))
             metrics.batch_seconds.observe(time.perf_counter() - started)
+            record_lag(events)
 
     spike_config = SpikeConfig(
         alpha=settings.spike_alpha,

@@ -63,7 +63,8 @@ class Service:
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [HAOCHAPING, command, *args],
+            # the worker logs at info in tests: a failure's log tail then shows where it was
+            [HAOCHAPING, command, *(("--loglevel", "info") if command == "worker" else ()), *args],
             env=env_for(settings),
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -143,7 +144,11 @@ def wait_until(
             if not service.alive():
                 raise AssertionError(f"{service.log_path.stem} died:\n{service.output()[-3000:]}")
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    tails = "".join(
+        f"\n--- {service.log_path.name} (last lines)\n{service.output()[-2500:]}"
+        for service in services
+    )
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tails}")
 
 
 def scalar(client: Client, query: str, params: Any = None) -> Any:

@@ -13,8 +13,10 @@ from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     VIEWS,
     analyst_queries,
     check_queries,
+    check_rolling_hour,
     check_views,
     insert_dataset,
+    insert_rolling,
     plain,
 )
 
@@ -60,3 +62,24 @@ def test_inserting_the_same_batch_twice_changes_no_number(clickhouse: Client) ->
         clickhouse.execute(f"OPTIMIZE TABLE {table} FINAL")
     assert _snapshot(clickhouse) == before
     assert clickhouse.execute("SELECT count() FROM ratings")[0][0] == 5
+
+
+def test_rolling_hour_gives_the_known_sums_on_18_16(clickhouse: Client) -> None:
+    insert_rolling(_insert(clickhouse))
+    check_rolling_hour(_rows(clickhouse))
+    types = dict(
+        clickhouse.execute(
+            "SELECT name, type FROM system.columns "
+            "WHERE database = currentDatabase() AND table = 'satisfaction_rolling_hour'"
+        )
+    )
+    assert types["window_start"] == types["window_end"] == "DateTime('Asia/Shanghai')"
+
+
+def test_rolling_hour_ignores_partials_inserted_twice_on_18_16(clickhouse: Client) -> None:
+    insert_rolling(_insert(clickhouse))
+    before = check_rolling_hour(_rows(clickhouse))
+    insert_rolling(_insert(clickhouse))
+    assert check_rolling_hour(_rows(clickhouse)) == before
+    clickhouse.execute("OPTIMIZE TABLE satisfaction_partials FINAL")
+    assert check_rolling_hour(_rows(clickhouse)) == before

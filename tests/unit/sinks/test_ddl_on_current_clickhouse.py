@@ -421,3 +421,119 @@ def test_rates_are_counts_divided_by_the_total(chdb_db: Chdb) -> None:
         assert math.isclose(good_rate, good / total)
         assert math.isclose(bad_rate, bad / total)
         assert good + bad == total
+
+
+# ---------------------------------------------------------------- rolling hour (003)
+# Minute windows of their own (a database of their own on chdb, a test of their own on 18.16:
+# the checks above expect no '1m' window). Hop ends are multiples of 5 minutes; the hour ending
+# at h is [h - 3600, h).
+ROLLING_VIEW = "satisfaction_rolling_hour"
+
+
+def minute(dimension: str, key: str, start: str, partition: int, version: int,
+           levels: tuple[int, int, int, int, int]) -> tuple[Any, ...]:  # fmt: skip
+    begin = sh(start)
+    end = datetime.fromtimestamp(begin.timestamp() + 60, SHANGHAI)
+    return (dimension, key, "1m", begin, end, partition, version, *levels)
+
+
+ROLLING_PARTIALS = [
+    # 09:00 from two source partitions; partition 0 emitted twice (version 2 replaces 1)
+    minute("department", "D1", "2024-03-01 09:00:00", 0, 1, (0, 0, 0, 0, 1)),
+    minute("department", "D1", "2024-03-01 09:00:00", 0, 2, (1, 0, 0, 0, 1)),
+    minute("department", "D1", "2024-03-01 09:00:00", 1, 1, (0, 0, 1, 0, 0)),
+    # 09:03 is not aligned to 5 minutes
+    minute("department", "D1", "2024-03-01 09:03:00", 0, 1, (0, 1, 0, 0, 0)),
+    minute("department", "D1", "2024-03-01 09:59:00", 0, 1, (0, 0, 0, 1, 0)),
+    minute("department", "D1", "2024-03-01 10:00:00", 0, 1, (0, 0, 0, 0, 2)),
+    minute("department", "D2", "2024-03-01 09:30:00", 0, 1, (0, 0, 0, 0, 1)),
+    # a day window: never part of a rolling hour
+    ("department", "D1", "1d", DAY1, DAY2, 0, 1, 100, 0, 0, 0, 0),
+]
+# an older emission arriving after the newer one, and a plain duplicate
+ROLLING_REPLAY = [ROLLING_PARTIALS[0], ROLLING_PARTIALS[4]]
+
+
+def insert_rolling(insert: Insert, table: str = "satisfaction_partials") -> None:
+    insert(table, PARTIALS_COLUMNS, ROLLING_PARTIALS)
+    insert(table, PARTIALS_COLUMNS, ROLLING_REPLAY)
+
+
+def check_rolling_hour(rows: Rows, view: str = ROLLING_VIEW) -> list[Any]:
+    """The numbers of the rolling hours for ROLLING_PARTIALS; returns the view's rows."""
+    result = rows(
+        "SELECT dimension, key, window_end, window_start, total, good, bad, level_1, level_2, "
+        f"level_3, level_4, level_5, good_rate, bad_rate, mean_level FROM {view}"
+    )
+    hours = by_key(result, 3)
+    # [09:00, 10:00): 09:00 (at exactly hop end - 3600: in; both partitions, version 2), 09:03,
+    # 09:59; 10:00 (at the hop end) is not
+    assert hours[("department", "D1", "2024-03-01 10:00:00")] == (
+        "2024-03-01 09:00:00", 5, 3, 2, 1, 1, 1, 1, 1, 0.6, 0.4, 3.0,
+    )  # fmt: skip
+    # [09:05, 10:05): 09:59 and 10:00; 09:00 and 09:03 are out
+    assert hours[("department", "D1", "2024-03-01 10:05:00")] == (
+        "2024-03-01 09:05:00", 3, 3, 0, 0, 0, 0, 1, 2, 1.0, 0.0, round(14 / 3, 4),
+    )  # fmt: skip
+    # [08:05, 09:05): the first hop end of 09:00 and 09:03
+    assert hours[("department", "D1", "2024-03-01 09:05:00")] == (
+        "2024-03-01 08:05:00", 4, 2, 2, 1, 1, 1, 0, 1, 0.5, 0.5, 2.75,
+    )  # fmt: skip
+    # [10:00, 11:00): the last hop end of 10:00
+    assert hours[("department", "D1", "2024-03-01 11:00:00")][1:4] == (2, 2, 0)
+    # the 09:00 minute ends at 09:01: not in the hour ending at 09:00; nothing after 11:00
+    assert ("department", "D1", "2024-03-01 09:00:00") not in hours
+    assert ("department", "D1", "2024-03-01 11:05:00") not in hours
+    # D1: every hop end from 09:05 to 11:00; D2 (09:30): the 12 from 09:35 to 10:30
+    d1 = sorted(end for _, key, end in hours if key == "D1")
+    assert len(d1) == 24
+    assert (d1[0], d1[-1]) == ("2024-03-01 09:05:00", "2024-03-01 11:00:00")
+    d2 = sorted(end for _, key, end in hours if key == "D2")
+    assert len(d2) == 12
+    assert (d2[0], d2[-1]) == ("2024-03-01 09:35:00", "2024-03-01 10:30:00")
+    assert all(v[1:4] == (1, 1, 0) for (_, key, _), v in hours.items() if key == "D2")
+    assert len(hours) == len(result) == 36
+    # each of the 8 ratings of the minute windows counted in 12 hours, the day window in none
+    assert sum(v[1] for v in hours.values()) == 12 * 8
+    for (_, _, end), value in hours.items():
+        stamp = datetime.fromisoformat(end).replace(tzinfo=SHANGHAI).timestamp()
+        assert stamp % 300 == 0
+        assert value[0] == plain(datetime.fromtimestamp(stamp - 3600, SHANGHAI))
+    return sorted(map(str, plain(result)))
+
+
+ROLLING_DB = "haochaping_rolling"
+
+
+@pytest.fixture(scope="module")
+def rolling_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    chdb_db.execute(f"CREATE DATABASE IF NOT EXISTS {ROLLING_DB}")
+    chdb_db.execute(f"USE {ROLLING_DB}")
+    try:
+        for migration in load_migrations():
+            for statement in migration.statements():
+                chdb_db.execute(statement)
+    finally:
+        chdb_db.execute("USE haochaping")
+    insert_rolling(chdb_db.insert, f"{ROLLING_DB}.satisfaction_partials")
+    yield chdb_db
+
+
+def test_rolling_hour_sums_the_minutes_of_each_hop(rolling_db: Chdb) -> None:
+    check_rolling_hour(rolling_db.rows, f"{ROLLING_DB}.{ROLLING_VIEW}")
+
+
+def test_rolling_hour_ignores_partials_inserted_twice(rolling_db: Chdb) -> None:
+    view = f"{ROLLING_DB}.{ROLLING_VIEW}"
+    before = check_rolling_hour(rolling_db.rows, view)
+    insert_rolling(rolling_db.insert, f"{ROLLING_DB}.satisfaction_partials")
+    assert check_rolling_hour(rolling_db.rows, view) == before
+    rolling_db.execute(f"OPTIMIZE TABLE {ROLLING_DB}.satisfaction_partials FINAL")
+    assert check_rolling_hour(rolling_db.rows, view) == before
+
+
+def test_rolling_hour_column_types(rolling_db: Chdb) -> None:
+    types = dict(rolling_db.rows(f"SELECT name, type FROM system.columns WHERE database = "
+                                 f"'{ROLLING_DB}' AND table = '{ROLLING_VIEW}'"))  # fmt: skip
+    assert types["window_start"] == types["window_end"] == "DateTime('Asia/Shanghai')"
+    assert list(types)[:4] == ["dimension", "key", "window_start", "window_end"]
