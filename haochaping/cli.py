@@ -471,6 +471,8 @@ def report(
 
 
 def main() -> None:
+    # the driver logs each failed connection with a traceback; commands say it in one line
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     try:
         cli()
     except KeyboardInterrupt:

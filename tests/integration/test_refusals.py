@@ -109,3 +109,18 @@ def test_a_record_the_sink_cannot_land_goes_to_rejected_and_does_not_stall(
     ]
     assert any("valid record could not be landed" in m for m in messages_text)
     assert any("windows record could not be landed" in m for m in messages_text)
+
+
+def test_commands_say_in_one_line_that_a_service_is_unreachable(settings: Settings) -> None:
+    for command, broken in (
+        ("topics", {"kafka_bootstrap": "127.0.0.1:1"}),
+        ("migrate", {"clickhouse_port": 1}),
+        ("report", {"clickhouse_port": 1}),
+    ):
+        env = env_for(settings.model_copy(update=broken))
+        result = subprocess.run(
+            [HAOCHAPING, command], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, command
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "unreachable" in lines[0], (command, result.stderr)
