@@ -473,10 +473,19 @@ def report(
 def main() -> None:
     # the driver logs each failed connection with a traceback; commands say it in one line
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
+    from pydantic import ValidationError
+
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        first = exc.errors()[0]
+        name = "HAOCHAPING_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        console.print(f"[bold red]error:[/] {name}: {first['msg']}", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from haochaping.settings import Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [n for n in Settings.model_fields if f"HAOCHAPING_{n.upper()}" not in text]
+    assert missing == []
+
+
+def test_every_setting_has_a_description() -> None:
+    assert [n for n, f in Settings.model_fields.items() if not f.description] == []
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAOCHAPING_KAFKA_BOOTSTRAP", "k1:9092, k2:9092")
+    monkeypatch.setenv("HAOCHAPING_TOPIC_PARTITIONS", "8")
+    settings = Settings()
+    assert settings.kafka_servers == ["k1:9092", "k2:9092"]
+    assert settings.topic_partitions == 8
+
+
+def test_a_wrong_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAOCHAPING_WEBHOOK_FORMAT", "telegram")
+    with pytest.raises(ValueError, match="webhook_format"):
+        Settings()
+
+
+def test_the_cli_names_a_wrong_setting_in_one_line() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HAOCHAPING_TOPIC_PARTITIONS": "many"}
+    haochaping = str(Path(sys.executable).with_name("haochaping"))
+    result = subprocess.run(
+        [haochaping, "settings"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: HAOCHAPING_TOPIC_PARTITIONS: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    ]
