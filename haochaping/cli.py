@@ -470,6 +470,188 @@ def report(
             out.print(table)
 
 
+@cli.command()
+def problems(
+    days: Annotated[int, typer.Option(min=1, help="Shanghai calendar days to cover")] = 30,
+    department: Annotated[str | None, typer.Option(help="only this department code")] = None,
+    service: Annotated[
+        str | None, typer.Option(help="only this service item code (its themes alone)")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="departments shown, most bad reviews first")] = 5,
+    themes: Annotated[int, typer.Option(min=1, help="themes and tags per department")] = 8,
+    min_bad: Annotated[
+        int, typer.Option(min=1, help="bad reviews a department or service item needs")
+    ] = 10,
+    min_docs: Annotated[
+        int, typer.Option(min=1, help="bad-review comments a theme must appear in")
+    ] = 3,
+    sample: Annotated[
+        int, typer.Option(min=100, help="at most this many comments read per query")
+    ] = 200_000,
+) -> None:
+    """What people complain about: top bad-review tags and recurring themes of bad-review
+    comments per department and service item (themes: terms over-represented in 差评 comments
+    compared with all comments; see docs/analyst-guide.md)."""
+    from collections import Counter, defaultdict
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.table import Table
+
+    from schemas.codes import REVIEW_TAGS
+    from sinks import queries
+    from sinks.clickhouse import connect
+    from streams import problems as discovery
+
+    settings = get_settings()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    params = {
+        "from_ts": int((today - timedelta(days=days - 1)).timestamp()),
+        "to_ts": int((today + timedelta(days=1)).timestamp()),
+        "department": department or "",
+        "service": service or "",
+        "limit": sample,
+    }
+    with one_line_errors(settings):
+        client = connect(settings)
+        counts = client.execute(queries.PROBLEM_GROUPS, params)
+        tag_rows = client.execute(queries.PROBLEM_BAD_TAGS, params)
+        bad_rows = client.execute(queries.PROBLEM_BAD_COMMENTS, params)
+        background = discovery.Background(
+            comment for (comment,) in client.execute(queries.PROBLEM_ALL_COMMENTS, params)
+        )
+
+    def label(code: str) -> str:
+        tag = REVIEW_TAGS.get(code)
+        return f"{code} {tag.label}" if tag else code
+
+    # (evaluations, bad reviews, bad reviews with a comment) per department and service item
+    dept_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    service_counts: dict[str, list[int]] = {}
+    names: dict[str, str] = {}
+    services_of: dict[str, list[str]] = defaultdict(list)
+    for dept, dept_name, svc, svc_name, evaluations, bad, bad_commented in counts:
+        names[dept] = names.get(dept) or dept_name
+        names[svc] = names.get(svc) or svc_name
+        for i, value in enumerate((evaluations, bad, bad_commented)):
+            dept_counts[dept][i] += value
+        service_counts[svc] = [evaluations, bad, bad_commented]
+        services_of[dept].append(svc)
+    dept_tags: dict[str, Counter[str]] = defaultdict(Counter)
+    service_tags: dict[str, Counter[str]] = defaultdict(Counter)
+    for dept, svc, tag, bad in tag_rows:
+        dept_tags[dept][tag] += bad
+        service_tags[svc][tag] += bad
+    by_dept = discovery.group_comments(bad_rows, "department")
+    by_service = discovery.group_comments(bad_rows, "service")
+
+    chosen = sorted(
+        (d for d, c in dept_counts.items() if c[1] >= min_bad),
+        key=lambda d: (-dept_counts[d][1], d),
+    )[:top]
+    period = f"last {days} day(s)"
+    if not chosen:
+        scope = (
+            f"service item {service}"
+            if service
+            else f"department {department}"
+            if department
+            else "no department"
+        )
+        out.print(
+            f"{scope}: none with {min_bad}+ bad reviews in the {period}; "
+            "nothing to discover (try --min-bad or --days)"
+        )
+        return
+    out.print(
+        f"problem discovery, {period}: {len(background.doc_freq)} terms in "
+        f"{background.docs} comments compared with the bad-review comments of "
+        f"{len(chosen)} department(s)"
+    )
+    for dept in chosen:
+        evaluations, bad, bad_commented = dept_counts[dept]
+        title = f"{names.get(dept, '')} {dept}"
+        comments = by_dept[dept].comments if dept in by_dept else []
+        if service:
+            comments = by_service[service].comments if service in by_service else []
+            title = f"{names.get(service, '')} {service} ({title})"
+        out.print(
+            f"\n[bold]{title}[/]: {bad} bad reviews of {evaluations} evaluations "
+            f"({bad / evaluations:.1%}), {bad_commented} with a comment",
+            highlight=False,
+        )
+        tags = Table(
+            "#",
+            "差评标签 tag",
+            "bad reviews",
+            "share of bad",
+            title="top bad-review tags",
+        )
+        tag_counts = service_tags[service] if service else dept_tags[dept]
+        for rank, (tag, n) in enumerate(tag_counts.most_common(themes), 1):
+            tags.add_row(str(rank), label(tag), str(n), f"{n / bad:.0%}")
+        if not tags.rows:
+            tags.add_row("-", "no tags on these bad reviews", "", "")
+        out.print(tags)
+        found = discovery.themes_against(comments, background, top=themes, min_docs=min_docs)
+        table = Table(
+            "#",
+            "theme",
+            "bad comments",
+            "share",
+            "lift",
+            "example",
+            title=f"themes of {len(comments)} bad-review comments"
+            + (f" (a sample of {bad_commented})" if len(comments) < bad_commented else "")
+            + ", against all comments",
+        )
+        for rank, theme in enumerate(found, 1):
+            table.add_row(
+                str(rank),
+                theme.term,
+                str(theme.bad_docs),
+                f"{theme.share_of_bad:.0%}",
+                f"{theme.lift:.1f}×",
+                theme.example,
+            )
+        if not found:
+            table.add_row(
+                "-", f"no term in {min_docs}+ bad-review comments stands out", "", "", "", ""
+            )
+        out.print(table)
+        if service:
+            continue
+        items = sorted(
+            (s for s in services_of[dept] if service_counts[s][1] >= min_bad),
+            key=lambda s: (-service_counts[s][1], s),
+        )[:top]
+        if not items:
+            continue
+        per_item = Table(
+            "service item",
+            "bad / evaluations",
+            "top tags",
+            "top themes",
+            title=f"service items with {min_bad}+ bad reviews",
+        )
+        for svc in items:
+            item_themes = discovery.themes_against(
+                by_service[svc].comments if svc in by_service else [],
+                background,
+                top=3,
+                min_docs=min_docs,
+            )
+            per_item.add_row(
+                f"{names.get(svc, '')} {svc}",
+                f"{service_counts[svc][1]} / {service_counts[svc][0]}",
+                ", ".join(f"{label(t)} ({n})" for t, n in service_tags[svc].most_common(3)),
+                ", ".join(f"{t.term} ({t.share_of_bad:.0%})" for t in item_themes),
+            )
+        out.print(per_item)
+
+
 def main() -> None:
     # the driver logs each failed connection with a traceback; commands say it in one line
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)

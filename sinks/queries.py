@@ -153,3 +153,59 @@ FROM alert_history
 ORDER BY opened_at DESC
 LIMIT %(limit)s
 """
+
+# ---- problem discovery: `haochaping problems` (streams/problems.py) ----------------------
+# The period is [from_ts, to_ts) in epoch seconds; `department` / `service` narrow it to one
+# code ('' = all). 差评 = level ≤ 2. Samples are ordered by a hash of the evaluation id: an
+# unbiased, repeatable sample (a bare LIMIT would read the sorting key's first departments).
+
+# Evaluations and bad reviews per department and service item in the period.
+PROBLEM_GROUPS = """
+SELECT department_code, any(department_name) AS department_name,
+       service_code, any(service_name) AS service_name,
+       count() AS evaluations, sum(level <= 2) AS bad_reviews,
+       sum(level <= 2 AND comment != '') AS bad_comments
+FROM ratings FINAL
+WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+  AND (%(department)s = '' OR department_code = %(department)s)
+  AND (%(service)s = '' OR service_code = %(service)s)
+GROUP BY department_code, service_code
+ORDER BY bad_reviews DESC, department_code, service_code
+"""
+
+# The review tags of bad reviews per department and service item (a review counts once per
+# tag it carries; reviews without tags are not counted here).
+PROBLEM_BAD_TAGS = """
+SELECT department_code, service_code, tag, count() AS bad_reviews
+FROM ratings FINAL
+ARRAY JOIN tags AS tag
+WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+  AND level <= 2
+  AND (%(department)s = '' OR department_code = %(department)s)
+  AND (%(service)s = '' OR service_code = %(service)s)
+GROUP BY department_code, service_code, tag
+ORDER BY bad_reviews DESC, department_code, service_code, tag
+"""
+
+# The comments of bad reviews, at most `limit` (a repeatable sample when there are more).
+PROBLEM_BAD_COMMENTS = """
+SELECT department_code, department_name, service_code, service_name, comment
+FROM ratings FINAL
+WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+  AND level <= 2 AND comment != ''
+  AND (%(department)s = '' OR department_code = %(department)s)
+  AND (%(service)s = '' OR service_code = %(service)s)
+ORDER BY cityHash64(evaluation_id), evaluation_id
+LIMIT %(limit)s
+"""
+
+# All comments of the period, every department, every level: the background the bad-review
+# comments are compared with; at most `limit` (a repeatable sample when there are more).
+PROBLEM_ALL_COMMENTS = """
+SELECT comment
+FROM ratings FINAL
+WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+  AND comment != ''
+ORDER BY cityHash64(evaluation_id), evaluation_id
+LIMIT %(limit)s
+"""

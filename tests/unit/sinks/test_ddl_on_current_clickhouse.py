@@ -139,6 +139,10 @@ PARAMS: dict[str, Any] = {
     "dimension": "department",
     "key": "D1",
     "month": "2024-03-15",
+    "from_ts": int(DAY1.timestamp()),
+    "to_ts": int(sh("2024-05-01 00:00:00").timestamp()),
+    "department": "",
+    "service": "",
 }
 
 

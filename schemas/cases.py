@@ -1,0 +1,264 @@
+"""The follow-up loop of a bad review: events on ``cases.events`` (Kafka key: ``case_id``) and
+deadline warnings (超期预警) on ``alerts.cases`` (Kafka key: ``case_id:deadline``).
+
+Contract decisions (department teams read these):
+
+* ``case_id`` is the bad review's ``evaluation_id``: one case per bad review, no second id to
+  map.
+* Types are strict as on ``ratings.raw``; unknown extra fields are ignored; ``null`` means
+  absent.
+* ``at`` (and ``evaluated_at``) must carry a UTC offset and lie in 2000..2099; they are kept in
+  UTC. The upper bound keeps working-day arithmetic far from ``datetime.max``.
+* ``opened`` must carry the evaluation: ``service_code``, ``level`` (1 or 2: only a 差评 opens a
+  case) and ``evaluated_at`` (the deadlines count from it). Other events may omit them.
+* ``note`` is free text from case handlers and may hold personal data: error messages never
+  echo it.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from schemas.codes import RejectReason, is_bad
+from schemas.evaluation import CODE_MAX, COMMENT_MAX, EVALUATION_ID_MAX
+
+CaseEventKind = Literal[
+    "opened",
+    "routed",
+    "called_back",
+    "rectified",
+    "appealed",
+    "appeal_upheld",
+    "appeal_rejected",
+    "closed",
+]
+CASE_EVENT_KINDS: Final[tuple[str, ...]] = CaseEventKind.__args__  # type: ignore[attr-defined]
+Deadline = Literal["callback", "rectification"]
+WarningKind = Literal["due_soon", "overdue"]
+
+EARLIEST_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AT: Final = datetime(2100, 1, 1, tzinfo=UTC)
+NOTE_MAX: Final = COMMENT_MAX
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        # e.g. 0001-01-01T00:00:00+08:00 has no UTC representation; pydantic only turns
+        # ValueError-like errors into validation errors, an OverflowError would escape.
+        raise PydanticCustomError("timestamp_out_of_range", "must lie in 2000..2099") from None
+    if not EARLIEST_AT <= utc < LATEST_AT:
+        raise PydanticCustomError("timestamp_out_of_range", "must lie in 2000..2099")
+    return utc
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+CaseId = Annotated[str, Field(min_length=1, max_length=EVALUATION_ID_MAX)]
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
+
+
+class CaseEvent(BaseModel):
+    """One step of a bad review's follow-up, as a department's system reports it."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, title="CaseEvent")
+
+    case_id: Annotated[CaseId, Field(description="= evaluation_id of the bad review")]
+    event: CaseEventKind
+    at: Annotated[UtcDatetime, Field(description="when the step happened, with a UTC offset")]
+    department_code: Annotated[Code, Field(description="department reporting / routed to")]
+    actor: Annotated[
+        str | None, Field(max_length=CODE_MAX, description="handler id, not a name")
+    ] = None
+    note: Annotated[str | None, Field(max_length=NOTE_MAX, description="free text")] = None
+    # The evaluation, required for `opened` only.
+    service_code: Annotated[str | None, Field(min_length=1, max_length=CODE_MAX)] = None
+    level: Annotated[int | None, Field(ge=1, le=5, strict=True)] = None
+    evaluated_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _opened_carries_evaluation(self) -> Self:
+        if self.event != "opened":
+            return self
+        missing = [
+            name
+            for name in ("service_code", "level", "evaluated_at")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            raise PydanticCustomError(
+                "opened_missing",
+                "{fields}: required when event is 'opened'",
+                {"fields": ", ".join(missing)},
+            )
+        if self.level is not None and not is_bad(self.level):
+            raise PydanticCustomError(
+                "opened_not_bad",
+                "level: must be 1 or 2 when event is 'opened' (only a bad review opens a case), "
+                "got {level}",
+                {"level": self.level},
+            )
+        return self
+
+    def kafka_key(self) -> bytes:
+        return self.case_id.encode()
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json_bytes(cls, data: bytes | str) -> Self:
+        return cls.model_validate_json(data)
+
+
+def warning_key(case_id: str, deadline: Deadline) -> str:
+    """Kafka key on ``alerts.cases``: both warnings of one deadline land on one partition, in
+    order (due_soon before overdue)."""
+    return f"{case_id}:{deadline}"
+
+
+class CaseWarning(BaseModel):
+    """超期预警: a deadline of a case is near (``due_soon``) or missed (``overdue``).
+
+    ``at`` is when the warning fell due (``due_at`` for overdue), not when it was sent, so a
+    warning re-sent after a crash is byte-identical and ``warning_id`` deduplicates it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    deadline: Deadline
+    kind: WarningKind
+    due_at: UtcDatetime
+    at: UtcDatetime
+    department_code: str
+
+    @property
+    def key(self) -> str:
+        return warning_key(self.case_id, self.deadline)
+
+    @property
+    def warning_id(self) -> str:
+        return f"{self.case_id}:{self.deadline}:{self.kind}"
+
+    def kafka_key(self) -> bytes:
+        return self.key.encode()
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json_bytes(cls, data: bytes | str) -> Self:
+        return cls.model_validate_json(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing with reason codes (the agent sends rejected events to a rejection topic/table).
+
+_REQUIRED: Final = frozenset(
+    name for name, field in CaseEvent.model_fields.items() if field.is_required()
+)
+_TIMESTAMPS: Final = frozenset({"at", "evaluated_at"})
+_SENSITIVE: Final = frozenset({"note"})
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+
+
+def parse_case_event(raw: bytes) -> CaseEvent | tuple[RejectReason, str]:
+    """A valid event, or why not (reason code, message). Never raises, whatever the bytes."""
+    try:
+        return _parse(raw)
+    except Exception as exc:
+        # A bug here must cost one message, not stop the agent.
+        return RejectReason.INVALID_FIELD, f"internal error while checking: {type(exc).__name__}"
+
+
+def _parse(raw: bytes) -> CaseEvent | tuple[RejectReason, str]:
+    if not raw:
+        # Kafka tombstones arrive as None values.
+        return RejectReason.NOT_JSON, "empty message"
+    if not isinstance(raw, bytes):
+        raw = bytes(raw)
+    try:
+        return CaseEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        return _rejection(raw, exc.errors(include_url=False)[0])
+
+
+def _rejection(raw: bytes, err: ErrorDetails) -> tuple[RejectReason, str]:
+    typ, loc, value = err["type"], err["loc"], err.get("input")
+    if typ == "opened_missing":
+        return RejectReason.MISSING_FIELD, err["msg"]
+    if typ == "opened_not_bad":
+        return RejectReason.INVALID_LEVEL, err["msg"]
+    if not loc:
+        if typ == "json_invalid":
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return RejectReason.NOT_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
+            return (
+                RejectReason.NOT_JSON,
+                f"not valid JSON: {err['msg'].removeprefix('Invalid JSON: ')}",
+            )
+        if typ == "model_type":
+            return RejectReason.NOT_OBJECT, "the JSON value must be an object"
+        return RejectReason.INVALID_FIELD, err["msg"]
+
+    field = str(loc[0])
+    if typ == "missing" or (value is None and field in _REQUIRED):
+        return RejectReason.MISSING_FIELD, f"{field}: is required"
+    if field in _TIMESTAMPS:
+        if typ == "timezone_aware":
+            return (
+                RejectReason.NAIVE_TIMESTAMP,
+                f"{field}: must carry a UTC offset (e.g. 2026-10-08T10:15:00+08:00), "
+                f"got {_show(field, value)}",
+            )
+        return RejectReason.INVALID_TIMESTAMP, f"{field}: {err['msg']}, got {_show(field, value)}"
+    if typ == "string_too_long":
+        length = len(value) if isinstance(value, str) else "?"
+        limit = (err.get("ctx") or {}).get("max_length")
+        return (
+            RejectReason.FIELD_TOO_LONG,
+            f"{field}: must be at most {limit} characters, got {length}",
+        )
+    if field == "level":
+        return (
+            RejectReason.INVALID_LEVEL,
+            f"level: must be an integer 1..5, got {_show(field, value)}",
+        )
+    if field == "event":
+        kinds = ", ".join(CASE_EVENT_KINDS)
+        return (
+            RejectReason.INVALID_FIELD,
+            f"event: must be one of {kinds}, got {_show(field, value)}",
+        )
+    rule = "must not be empty" if typ == "string_too_short" else err["msg"]
+    return RejectReason.INVALID_FIELD, f"{field}: {rule}, got {_show(field, value)}"
+
+
+def _show(field: str, value: Any) -> str:
+    if field in _SENSITIVE:
+        return "a value not shown (free text)"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"string {_repr.repr(value)}"
+    return f"{type(value).__name__} {_repr.repr(value)}"
