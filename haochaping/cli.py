@@ -205,6 +205,8 @@ def sink(
         settings.topic_rejected,
         settings.topic_windows,
         settings.topic_alerts,
+        settings.topic_cases,
+        settings.topic_case_warnings,
     ]
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",

@@ -7,10 +7,11 @@ read too. ``haochaping settings`` prints the values in force.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -89,6 +90,24 @@ class Settings(BaseSettings):
         1000, ge=1, description="alert events waiting for the webhook; more are dropped"
     )
 
+    # --- follow-up of bad reviews (cases)
+    topic_cases: str = Field("cases.events", description="case events (routed, called_back, …)")
+    topic_case_warnings: str = Field("alerts.cases", description="overdue warnings (超期预警)")
+    case_callback_working_days: int = Field(
+        1, ge=1, description="working days to call the citizen back after a bad review"
+    )
+    case_rectification_working_days: int = Field(
+        15, ge=1, description="working days to rectify and report back after a bad review"
+    )
+    case_extra_holidays: str = Field(
+        "",
+        description="comma-separated YYYY-MM-DD public holidays for years chinese-calendar "
+        "does not know yet (it also overrides it)",
+    )
+    case_extra_workdays: str = Field(
+        "", description="comma-separated YYYY-MM-DD make-up working days (调休) for such years"
+    )
+
     # --- ClickHouse
     clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host")
     clickhouse_port: int = Field(9000, description="ClickHouse native protocol port")
@@ -108,9 +127,27 @@ class Settings(BaseSettings):
     sink_metrics_port: int = Field(9464, description="Prometheus metrics port of the sink (0: off)")
     retention_days: int = Field(3 * 365, ge=1, description="days of rows kept in ClickHouse")
 
+    @field_validator("case_extra_holidays", "case_extra_workdays")
+    @classmethod
+    def _valid_dates(cls, value: str) -> str:
+        _dates(value)  # raises ValueError, naming the setting, on a wrong date
+        return value
+
+    @property
+    def case_extra_holiday_dates(self) -> list[date]:
+        return _dates(self.case_extra_holidays)
+
+    @property
+    def case_extra_workday_dates(self) -> list[date]:
+        return _dates(self.case_extra_workdays)
+
     @property
     def kafka_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+
+def _dates(text: str) -> list[date]:
+    return [date.fromisoformat(part.strip()) for part in text.split(",") if part.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -28,8 +28,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_rejected, p, retention),
         TopicSpec(settings.topic_windows, p, compacted),
         TopicSpec(settings.topic_alerts, p, retention),
-        TopicSpec("cases.events", p, retention),
-        TopicSpec("alerts.cases", p, retention),
+        TopicSpec(settings.topic_cases, p, retention),
+        TopicSpec(settings.topic_case_warnings, p, retention),
     ]
 
 

@@ -88,6 +88,10 @@ class CaseEvent(BaseModel):
     service_code: Annotated[str | None, Field(min_length=1, max_length=CODE_MAX)] = None
     level: Annotated[int | None, Field(ge=1, le=5, strict=True)] = None
     evaluated_at: UtcDatetime | None = None
+    # set by the platform on the `opened` events it derives from bad reviews, so ClickHouse
+    # can tell an on-time rectification from a late one without a holiday calendar
+    callback_due_at: UtcDatetime | None = None
+    rectification_due_at: UtcDatetime | None = None
 
     @model_validator(mode="after")
     def _opened_carries_evaluation(self) -> Self:

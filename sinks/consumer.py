@@ -70,6 +70,8 @@ class Sink:
             settings.topic_rejected: "rejected",
             settings.topic_windows: "windows",
             settings.topic_alerts: "alerts",
+            settings.topic_cases: "cases",
+            settings.topic_case_warnings: "case_warnings",
         }
         self._rows: dict[str, Rows] = defaultdict(list)
         self._offsets: dict[TopicPartition, int] = {}

@@ -209,3 +209,13 @@ WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to
 ORDER BY cityHash64(evaluation_id), evaluation_id
 LIMIT %(limit)s
 """
+
+# Departments ranked by on-time rectification (按期整改率) in a month, worst first.
+CASE_INDICATOR_RANKING = """
+SELECT department_code, month, bad_reviews, reply_rate, callback_rate,
+       on_time_rectification_rate, rectification_rate, appeals, appeals_upheld
+FROM case_indicators_monthly
+WHERE month = toStartOfMonth(toDate(%(month)s)) AND bad_reviews >= %(min_total)s
+ORDER BY on_time_rectification_rate ASC, callback_rate ASC, bad_reviews DESC
+LIMIT %(limit)s
+"""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alerts import AlertEvent
+from schemas.cases import CaseEvent, CaseWarning
 from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
@@ -166,6 +167,45 @@ def alert_row(alert: AlertEvent) -> tuple[Any, ...]:
     )
 
 
+CASE_EVENTS_COLUMNS = (
+    "case_id",
+    "event",
+    "at",
+    "department_code",
+    "actor",
+    "service_code",
+    "level",
+    "evaluated_at",
+    "callback_due_at",
+    "rectification_due_at",
+)
+
+CASE_WARNINGS_COLUMNS = ("case_id", "deadline", "kind", "due_at", "at", "department_code")
+
+_NEVER = datetime.fromtimestamp(0, UTC)
+
+
+def case_event_row(event: CaseEvent) -> tuple[Any, ...]:
+    e = event
+    return (
+        e.case_id,
+        e.event,
+        _utc(e.at),
+        e.department_code,
+        e.actor or "",
+        e.service_code or "",
+        e.level or 0,
+        _utc(e.evaluated_at or _NEVER),
+        _utc(e.callback_due_at or _NEVER),
+        _utc(e.rectification_due_at or _NEVER),
+    )
+
+
+def case_warning_row(warning: CaseWarning) -> tuple[Any, ...]:
+    w = warning
+    return (w.case_id, w.deadline, w.kind, _utc(w.due_at), _utc(w.at), w.department_code)
+
+
 def _window_row(value: bytes) -> tuple[Any, ...]:
     return partial_row(WindowCounts.from_state(json.loads(value)))
 
@@ -187,5 +227,15 @@ LANDINGS: dict[str, Landing] = {
         "rejected", REJECTED_COLUMNS, lambda v: rejected_row(RejectedMessage.from_json_bytes(v))
     ),
     "windows": Landing("satisfaction_partials", PARTIALS_COLUMNS, _window_row),
+    "cases": Landing(
+        "case_events",
+        CASE_EVENTS_COLUMNS,
+        lambda v: case_event_row(CaseEvent.model_validate_json(v)),
+    ),
+    "case_warnings": Landing(
+        "case_warnings",
+        CASE_WARNINGS_COLUMNS,
+        lambda v: case_warning_row(CaseWarning.model_validate_json(v)),
+    ),
     "alerts": Landing("alerts", ALERTS_COLUMNS, lambda v: alert_row(AlertEvent.from_json_bytes(v))),
 }

@@ -9,6 +9,7 @@ alerting); this file only moves bytes between Kafka and them.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import time
@@ -20,12 +21,23 @@ from aiokafka import AIOKafkaProducer
 from faust.types import EventT
 
 from haochaping.settings import Settings
+from schemas.cases import CaseEvent, parse_case_event
 from schemas.codes import RejectReason
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
 from streams import metrics
 from streams.aggregate import EXPLAINED_DIMENSIONS, BadReview, WindowAggregator
 from streams.alerting import AlertLifecycle
+from streams.cases import (
+    Case,
+    CasePolicy,
+    apply_event,
+    case_from_evaluation,
+    case_from_event,
+    next_warning_at,
+    warnings_due,
+)
+from streams.deadlines import WorkingCalendar
 from streams.dedupe import Deduplicator, Verdict
 from streams.ingest import Accepted, check
 from streams.minutes import MinuteMerger
@@ -141,7 +153,9 @@ def create_app(settings: Settings) -> faust.App:
         app.tables.add(created)
         return created
 
+    cases_topic = bytes_topic(settings.topic_cases)
     windows_table = table("windows", settings.topic_partitions, windows_topic)
+    cases_table = table("cases", settings.topic_partitions)
     dedupe_table = table("dedupe", settings.topic_partitions)
     surge_table = table("surge", 1)
 
@@ -149,6 +163,15 @@ def create_app(settings: Settings) -> faust.App:
     dedupe = Deduplicator(ChangelogState(dedupe_table, outbox))
     aggregator = WindowAggregator(ChangelogState(windows_table, outbox))
     surge_state = ChangelogState(surge_table, outbox)
+    case_state = ChangelogState(cases_table, outbox)
+    calendar = WorkingCalendar(
+        extra_holidays=settings.case_extra_holiday_dates,
+        extra_workdays=settings.case_extra_workday_dates,
+    )
+    case_policy = CasePolicy(
+        callback_working_days=settings.case_callback_working_days,
+        rectification_working_days=settings.case_rectification_working_days,
+    )
     watermarks: dict[int, float] = {}
 
     def reject(event: EventT, reason: RejectReason, message: str) -> None:
@@ -195,6 +218,8 @@ def create_app(settings: Settings) -> faust.App:
         outbox.add(
             settings.topic_valid, evaluation.evaluation_id.encode(), evaluation.to_json_bytes()
         )
+        if evaluation.is_bad:
+            open_case(evaluation)
         metrics.evaluations_accepted.labels(channel=evaluation.channel).inc()
         if evaluation.late:
             metrics.evaluations_late.inc()
@@ -222,6 +247,24 @@ def create_app(settings: Settings) -> faust.App:
         )
         if not counted:
             metrics.replayed_skipped.inc()
+
+    def open_case(evaluation: Evaluation) -> None:
+        # every bad review opens a follow-up case; its deadlines travel with the event
+        case = case_from_evaluation(evaluation, calendar, case_policy)
+        assert case is not None
+        opened = CaseEvent(
+            case_id=evaluation.evaluation_id,
+            event="opened",
+            at=evaluation.evaluated_at,
+            department_code=evaluation.department_code,
+            actor="haochaping",
+            service_code=evaluation.service_code,
+            level=evaluation.level,
+            evaluated_at=evaluation.evaluated_at,
+            callback_due_at=case.due["callback"],
+            rectification_due_at=case.due["rectification"],
+        )
+        outbox.add(settings.topic_cases, evaluation.evaluation_id.encode(), opened.to_json_bytes())
 
     def process(events: list[EventT]) -> None:
         # No await in here: timers that expire state never see a half-applied batch.
@@ -363,6 +406,90 @@ def create_app(settings: Settings) -> faust.App:
             judge([json.loads(event.message.value) for event in events])
             await outbox.send(aiokafka_producer(app))
 
+    # The case clock of a partition is the newest event time seen on it: the platform's own
+    # `opened` events follow the review stream, so under traffic it tracks real time, and a
+    # replayed month of events is judged as that month was.
+    case_clock: dict[int, datetime] = {}
+    # per partition: when each case next needs a warning, and a heap of those times
+    warning_index: dict[int, tuple[dict[str, datetime], list[tuple[datetime, str]]]] = {}
+
+    def index_partition(partition: int) -> tuple[dict[str, datetime], list[tuple[datetime, str]]]:
+        index = warning_index.get(partition)
+        if index is None:
+            index = warning_index[partition] = ({}, [])
+            prefix = f"{partition}|"
+            for name in case_state:
+                state = case_state.get(name) if name.startswith(prefix) else None
+                if state and "pending" not in state:
+                    schedule(partition, Case.from_state(state))
+        return index
+
+    def schedule(partition: int, case: Case) -> None:
+        when_by_case, heap = index_partition(partition)
+        when = next_warning_at(case)
+        if when is None:
+            when_by_case.pop(case.case_id, None)
+        elif when_by_case.get(case.case_id) != when:
+            when_by_case[case.case_id] = when
+            heapq.heappush(heap, (when, case.case_id))
+
+    def save_case(partition: int, case: Case) -> None:
+        case_state[f"{partition}|{case.case_id}"] = case.to_state()
+        schedule(partition, case)
+
+    def warn(partition: int) -> None:
+        now = case_clock[partition]
+        when_by_case, heap = index_partition(partition)
+        while heap and heap[0][0] <= now:
+            when, case_id = heapq.heappop(heap)
+            if when_by_case.get(case_id) != when:
+                continue  # superseded by a later schedule of the same case
+            case = Case.from_state(case_state[f"{partition}|{case_id}"])
+            for warning in warnings_due(case, now):
+                outbox.add(
+                    settings.topic_case_warnings,
+                    warning.key.encode(),
+                    warning.model_dump_json().encode(),
+                )
+                metrics.case_warnings.labels(deadline=warning.deadline, kind=warning.kind).inc()
+            save_case(partition, case)
+
+    def follow(event: EventT) -> None:
+        msg = event.message
+        parsed = parse_case_event(msg.value or b"")
+        if isinstance(parsed, tuple):
+            reject(event, parsed[0], parsed[1])
+            return
+        partition, name = msg.partition, f"{msg.partition}|{parsed.case_id}"
+        state = case_state.get(name)
+        if state is not None and "pending" not in state:
+            case = Case.from_state(state)
+            apply_event(case, parsed, case_policy)
+            save_case(partition, case)
+        elif parsed.event == "opened":
+            case = case_from_event(parsed, calendar, case_policy)
+            for waiting in (state or {}).get("pending", []):
+                apply_event(case, CaseEvent.model_validate_json(json.dumps(waiting)), case_policy)
+            save_case(partition, case)
+        else:
+            # a department's event before its case opened: kept until the case opens
+            waiting = (state or {}).get("pending", [])
+            record = parsed.model_dump(mode="json", exclude_none=True)
+            if record not in waiting and len(waiting) < case_policy.max_pending_per_case:
+                case_state[name] = {"pending": [*waiting, record]}
+        # warnings after every event, not every batch: what is due depends only on the
+        # order of events in the partition, never on how they were batched
+        case_clock[partition] = max(case_clock.get(partition, parsed.at), parsed.at)
+        warn(partition)
+
+    @app.agent(cases_topic, concurrency=1)
+    async def follow_cases(stream: faust.StreamT) -> None:
+        batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
+        async for events in batches:
+            for event in events:
+                follow(event)
+            await outbox.send(aiokafka_producer(app))
+
     @app.timer(interval=30.0)
     async def expire_state() -> None:
         for partition, watermark in list(watermarks.items()):
@@ -384,5 +511,8 @@ def create_app(settings: Settings) -> faust.App:
                 watermarks.pop(tp.partition, None)
             if tp.topic == minutes_topic.get_topic_name():
                 surge.clear()
+            if tp.topic == settings.topic_cases:
+                warning_index.pop(tp.partition, None)
+                case_clock.pop(tp.partition, None)
 
     return app

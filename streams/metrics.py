@@ -36,3 +36,6 @@ open_alerts = Gauge("haochaping_open_alerts", "open bad-review surge alerts", ["
 alerts_raised = Counter(
     "haochaping_alert_events_total", "alert lifecycle events sent", ["dimension", "state"]
 )
+case_warnings = Counter(
+    "haochaping_case_warnings_total", "overdue warnings (超期预警) sent", ["deadline", "kind"]
+)
