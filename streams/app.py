@@ -12,6 +12,8 @@ from __future__ import annotations
 import heapq
 import json
 import logging
+import os
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +54,8 @@ log = logging.getLogger("haochaping.worker")
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
 REPLAY_MARGIN_S = 3600
 DEMO_SECRET = "haochaping-demo-secret-not-for-production"
+STALL_S = 60
+STALLED = 75  # EX_TEMPFAIL: restart me
 SURGE_DIMENSIONS = ("department", "service")
 
 
@@ -124,6 +128,7 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     raw_topic = bytes_topic(settings.topic_raw)
+    raw_topic_name = settings.topic_raw
     # satisfaction.windows is the changelog of the window table: the record written for
     # durability is the very record the sink lands, so counting costs one send, not two.
     windows_topic = app.topic(
@@ -305,6 +310,8 @@ def create_app(settings: Settings) -> faust.App:
             started = time.perf_counter()
             process(list(events))
             await outbox.send(aiokafka_producer(app))
+            progress["batches"] += 1
+            progress["at"] = time.monotonic()
             metrics.evaluations_in.inc(len(events))
             metrics.batch_size.observe(len(events))
             metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -501,6 +508,63 @@ def create_app(settings: Settings) -> faust.App:
                 dedupe.forget(name)
         await outbox.send(aiokafka_producer(app))
         metrics.window_entries.set(len(windows_table.data))
+
+    progress = {"batches": 0, "at": time.monotonic()}
+    watched: dict[str, Any] = {"ends": {}, "grew_at": None}
+
+    @app.timer(interval=10.0)
+    async def watchdog() -> None:
+        # A worker whose consumer silently stops fetching after a rebalance (faust-streaming
+        # #629; seen here in 2 of ~20 test runs) would hold its partitions forever. When new
+        # evaluations have waited STALL_S with no batch processed, exit with STALLED so the
+        # supervisor (systemd, Kubernetes, the test harness) starts a fresh worker, which
+        # resumes from the committed offsets: at-least-once, and every step is idempotent.
+        assigned = [tp for tp in app.consumer.assignment() if tp.topic == raw_topic_name]
+        if not assigned or getattr(app, "in_recovery", False) or app.rebalancing:
+            watched["grew_at"] = None  # restoring tables or rebalancing is not a stall
+            return
+        ends = dict(await app.consumer.highwaters(*assigned))
+        if any(end > watched["ends"].get(tp, end) for tp, end in ends.items()):
+            watched["grew_at"] = watched["grew_at"] or time.monotonic()
+        watched["ends"] = ends
+        grew_at = watched["grew_at"]
+        if grew_at is not None and progress["at"] >= grew_at:
+            watched["grew_at"] = None  # the new evaluations are being processed
+        elif grew_at is not None and time.monotonic() - grew_at > STALL_S:
+            log.error(
+                "worker stalled: new evaluations waited %ds with no batch processed; "
+                "exiting (%d) to be restarted",
+                STALL_S,
+                STALLED,
+            )
+            print(
+                f"worker: stalled for {STALL_S}s with evaluations waiting; exiting "
+                f"({STALLED}) to be restarted",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(STALLED)
+
+    @app.timer(interval=10.0)
+    async def report_progress() -> None:
+        # one info line every 10 s: what this worker owns and whether it moves, so a worker
+        # that stops fetching (faust-streaming #629, seen here once) shows in its log
+        consumer = app.consumer
+        raw = sorted(tp.partition for tp in consumer.assignment() if tp.topic == raw_topic_name)
+        paused = sorted(
+            tp.partition
+            for tp in getattr(consumer, "_paused_partitions", ())
+            if tp.topic == raw_topic_name
+        )
+        log.info(
+            "progress: %d batches, last %.0fs ago; %s partitions %s (paused %s); flow %s",
+            progress["batches"],
+            time.monotonic() - progress["at"],
+            raw_topic_name,
+            raw,
+            paused,
+            "active" if getattr(consumer, "flow_active", True) else "suspended",
+        )
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:

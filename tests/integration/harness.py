@@ -21,6 +21,7 @@ from haochaping.settings import Settings
 from haochaping.topics import ensure_topics, topic_specs
 from sinks import migrate
 from sinks.clickhouse import connect
+from streams.app import STALLED
 
 HAOCHAPING = str(Path(sys.executable).with_name("haochaping"))
 
@@ -63,8 +64,14 @@ class Service:
 
     def __init__(self, settings: Settings, command: str, log_path: Path, *args: str) -> None:
         self.log_path = log_path
+        self._settings, self._command, self._args = settings, command, args
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.restarts = 0
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        settings, command, args = self._settings, self._command, self._args
+        return subprocess.Popen(
             # the worker logs at info in tests: a failure's log tail then shows where it was
             [HAOCHAPING, command, *(("--loglevel", "info") if command == "worker" else ()), *args],
             env=env_for(settings),
@@ -73,11 +80,16 @@ class Service:
             stdin=subprocess.DEVNULL,
         )
 
+    def alive(self) -> bool:
+        # Like its supervisor in production, restart a worker that exits because it
+        # stalled (streams.app.STALLED); any other exit is a death the test reports.
+        if self.process.poll() == STALLED and self.restarts < 3:
+            self.restarts += 1
+            self.process = self._start()
+        return self.process.poll() is None
+
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
     def kill(self) -> None:
         if self.alive():
