@@ -46,6 +46,7 @@ from streams.minutes import MinuteMerger
 from streams.outbox import ChangelogState, Outbox
 from streams.scrub import scrub_raw
 from streams.spikes import SpikeConfig, SpikeDetector
+from streams.stall import StallDetector
 from streams.webhook import AlertWebhook
 
 log = logging.getLogger("haochaping.worker")
@@ -510,7 +511,7 @@ def create_app(settings: Settings) -> faust.App:
         metrics.window_entries.set(len(windows_table.data))
 
     progress = {"batches": 0, "at": time.monotonic()}
-    watched: dict[str, Any] = {"ends": {}, "grew_at": None}
+    stall = StallDetector(STALL_S)
 
     @app.timer(interval=10.0)
     async def watchdog() -> None:
@@ -521,16 +522,10 @@ def create_app(settings: Settings) -> faust.App:
         # resumes from the committed offsets: at-least-once, and every step is idempotent.
         assigned = [tp for tp in app.consumer.assignment() if tp.topic == raw_topic_name]
         if not assigned or getattr(app, "in_recovery", False) or app.rebalancing:
-            watched["grew_at"] = None  # restoring tables or rebalancing is not a stall
+            stall.pause()
             return
-        ends = dict(await app.consumer.highwaters(*assigned))
-        if any(end > watched["ends"].get(tp, end) for tp, end in ends.items()):
-            watched["grew_at"] = watched["grew_at"] or time.monotonic()
-        watched["ends"] = ends
-        grew_at = watched["grew_at"]
-        if grew_at is not None and progress["at"] >= grew_at:
-            watched["grew_at"] = None  # the new evaluations are being processed
-        elif grew_at is not None and time.monotonic() - grew_at > STALL_S:
+        ends = await app.consumer.highwaters(*assigned)
+        if stall.stalled(ends, last_batch_at=progress["at"], now=time.monotonic()):
             log.error(
                 "worker stalled: new evaluations waited %ds with no batch processed; "
                 "exiting (%d) to be restarted",
