@@ -33,9 +33,6 @@ class Outbox:
     ) -> None:
         self._messages[topic].append((partition, key, value))
 
-    def __len__(self) -> int:
-        return sum(len(messages) for messages in self._messages.values())
-
     async def send(self, producer: AIOKafkaProducer) -> int:
         """Send everything added since the last call; returns when Kafka has acknowledged it."""
         messages, self._messages = self._messages, defaultdict(list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clickhouse_driver import Client
@@ -18,11 +19,8 @@ from channels.simulator import Scenario, SimulatedMessage, Simulator
 from haochaping.settings import Settings
 from tests.integration.harness import (
     Service,
-    cleanup,
-    prepare,
     scalar,
     send,
-    unique_settings,
     wait_until,
 )
 
@@ -30,16 +28,9 @@ RATE = 15.0  # evaluations per second of event time, all departments together
 
 
 @pytest.fixture
-def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+def settings_overrides() -> dict[str, Any]:
     # event time runs three hours behind the broker's clock: nothing may count as late
-    value = unique_settings(tmp_path, allowed_lateness_s=7 * 86_400)
-    yield value
-    cleanup(value)
-
-
-@pytest.fixture
-def clickhouse(settings: Settings) -> Client:
-    return prepare(settings)
+    return {"allowed_lateness_s": 7 * 86_400}
 
 
 def phase(
