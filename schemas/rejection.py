@@ -24,9 +24,18 @@ class RejectedMessage(BaseModel):
 
     reason: RejectReason
     message: str = Field(description="human-readable: the field and the rule it broke")
-    raw_base64: str = Field(description="the original message bytes, base64")
+    raw_base64: str = Field(
+        description="the original message bytes, base64 (only a prefix when raw_truncated)"
+    )
     raw_scrubbed: str = Field(
         "", description="a readable copy without personal data: what ClickHouse keeps"
+    )
+    # Optional with defaults so that records written before they existed still parse.
+    raw_size: int | None = Field(
+        None, ge=0, description="size in bytes of the original message; null when unknown"
+    )
+    raw_truncated: bool = Field(
+        False, description="raw_base64 holds only the first bytes of a message too big to keep"
     )
     source_topic: str
     source_partition: int
@@ -55,12 +64,18 @@ class RejectedMessage(BaseModel):
         source_offset: int,
         rejected_at: datetime,
         raw_scrubbed: str = "",
+        max_raw_bytes: int | None = None,
     ) -> Self:
+        """``max_raw_bytes`` keeps only a prefix of ``raw``: a record on ``ratings.rejected``
+        must stay under Kafka's message size limit whatever a producer sent."""
+        kept = raw if max_raw_bytes is None else raw[:max_raw_bytes]
         return cls(
             reason=reason,
             message=message,
-            raw_base64=base64.b64encode(raw).decode("ascii"),
+            raw_base64=base64.b64encode(kept).decode("ascii"),
             raw_scrubbed=raw_scrubbed,
+            raw_size=len(raw),
+            raw_truncated=len(kept) < len(raw),
             source_topic=source_topic,
             source_partition=source_partition,
             source_offset=source_offset,
@@ -68,6 +83,7 @@ class RejectedMessage(BaseModel):
         )
 
     def raw_bytes(self) -> bytes:
+        """The original message, or its first bytes when ``raw_truncated``."""
         return base64.b64decode(self.raw_base64)
 
     def to_json_bytes(self) -> bytes:

@@ -3,11 +3,16 @@ rejected (with a reason code). Pure, no Faust: the agent wraps it, the tests cal
 
 What is NOT decided here: duplicates ("一次一评" per transaction and round, replays of the same
 evaluation_id) need state, so the stateful worker decides them after ``check``.
+
+Messages name the field, the rule and the JSON type (and length) of what was sent, never the
+value itself: ``ratings.rejected`` and the ``rejected`` table are read by more people than
+``ratings.raw``, and a value in the wrong field (an ID number typed into ``hall_code``) is
+personal data whichever field it sits in.
 """
 
 from __future__ import annotations
 
-import reprlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -38,9 +43,16 @@ EARLIEST_EVALUATED_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _REQUIRED: Final = frozenset(
     name for name, field in RawEvaluation.model_fields.items() if field.is_required()
 )
-# Values of these fields are personal data: an error message must not echo them, because
-# ratings.rejected is read by more people than ratings.raw.
-_SENSITIVE: Final = frozenset({"comment", "evaluator_id"})
+# Every string field, in declaration order so that the first offending one is named (``channel``
+# is an enum once validated; ``tags`` is a list and checked on its own).
+_TEXT_FIELDS: Final = tuple(
+    name
+    for name, field in RawEvaluation.model_fields.items()
+    if field.annotation in (str, str | None)
+)
+# Lone UTF-16 surrogates: a str may hold them, UTF-8 cannot encode them.
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_CHANNEL_RULE: Final = "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7"
 _FIELD_REASON: Final[dict[str, RejectReason]] = {
     "level": RejectReason.INVALID_LEVEL,
     "region_code": RejectReason.INVALID_REGION_CODE,
@@ -75,13 +87,6 @@ _JSON_TYPE: Final[dict[type, str]] = {
     dict: "object",
 }
 
-_repr = reprlib.Repr()
-_repr.maxstring = 60
-_repr.maxother = 60
-_repr.maxlist = 4
-_repr.maxdict = 4
-_repr.maxlevel = 2
-
 
 def check(
     raw: bytes,
@@ -102,9 +107,10 @@ def check(
         )
     except Exception as exc:
         # A bug here must cost one message (kept on ratings.rejected for a replay), not stop
-        # the agent and with it the whole pipeline.
+        # the agent and with it the whole pipeline. The type only: an exception's text may
+        # quote the message.
         return Rejected(
-            RejectReason.INVALID_FIELD,
+            RejectReason.INTERNAL_ERROR,
             f"internal error while checking the message: {type(exc).__name__}",
         )
 
@@ -128,6 +134,16 @@ def _check(
         ev = RawEvaluation.model_validate_json(raw)
     except ValidationError as exc:
         return _rejection(raw, exc.errors(include_url=False)[0])
+    # Some pydantic-core releases turn an escaped lone surrogate ("\ud800") into a str, and a
+    # lenient parser may let UTF-8-encoded ones (ED A0..BF ..) through; the evaluation would
+    # then fail to serialise in the middle of a batch. Without such bytes no string can hold
+    # one, so the common message pays two memchr scans (~0.1 µs each) and nothing else.
+    if (b"\\" in raw and (b"\\ud" in raw or b"\\uD" in raw)) or b"\xed" in raw:
+        field = _unpaired_surrogate_field(ev)
+        if field is not None:
+            return Rejected(
+                RejectReason.INVALID_FIELD, f"{field}: contains an unpaired UTF-16 surrogate"
+            )
 
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -137,20 +153,18 @@ def _check(
         # e.g. 0001-01-01T00:00:00+08:00 has no UTC representation.
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
-            f"evaluated_at: {ev.evaluated_at.isoformat()} is out of range",
+            "evaluated_at: out of range (no UTC representation)",
         )
     if evaluated_at < EARLIEST_EVALUATED_AT:
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
-            f"evaluated_at: must not be before {EARLIEST_EVALUATED_AT.date()}, "
-            f"got {ev.evaluated_at.isoformat()}",
+            f"evaluated_at: must not be before {EARLIEST_EVALUATED_AT.date()}",
         )
     ahead = (evaluated_at - now).total_seconds()
     if ahead > clock_skew_s:
         return Rejected(
             RejectReason.FUTURE_EVENT,
-            f"evaluated_at: {ev.evaluated_at.isoformat()} is {ahead:.0f} s in the future "
-            f"(allowed clock skew {clock_skew_s} s)",
+            f"evaluated_at: is {ahead:.0f} s in the future (allowed clock skew {clock_skew_s} s)",
         )
     late = evaluated_at < now - timedelta(seconds=allowed_lateness_s)
 
@@ -194,6 +208,17 @@ def _blank_to_none(value: str | None) -> str | None:
     return value
 
 
+def _unpaired_surrogate_field(ev: RawEvaluation) -> str | None:
+    for name in _TEXT_FIELDS:
+        value = getattr(ev, name)
+        if value is not None and not value.isascii() and _SURROGATE.search(value):
+            return name
+    for index, tag in enumerate(ev.tags or ()):
+        if not tag.isascii() and _SURROGATE.search(tag):
+            return f"tags[{index}]"
+    return None
+
+
 def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
     typ = err["type"]
     loc = err["loc"]
@@ -205,6 +230,7 @@ def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
                 return Rejected(
                     RejectReason.NOT_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
                 )
+            # The parser's own words name a position and a cause, never the input.
             detail = err["msg"].removeprefix("Invalid JSON: ")
             return Rejected(RejectReason.NOT_JSON, f"not valid JSON: {detail}")
         if typ == "model_type":
@@ -219,39 +245,52 @@ def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
     value = err.get("input")
     if typ == "missing" or (value is None and field in _REQUIRED):
         return Rejected(RejectReason.MISSING_FIELD, f"{where}: is required")
-    if typ in _CUSTOM_REASON:
-        # The custom messages already name the index and the tag.
-        msg = err["msg"] if typ != "unknown_channel" else f"{where}: {err['msg']}"
-        if typ == "unknown_channel":
-            msg += f", got {_show(field, value)}"
-        return Rejected(_CUSTOM_REASON[typ], msg)
+    if typ == "unknown_channel":
+        return Rejected(
+            RejectReason.UNKNOWN_CHANNEL, f"{where}: {_CHANNEL_RULE}, got {_show(value)}"
+        )
+    if typ in ("unknown_tag", "tag_level_mismatch"):
+        # The validator's own message quotes the tag; only its position and level are kept.
+        ctx = err.get("ctx") or {}
+        index = ctx.get("index")
+        tag_where = f"tags[{index}]" if isinstance(index, int) else "tags"
+        if typ == "unknown_tag":
+            tag = value[index] if isinstance(value, list) and isinstance(index, int) else None
+            return Rejected(
+                RejectReason.UNKNOWN_TAG,
+                f"{tag_where}: not a national review-tag code, got {_show(tag)}",
+            )
+        return Rejected(
+            RejectReason.TAG_LEVEL_MISMATCH,
+            f"{tag_where}: a level-{ctx.get('tag_level')} tag, not a tag of the evaluation's level",
+        )
 
     if field == "evaluated_at":
         if typ == "timezone_aware":
             return Rejected(
                 RejectReason.NAIVE_TIMESTAMP,
                 f"{where}: must carry a UTC offset (e.g. 2026-11-28T10:15:00+08:00), "
-                f"got {_show(field, value)}",
+                f"got {_show(value)}",
             )
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
-            f"{where}: {_FIELD_RULE[field]}, got {_show(field, value)} ({_detail(err['msg'])})",
+            f"{where}: {_FIELD_RULE[field]}, got {_show(value)} ({_detail(err['msg'])})",
         )
     if field == "scores":
         if len(loc) >= 3 and loc[-1] == "[key]":
             known = ", ".join(SCORE_INDICATORS)
             return Rejected(
                 RejectReason.INVALID_SCORE,
-                f"scores: unknown indicator {_show(field, value)} (known: {known})",
+                f"scores: unknown indicator, got {_show(loc[1])} (known: {known})",
             )
         if len(loc) >= 2:
             return Rejected(
                 RejectReason.INVALID_SCORE,
-                f"{where}: must be an integer 1..5, got {_show(field, value)}",
+                f"{where}: must be an integer 1..5, got {_show(value)}",
             )
         return Rejected(
             RejectReason.INVALID_SCORE,
-            f"{where}: must be an object of indicator -> 1..5, got {_show(field, value)}",
+            f"{where}: must be an object of indicator -> 1..5, got {_show(value)}",
         )
 
     if typ == "string_too_long":
@@ -266,7 +305,7 @@ def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
         rule = "must not be empty"
     return Rejected(
         _FIELD_REASON.get(field, RejectReason.INVALID_FIELD),
-        f"{where}: {rule}, got {_show(field, value)}",
+        f"{where}: {rule}, got {_show(value)}",
     )
 
 
@@ -277,21 +316,24 @@ def _where(loc: tuple[int | str, ...]) -> str:
             out += f"[{part}]"
         elif part == "[key]":
             out += " key"
-        else:
+        elif part in SCORE_INDICATORS:
             out += f".{part}"
+        else:
+            # A key the producer chose is a value like any other.
+            out += ".<key>"
     return out
 
 
-def _show(field: str, value: Any) -> str:
-    if field in _SENSITIVE:
-        return f"{_json_type(value)} (value not shown: personal data)"
-    if isinstance(value, bool) or value is None:
-        return _json_type(value)
+def _show(value: Any) -> str:
+    """What was sent, without what it said: the JSON type, and the size of strings and
+    containers (enough to tell a truncated id from a swapped field)."""
     if isinstance(value, str):
-        return f"string {_repr.repr(value)}"
-    if isinstance(value, int | float):
-        return _repr.repr(value)
-    return f"{_json_type(value)} {_repr.repr(value)}"
+        return f"string of length {len(value)}"
+    if isinstance(value, list | tuple):
+        return f"array of {len(value)} items"
+    if isinstance(value, dict):
+        return f"object of {len(value)} keys"
+    return _json_type(value)
 
 
 def _json_type(value: Any) -> str:
@@ -299,7 +341,7 @@ def _json_type(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    return _JSON_TYPE.get(type(value), type(value).__name__)
+    return _JSON_TYPE.get(type(value), "value")
 
 
 def _detail(msg: str) -> str:

@@ -209,7 +209,8 @@ def test_the_first_error_decides_the_reason() -> None:
 def test_messages_name_the_field_and_the_rule() -> None:
     result = run(with_(level=7))
     assert isinstance(result, Rejected)
-    assert result.message == "level: must be an integer 1..5, got 7"
+    # the rule and the JSON type, never the value itself (values can be personal data)
+    assert result.message == "level: must be an integer 1..5, got integer"
 
 
 def test_personal_values_are_not_echoed_in_messages() -> None:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.codes import RejectReason
-from schemas.evaluation import Evaluation
+from schemas.evaluation import Evaluation, RawEvaluation
 from streams.ingest import Accepted, Rejected, check
 from streams.scrub import pseudonymize
 
@@ -321,3 +321,161 @@ def test_any_aware_time_is_future_late_or_on_time(at: datetime) -> None:
         assert isinstance(result, Accepted), result
         assert result.evaluation.late is (at < NOW - timedelta(seconds=LATENESS))
         assert result.evaluation.evaluated_at == at
+
+
+# --- messages quote no values; poison that used to raise later -------------------------------
+
+PLANTED_ID = "110105194912310021"
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize(
+    "value",
+    [PLANTED_ID, [PLANTED_ID], {PLANTED_ID: PLANTED_ID}, f"x{PLANTED_ID}" * 200, 10**40],
+    ids=["string", "array", "object", "long-string", "big-int"],
+)
+def test_messages_name_field_and_type_but_never_the_value(field: str, value: Any) -> None:
+    result = run(valid() | {field: value})
+    if isinstance(result, Accepted):
+        # Free-text fields take any string; that is not what this test is about.
+        return
+    assert field in result.message
+    assert PLANTED_ID not in result.message
+    assert str(10**40) not in result.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "message"),
+    [
+        ({"level": 7}, RejectReason.INVALID_LEVEL, "level: must be an integer 1..5, got integer"),
+        (
+            {"hall_code": PLANTED_ID * 10},
+            RejectReason.FIELD_TOO_LONG,
+            "hall_code: must be at most 128 characters, got 180",
+        ),
+        (
+            {"channel": "fax"},
+            RejectReason.UNKNOWN_CHANNEL,
+            "channel: must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7, "
+            "got string of length 3",
+        ),
+        (
+            {"tags": ["115", PLANTED_ID]},
+            RejectReason.UNKNOWN_TAG,
+            "tags[1]: not a national review-tag code, got string of length 18",
+        ),
+        (
+            {"tags": ["510"]},
+            RejectReason.TAG_LEVEL_MISMATCH,
+            "tags[0]: a level-5 tag, not a tag of the evaluation's level",
+        ),
+        (
+            {"scores": {PLANTED_ID: 1}},
+            RejectReason.INVALID_SCORE,
+            "scores: unknown indicator, got string of length 18 (known: efficiency, attitude, "
+            "competence, guidance, convenience, usability)",
+        ),
+        (
+            {"scores": {"attitude": "5"}},
+            RejectReason.INVALID_SCORE,
+            "scores.attitude: must be an integer 1..5, got string of length 1",
+        ),
+        (
+            {"evaluated_at": "2026-11-28T10:15:00"},
+            RejectReason.NAIVE_TIMESTAMP,
+            "evaluated_at: must carry a UTC offset (e.g. 2026-11-28T10:15:00+08:00), "
+            "got string of length 19",
+        ),
+        (
+            {"evaluated_at": "0001-01-01T00:00:00+08:00"},
+            RejectReason.INVALID_TIMESTAMP,
+            "evaluated_at: out of range (no UTC representation)",
+        ),
+        (
+            {"evaluated_at": "1999-12-31T23:59:59Z"},
+            RejectReason.INVALID_TIMESTAMP,
+            "evaluated_at: must not be before 2000-01-01",
+        ),
+        (
+            {"evaluated_at": "2026-11-28T03:10:00Z"},
+            RejectReason.FUTURE_EVENT,
+            "evaluated_at: is 600 s in the future (allowed clock skew 300 s)",
+        ),
+        (
+            {"evaluator_id": [PLANTED_ID, 1]},
+            RejectReason.INVALID_FIELD,
+            "evaluator_id: must be a string, got array of 2 items",
+        ),
+    ],
+)
+def test_rejection_messages(changes: dict[str, Any], reason: RejectReason, message: str) -> None:
+    result = run(valid() | changes)
+    assert result == Rejected(reason, message)
+
+
+@pytest.mark.parametrize("depth", [100, 1_000, 10_000, 100_000])
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_any_nesting_depth_is_rejected_not_raised(depth: int, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    for text in (opening * depth, opening * depth + "1" + closing * depth):
+        result = run_bytes(text.encode())
+        assert isinstance(result, Rejected)
+        # 100 closed levels parse (the parser's limit is 200): an array, or an object without
+        # the required fields.
+        assert result.reason in (
+            RejectReason.NOT_JSON,
+            RejectReason.NOT_OBJECT,
+            RejectReason.MISSING_FIELD,
+        )
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("field", ["comment", "hall_code", "evaluation_id", "service_name"])
+def test_lone_surrogates_never_reach_an_evaluation(field: str, ensure_ascii: bool) -> None:
+    raw = json.dumps(valid() | {field: "a\ud800b"}, ensure_ascii=ensure_ascii)
+    result = run_bytes(raw.encode("utf-8", "surrogatepass"))
+    assert isinstance(result, Rejected)
+    assert result.reason in (RejectReason.NOT_JSON, RejectReason.NOT_UTF8)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("field", ["comment", "evaluator_id", "source", "department_name"])
+def test_lone_surrogates_are_refused_even_by_a_lenient_parser(
+    monkeypatch: pytest.MonkeyPatch, field: str, ensure_ascii: bool
+) -> None:
+    # pydantic-core releases differ in what their JSON parser lets through; check() must not
+    # depend on the one installed. This parser keeps lone surrogates, like json.loads does.
+    strict = RawEvaluation.model_validate_json
+
+    def lenient(cls: type[RawEvaluation], data: bytes) -> RawEvaluation:
+        doc = json.loads(data)
+        # Validated without the surrogates, then given them back, as if the parser kept them.
+        clean = {
+            k: v.encode("utf-8", "replace").decode() if isinstance(v, str) else v
+            for k, v in doc.items()
+        }
+        kept = {k: v for k, v in doc.items() if v != clean[k]}
+        return strict(json.dumps(clean)).model_copy(update=kept)
+
+    monkeypatch.setattr(RawEvaluation, "model_validate_json", classmethod(lenient))
+    raw = json.dumps(valid() | {field: "好\udc00"}, ensure_ascii=ensure_ascii)
+    result = run_bytes(raw.encode("utf-8", "surrogatepass"))
+    assert result == Rejected(
+        RejectReason.INVALID_FIELD, f"{field}: contains an unpaired UTF-16 surrogate"
+    )
+    # A proper pair is one character, and the lenient parser changes nothing else.
+    paired = json.dumps(valid() | {field: "好\U0001f600"}, ensure_ascii=ensure_ascii).encode()
+    assert isinstance(run_bytes(paired), Accepted)
+
+
+def test_an_internal_error_names_only_the_exception_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(cls: type[RawEvaluation], data: bytes) -> RawEvaluation:
+        raise RuntimeError(PLANTED_ID)
+
+    monkeypatch.setattr(RawEvaluation, "model_validate_json", classmethod(broken))
+    result = run(valid())
+    assert result == Rejected(
+        RejectReason.INTERNAL_ERROR, "internal error while checking the message: RuntimeError"
+    )
