@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HCP    := $(BIN)/haochaping
 
-.PHONY: help install up down status topics migrate demo test unit integration lint bench clean
+.PHONY: help install services up down status topics migrate demo test unit integration lint bench clean
 
 help:
 	@echo "make demo         the main job on a fresh machine: services, worker, sink, traffic, report"
 	@echo "make test         every test (starts Kafka and ClickHouse itself)"
 	@echo "make unit         the fast tests that need no services"
-	@echo "make up / down    start / stop the local Kafka and ClickHouse (by pid)"
+	@echo "make up / down    start / stop Kafka, ClickHouse and the supervised worker and sink (by pid)"
+	@echo "make services     only Kafka and ClickHouse (what the tests need)"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        throughput and latency measurements (see docs/benchmarks.md)"
 
@@ -24,19 +25,27 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-up: install
+services: install
 	bash deploy/services.sh up
 
+# the worker and the sink under supervisord, on the default topics and database
+up: services
+	$(HCP) topics
+	$(HCP) migrate
+	bash deploy/supervise.sh up
+
 down:
+	bash deploy/supervise.sh down
 	bash deploy/services.sh down
 
 status:
+	bash deploy/supervise.sh status || true
 	bash deploy/services.sh status
 
-topics: up
+topics: services
 	$(HCP) topics
 
-migrate: up
+migrate: services
 	$(HCP) migrate
 
 demo: up
@@ -45,14 +54,14 @@ demo: up
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-test: up
+test: services
 	$(BIN)/pytest -q tests
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: up
+bench: services
 	$(BIN)/python -m tests.bench.run
 
 clean: down

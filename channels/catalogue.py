@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CITY_REGION_CODE = "310000"
-CITY_REGION_NAME = "上海市"
+
 
 # 事项类型 (national 政务服务事项 categories); only the code goes into the service code.
 SERVICE_CATEGORIES: dict[str, str] = {
@@ -125,9 +125,6 @@ DISTRICTS: tuple[District, ...] = (
     District("310151", "崇明区", 64),
 )
 DISTRICT_BY_CODE: dict[str, District] = {d.code: d for d in DISTRICTS}
-REGION_NAMES: dict[str, str] = {CITY_REGION_CODE: CITY_REGION_NAME} | {
-    d.code: d.name for d in DISTRICTS
-}
 
 _CENTRE_WINDOWS = 8
 _COMMUNITY_WINDOWS = 4
@@ -485,26 +482,6 @@ def _department(
 
 
 DEPARTMENTS: tuple[Department, ...] = tuple(_department(*row) for row in _DEPARTMENT_TABLE)
-DEPARTMENT_BY_CODE: dict[str, Department] = {d.code: d for d in DEPARTMENTS}
-
-
-def department_named(short_or_full_name: str) -> Department:
-    """Look a catalogue department up by its short or full name ("市医保局")."""
-    for d in DEPARTMENTS:
-        if short_or_full_name in (d.short_name, d.name):
-            return d
-    raise KeyError(short_or_full_name)
-
-
-def find_service(
-    departments: tuple[Department, ...] | list[Department], service_code: str
-) -> tuple[Department, ServiceItem]:
-    """The department implementing `service_code`, and the item itself."""
-    for d in departments:
-        for s in d.services:
-            if s.code == service_code:
-                return d, s
-    raise KeyError(service_code)
 
 
 # --- synthetic departments for scale tests ---------------------------------------------

@@ -61,22 +61,13 @@ from channels.catalogue import (
     ServiceItem,
     uscc,
 )
-from schemas.codes import REVIEW_TAGS
+from schemas.codes import REVIEW_TAGS, Channel
 
 CST: Final = timezone(timedelta(hours=8), "CST")  # China Standard Time, the offset channels send
 SOURCE: Final = "simulator"
 
 # --- national code tables used here -------------------------------------------------------
 
-CHANNEL_PF_CODES: Final[dict[str, int]] = {
-    "web": 1,
-    "app": 2,
-    "qrcode": 3,
-    "counter": 4,
-    "kiosk": 5,
-    "hotline": 6,
-    "sms": 7,
-}
 CHANNEL_MIX: Final[dict[str, float]] = {
     "web": 0.35,
     "app": 0.30,
@@ -87,7 +78,6 @@ CHANNEL_MIX: Final[dict[str, float]] = {
     "sms": 0.02,
 }
 HALL_CHANNELS: Final = frozenset({"counter", "qrcode", "kiosk"})
-ONLINE_CHANNELS: Final = frozenset({"web", "app", "hotline", "sms"})
 
 # Bad reviews are not evenly spread: people rate a system that failed them online more
 # harshly than a clerk sitting in front of them. Normalized below so the overall bad rate is
@@ -608,7 +598,7 @@ class Simulator:
             comment = self._with_pii(comment, level)
         scores = self._scores(level, channel)
         channel_value = (
-            str(CHANNEL_PF_CODES[channel]) if self.rng.random() < self.pf_code_rate else channel
+            str(Channel(channel).pf) if self.rng.random() < self.pf_code_rate else channel
         )
         ev: dict[str, Any] = {"evaluation_id": self._evaluation_id()}
         if has_txn:
@@ -915,7 +905,7 @@ class Simulator:
 
 def _channel_name(value: str) -> str:
     if value.isdigit():
-        return next(name for name, pf in CHANNEL_PF_CODES.items() if str(pf) == value)
+        return Channel.from_pf(int(value)).value
     return value
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: the main job, end to end, on the local services `make up` started.
-# Creates topics and tables, runs the worker and the sink, sends realistic traffic from every
-# channel (with one department's bad reviews surging, duplicates and malformed messages),
-# then prints what landed in ClickHouse and the satisfaction ranking.
+# `make demo`: the main job, end to end, on what `make up` started: Kafka, ClickHouse, and the
+# worker and the sink under supervisord (deploy/supervise.sh). Waits until the worker and the
+# sink have joined their groups, sends realistic traffic from every channel (one department's
+# bad reviews surging, duplicates and malformed messages), waits until both have no lag left,
+# and checks the result: every valid evaluation sent landed, and the planted surge raised an
+# alert. Exits 1 otherwise, saying what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -10,35 +12,19 @@ H="$ROOT/.venv/bin/haochaping"
 RUN="$ROOT/.data/demo"
 COUNT="${DEMO_COUNT:-20000}"
 RATE="${DEMO_RATE:-2000}"
-export HAOCHAPING_DEMO_MODE="${HAOCHAPING_DEMO_MODE:-true}"
 mkdir -p "$RUN"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ch() { clickhouse-client --port "${HAOCHAPING_CLICKHOUSE_PORT:-9000}" \
         -d "${HAOCHAPING_CLICKHOUSE_DATABASE:-haochaping}" -q "$1"; }
-
-stop_started() {
-    for name in worker sink; do
-        pidfile="$RUN/$name.pid"
-        if [[ -f "$pidfile" ]]; then
-            pid="$(cat "$pidfile")"
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-            kill -KILL "$pid" 2>/dev/null || true
-            rm -f "$pidfile"
-        fi
-    done
+logs() {
+    echo "the end of the worker's and the sink's logs (.deploy/supervisor/):"
+    tail -n 15 .deploy/supervisor/worker.log .deploy/supervisor/sink.log 2>/dev/null || true
 }
-trap stop_started EXIT
 
-say "topics and tables"
-"$H" topics
-"$H" migrate
-
-say "worker and sink (logs in .data/demo/)"
-"$H" worker >"$RUN/worker.log" 2>&1 & echo $! >"$RUN/worker.pid"
-"$H" sink >"$RUN/sink.log" 2>&1 & echo $! >"$RUN/sink.pid"
-echo "worker pid $(cat "$RUN/worker.pid"), sink pid $(cat "$RUN/sink.pid")"
+say "worker and sink (under supervisord; logs in .deploy/supervisor/)"
+bash deploy/supervise.sh status
+"$H" wait --until ready --timeout "${DEMO_READY_TIMEOUT:-300}" || { logs; exit 1; }
 
 before_ratings="$(ch 'SELECT count() FROM ratings FINAL')"
 before_rejected="$(ch 'SELECT count() FROM rejected FINAL')"
@@ -48,26 +34,19 @@ say "traffic: the last 40 minutes of a city's evaluations, replayed in $((COUNT 
 # sees whole minutes; halfway through, one department's bad reviews surge. A new seed each
 # run: the same seed would resend the same evaluations, which the pipeline drops as repeats.
 "$H" simulate --count "$COUNT" --rate "$RATE" --start -40m --event-rate "${DEMO_EVENT_RATE:-8}" \
-    --scenario mixed --seed "$(date +%s)"
+    --scenario mixed --seed "$(date +%s)" --summary-file "$RUN/sent.json"
 
-say "waiting for everything to land in ClickHouse"
-last=-1; stable=0
-for _ in $(seq 1 240); do
-    now="$(ch 'SELECT (SELECT count() FROM ratings FINAL) + (SELECT count() FROM rejected FINAL)')"
-    if [[ "$now" == "$last" ]]; then stable=$((stable + 1)); else stable=0; fi
-    printf '\r  %s rows landed so far' "$now"
-    last="$now"
-    [[ $stable -ge 8 ]] && break
-    for name in worker sink; do
-        if ! kill -0 "$(cat "$RUN/$name.pid")" 2>/dev/null; then
-            echo; echo "error: the $name stopped; the end of its log:"; tail -20 "$RUN/$name.log"; exit 1
-        fi
-    done
-    sleep 0.5
-done
-echo
-echo "this run landed $(( $(ch 'SELECT count() FROM ratings FINAL') - before_ratings )) evaluations" \
-     "and $(( $(ch 'SELECT count() FROM rejected FINAL') - before_rejected )) rejected messages"
+say "waiting until the worker and the sink have processed everything"
+"$H" wait --until drained --timeout "${DEMO_DRAIN_TIMEOUT:-600}" || { logs; exit 1; }
+
+expected="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["valid_evaluations"])' "$RUN/sent.json")"
+surging="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["surge_department"])' "$RUN/sent.json")"
+first="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["first_evaluated_at"][:19].replace("T", " "))' "$RUN/sent.json")"
+landed=$(( $(ch 'SELECT count() FROM ratings FINAL') - before_ratings ))
+rejected=$(( $(ch 'SELECT count() FROM rejected FINAL') - before_rejected ))
+echo "this run landed $landed evaluations (of $expected valid ones sent) and $rejected rejected messages"
+alerts="$(ch "SELECT count() FROM alerts FINAL WHERE state = 'opened' AND dimension = 'department' \
+    AND key = '$surging' AND window_start >= toDateTime('$first', 'Asia/Shanghai')")"
 
 say "read back from ClickHouse"
 "$H" report
@@ -81,3 +60,15 @@ Query further with clickhouse-client (docs/analyst-guide.md has more):
   clickhouse-client -d haochaping -q "SELECT alert_id, status, peak_bad, last_explanation FROM alert_history FORMAT Vertical"
 The services keep running; \`make down\` stops them.
 MSG
+
+status=0
+if [[ "$landed" -lt "$expected" ]]; then
+    echo "error: only $landed of the $expected valid evaluations sent landed in ClickHouse" >&2
+    status=1
+fi
+if [[ "$alerts" -lt 1 ]]; then
+    echo "error: the planted surge in department $surging raised no alert" >&2
+    status=1
+fi
+[[ $status -eq 0 ]] && echo "demo: all $expected valid evaluations landed; the surge in $surging raised an alert"
+exit $status

@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from haochaping.settings import Settings, get_settings
+from runtime.settings import Settings, get_settings
 
 cli = typer.Typer(
     help="haochaping: the streaming pipeline of the 好差评 (good/bad review) system.",
@@ -103,6 +104,7 @@ def migrate(
 
     from sinks import migrate as migrations
     from sinks.clickhouse import connect, describe
+    from sinks.landings import retained_tables
 
     settings = get_settings()
     with one_line_errors(settings):
@@ -128,7 +130,7 @@ def migrate(
                 "the evaluator user has nothing to read until it is"
             )
         if retention:
-            for table in ("ratings", "rejected", "satisfaction_partials", "alerts"):
+            for table in retained_tables():
                 parts = client.execute(
                     "SELECT DISTINCT partition FROM system.parts WHERE database = %(db)s "
                     "AND table = %(t)s AND active",
@@ -148,6 +150,55 @@ def _kafka_reachable(settings: Settings) -> None:
     from haochaping.topics import admin_client
 
     admin_client(settings).close()
+
+
+@cli.command()
+def wait(
+    until: Annotated[
+        str,
+        typer.Option(
+            help="ready: the worker and the sink have joined their groups; "
+            "drained: and neither has anything left to process"
+        ),
+    ] = "ready",
+    timeout: Annotated[float, typer.Option(min=1, help="give up after this many seconds")] = 300,
+) -> None:
+    """Wait until the pipeline is ready, or has caught up (read from Kafka); exit 1 on timeout."""
+    from haochaping.readiness import Readiness
+
+    if until not in ("ready", "drained"):
+        fail(f"--until must be 'ready' or 'drained', got {until!r}")
+    settings = get_settings()
+    with one_line_errors(settings):
+        readiness = Readiness(settings)
+    deadline = time.monotonic() + timeout
+    # drained twice in a row, a second apart: the worker's last batch may still be on its
+    # way to the sink's topics when both lags read zero once
+    calm = 0
+    line = ""
+    try:
+        while time.monotonic() < deadline:
+            try:
+                groups = readiness.look()
+            except Exception as exc:  # a broker restarting: say so, look again
+                line = f"waiting: Kafka did not answer ({exc})"
+                groups = []
+            if groups:
+                line = "; ".join(
+                    f"{g.name} {g.state.lower()}, {g.members} member(s), lag {g.lag}"
+                    for g in groups
+                )
+                ready = all(g.ready for g in groups)
+                done = ready and (until == "ready" or all(g.lag == 0 for g in groups))
+                calm = calm + 1 if done else 0
+                if calm >= (1 if until == "ready" else 2):
+                    console.print(f"{until}: {line}", highlight=False)
+                    return
+            console.print(f"  {line}", highlight=False)
+            time.sleep(1.0)
+    finally:
+        readiness.close()
+    fail(f"not {until} after {timeout:.0f}s: {line}")
 
 
 @cli.command()
@@ -192,6 +243,8 @@ def sink(
     """Land ratings.valid, ratings.rejected and satisfaction.windows in ClickHouse."""
     from sinks.clickhouse import ClickHouseWriter
     from sinks.consumer import Sink, make_consumer
+    from sinks.landings import LANDINGS
+    from sinks.watchdog import LagProbe, SinkWatchdog
 
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -200,14 +253,7 @@ def sink(
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     logging.getLogger("kafka").setLevel(logging.ERROR)
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
-    topics = [
-        settings.topic_valid,
-        settings.topic_rejected,
-        settings.topic_windows,
-        settings.topic_alerts,
-        settings.topic_cases,
-        settings.topic_case_warnings,
-    ]
+    topics = [landing.topic(settings) for landing in LANDINGS]
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),
@@ -228,6 +274,10 @@ def sink(
     runner = Sink(
         settings, consumer, ClickHouseWriter(settings), say=say, should_stop=lambda: stopping
     )
+    watchdog = SinkWatchdog(
+        LagProbe(settings, topics, settings.sink_group), runner, stall_s=settings.sink_stall_s
+    )
+    watchdog.start()
     say(
         f"sink: {', '.join(topics)} → ClickHouse {settings.clickhouse_host}:"
         f"{settings.clickhouse_port}/{settings.clickhouse_database}"
@@ -235,6 +285,7 @@ def sink(
     try:
         runner.run(idle_exit_s=idle_exit)
     finally:
+        watchdog.stop()
         consumer.close()
     say(f"sink: stopped; {runner.rows_landed} rows landed")
 
@@ -317,6 +368,13 @@ def simulate(
             "lets an hour of traffic be replayed in seconds",
         ),
     ] = None,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="also write what was sent as JSON: counts by kind, the distinct valid "
+            "evaluations the pipeline must land, the surge department"
+        ),
+    ] = None,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
     from collections import Counter
@@ -344,6 +402,8 @@ def simulate(
     except (KeyError, ValueError) as exc:
         fail(str(exc))
     kinds: Counter[str] = Counter()
+    valid_ids: set[str] = set()  # what the pipeline must land: each valid evaluation once
+    first_seen: str | None = None
     with one_line_errors(settings):
         producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
         started = time.monotonic()
@@ -359,6 +419,10 @@ def simulate(
             for i, message in enumerate(messages, 1):
                 producer.send_raw(message.key, message.value)
                 kinds[message.kind] += 1
+                if message.kind == "valid":
+                    evaluation = json.loads(message.value)
+                    valid_ids.add(evaluation["evaluation_id"])
+                    first_seen = first_seen or evaluation["evaluated_at"]
                 if rate:
                     ahead = i / rate - (time.monotonic() - started)
                     if ahead > 0:
@@ -372,6 +436,20 @@ def simulate(
             fail(str(exc))
     summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
     out.print(f"sent {count} messages to {settings.topic_raw}: {summary}")
+    if summary_file is not None:
+        summary_file.write_text(
+            json.dumps(
+                {
+                    "sent": count,
+                    "kinds": dict(kinds),
+                    "valid_evaluations": len(valid_ids),
+                    "first_evaluated_at": first_seen,
+                    "surge_department": surge_department
+                    or simulator.default_surge_department.code,
+                },
+                indent=2,
+            )
+        )
 
 
 @cli.command()
@@ -388,7 +466,7 @@ def report(
 
     from rich.table import Table
 
-    from sinks import queries
+    from reports import queries
     from sinks.clickhouse import connect
 
     settings = get_settings()
@@ -494,16 +572,11 @@ def problems(
     """What people complain about: top bad-review tags and recurring themes of bad-review
     comments per department and service item (themes: terms over-represented in 差评 comments
     compared with all comments; see docs/analyst-guide.md)."""
-    from collections import Counter, defaultdict
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from rich.table import Table
-
-    from schemas.codes import REVIEW_TAGS
-    from sinks import queries
+    from reports.problems import Options, discover
     from sinks.clickhouse import connect
-    from streams import problems as discovery
 
     settings = get_settings()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
@@ -516,88 +589,59 @@ def problems(
         "service": service or "",
         "limit": sample,
     }
+    options = Options(department, service, top, themes, min_bad, min_docs)
     with one_line_errors(settings):
         client = connect(settings)
-        counts = client.execute(queries.PROBLEM_GROUPS, params)
-        tag_rows = client.execute(queries.PROBLEM_BAD_TAGS, params)
-        bad_rows = client.execute(queries.PROBLEM_BAD_COMMENTS, params)
-        background = discovery.Background(
-            comment for (comment,) in client.execute(queries.PROBLEM_ALL_COMMENTS, params)
-        )
+        found = discover(lambda sql, p: list(client.execute(sql, p)), params, options)
+    _render_problems(found, options, f"last {days} day(s)")
 
-    def label(code: str) -> str:
-        tag = REVIEW_TAGS.get(code)
-        return f"{code} {tag.label}" if tag else code
 
-    # (evaluations, bad reviews, bad reviews with a comment) per department and service item
-    dept_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    service_counts: dict[str, list[int]] = {}
-    names: dict[str, str] = {}
-    services_of: dict[str, list[str]] = defaultdict(list)
-    for dept, dept_name, svc, svc_name, evaluations, bad, bad_commented in counts:
-        names[dept] = names.get(dept) or dept_name
-        names[svc] = names.get(svc) or svc_name
-        for i, value in enumerate((evaluations, bad, bad_commented)):
-            dept_counts[dept][i] += value
-        service_counts[svc] = [evaluations, bad, bad_commented]
-        services_of[dept].append(svc)
-    dept_tags: dict[str, Counter[str]] = defaultdict(Counter)
-    service_tags: dict[str, Counter[str]] = defaultdict(Counter)
-    for dept, svc, tag, bad in tag_rows:
-        dept_tags[dept][tag] += bad
-        service_tags[svc][tag] += bad
-    by_dept = discovery.group_comments(bad_rows, "department")
-    by_service = discovery.group_comments(bad_rows, "service")
+def _tag_label(code: str) -> str:
+    from schemas.codes import REVIEW_TAGS
 
-    chosen = sorted(
-        (d for d, c in dept_counts.items() if c[1] >= min_bad),
-        key=lambda d: (-dept_counts[d][1], d),
-    )[:top]
-    period = f"last {days} day(s)"
-    if not chosen:
+    tag = REVIEW_TAGS.get(code)
+    return f"{code} {tag.label}" if tag else code
+
+
+def _render_problems(found: Any, options: Any, period: str) -> None:
+    from rich.table import Table
+
+    if not found.departments:
         scope = (
-            f"service item {service}"
-            if service
-            else f"department {department}"
-            if department
+            f"service item {options.service}"
+            if options.service
+            else f"department {options.department}"
+            if options.department
             else "no department"
         )
         out.print(
-            f"{scope}: none with {min_bad}+ bad reviews in the {period}; "
+            f"{scope}: none with {options.min_bad}+ bad reviews in the {period}; "
             "nothing to discover (try --min-bad or --days)"
         )
         return
     out.print(
-        f"problem discovery, {period}: {len(background.doc_freq)} terms in "
-        f"{background.docs} comments compared with the bad-review comments of "
-        f"{len(chosen)} department(s)"
+        f"problem discovery, {period}: {found.background_terms} terms in "
+        f"{found.background_docs} comments compared with the bad-review comments of "
+        f"{len(found.departments)} department(s)"
     )
-    for dept in chosen:
-        evaluations, bad, bad_commented = dept_counts[dept]
-        title = f"{names.get(dept, '')} {dept}"
-        comments = by_dept[dept].comments if dept in by_dept else []
-        if service:
-            comments = by_service[service].comments if service in by_service else []
-            title = f"{names.get(service, '')} {service} ({title})"
+    for dept in found.departments:
+        counts = dept.counts
+        title = f"{dept.name} {dept.code}"
+        if options.service:
+            title = f"{found.service_name} {options.service} ({title})"
         out.print(
-            f"\n[bold]{title}[/]: {bad} bad reviews of {evaluations} evaluations "
-            f"({bad / evaluations:.1%}), {bad_commented} with a comment",
+            f"\n[bold]{title}[/]: {counts.bad} bad reviews of {counts.evaluations} evaluations "
+            f"({counts.bad / counts.evaluations:.1%}), {counts.bad_commented} with a comment",
             highlight=False,
         )
         tags = Table(
-            "#",
-            "差评标签 tag",
-            "bad reviews",
-            "share of bad",
-            title="top bad-review tags",
+            "#", "差评标签 tag", "bad reviews", "share of bad", title="top bad-review tags"
         )
-        tag_counts = service_tags[service] if service else dept_tags[dept]
-        for rank, (tag, n) in enumerate(tag_counts.most_common(themes), 1):
-            tags.add_row(str(rank), label(tag), str(n), f"{n / bad:.0%}")
+        for rank, (tag, n) in enumerate(dept.tags, 1):
+            tags.add_row(str(rank), _tag_label(tag), str(n), f"{n / counts.bad:.0%}")
         if not tags.rows:
             tags.add_row("-", "no tags on these bad reviews", "", "")
         out.print(tags)
-        found = discovery.themes_against(comments, background, top=themes, min_docs=min_docs)
         table = Table(
             "#",
             "theme",
@@ -605,11 +649,15 @@ def problems(
             "share",
             "lift",
             "example",
-            title=f"themes of {len(comments)} bad-review comments"
-            + (f" (a sample of {bad_commented})" if len(comments) < bad_commented else "")
+            title=f"themes of {dept.comments} bad-review comments"
+            + (
+                f" (a sample of {counts.bad_commented})"
+                if dept.comments < counts.bad_commented
+                else ""
+            )
             + ", against all comments",
         )
-        for rank, theme in enumerate(found, 1):
+        for rank, theme in enumerate(dept.themes, 1):
             table.add_row(
                 str(rank),
                 theme.term,
@@ -618,38 +666,31 @@ def problems(
                 f"{theme.lift:.1f}×",
                 theme.example,
             )
-        if not found:
+        if not dept.themes:
             table.add_row(
-                "-", f"no term in {min_docs}+ bad-review comments stands out", "", "", "", ""
+                "-",
+                f"no term in {options.min_docs}+ bad-review comments stands out",
+                "",
+                "",
+                "",
+                "",
             )
         out.print(table)
-        if service:
-            continue
-        items = sorted(
-            (s for s in services_of[dept] if service_counts[s][1] >= min_bad),
-            key=lambda s: (-service_counts[s][1], s),
-        )[:top]
-        if not items:
+        if not dept.items:
             continue
         per_item = Table(
             "service item",
             "bad / evaluations",
             "top tags",
             "top themes",
-            title=f"service items with {min_bad}+ bad reviews",
+            title=f"service items with {options.min_bad}+ bad reviews",
         )
-        for svc in items:
-            item_themes = discovery.themes_against(
-                by_service[svc].comments if svc in by_service else [],
-                background,
-                top=3,
-                min_docs=min_docs,
-            )
+        for item in dept.items:
             per_item.add_row(
-                f"{names.get(svc, '')} {svc}",
-                f"{service_counts[svc][1]} / {service_counts[svc][0]}",
-                ", ".join(f"{label(t)} ({n})" for t, n in service_tags[svc].most_common(3)),
-                ", ".join(f"{t.term} ({t.share_of_bad:.0%})" for t in item_themes),
+                f"{item.name} {item.code}",
+                f"{item.counts.bad} / {item.counts.evaluations}",
+                ", ".join(f"{_tag_label(t)} ({n})" for t, n in item.tags),
+                ", ".join(f"{t.term} ({t.share_of_bad:.0%})" for t in item.themes),
             )
         out.print(per_item)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
+from sinks.landings import LANDINGS
 
 
 @dataclass(frozen=True)
@@ -17,19 +18,16 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """ratings.raw and every topic that lands in ClickHouse (sinks/landings.py)."""
     retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000)}
-    # satisfaction.windows is the changelog of the worker's window state: compacted, so
-    # the newest count of every window survives for recovery and replays.
     compacted = {"cleanup.policy": "compact"}
     p = settings.topic_partitions
     return [
         TopicSpec(settings.topic_raw, p, retention),
-        TopicSpec(settings.topic_valid, p, retention),
-        TopicSpec(settings.topic_rejected, p, retention),
-        TopicSpec(settings.topic_windows, p, compacted),
-        TopicSpec(settings.topic_alerts, p, retention),
-        TopicSpec(settings.topic_cases, p, retention),
-        TopicSpec(settings.topic_case_warnings, p, retention),
+        *(
+            TopicSpec(landing.topic(settings), p, compacted if landing.compacted else retention)
+            for landing in LANDINGS
+        ),
     ]
 
 

@@ -154,7 +154,7 @@ ORDER BY opened_at DESC
 LIMIT %(limit)s
 """
 
-# ---- problem discovery: `haochaping problems` (streams/problems.py) ----------------------
+# ---- problem discovery: `haochaping problems` (reports/themes.py) ----------------------
 # The period is [from_ts, to_ts) in epoch seconds; `department` / `service` narrow it to one
 # code ('' = all). 差评 = level ≤ 2. Samples are ordered by a hash of the evaluation id: an
 # unbiased, repeatable sample (a bare LIMIT would read the sorting key's first departments).

@@ -239,7 +239,7 @@ def group_comments(
     rows: Iterable[Sequence[Any]], by: Literal["department", "service"] = "department"
 ) -> dict[str, Group]:
     """Rows of (department_code, department_name, service_code, service_name, comment), as
-    sinks.queries.PROBLEM_BAD_COMMENTS returns them, grouped by department or service code."""
+    reports.queries.PROBLEM_BAD_COMMENTS returns them, grouped by department or service code."""
     groups: dict[str, Group] = {}
     for dept, dept_name, service, service_name, comment in rows:
         code, name = (dept, dept_name) if by == "department" else (service, service_name)

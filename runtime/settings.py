@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     sink_group: str = Field("haochaping-sink", description="consumer group of the ClickHouse sink")
     sink_batch_rows: int = Field(5000, ge=1, description="rows per ClickHouse insert, at most")
     sink_batch_s: float = Field(1.0, gt=0, description="longest wait before an insert, seconds")
+    sink_stall_s: float = Field(
+        60.0,
+        ge=10,
+        description="records waiting this long with nothing landed (ClickHouse up): the sink "
+        "exits with status 75 for its supervisor to restart it",
+    )
     sink_metrics_port: int = Field(9464, description="Prometheus metrics port of the sink (0: off)")
     retention_days: int = Field(3 * 365, ge=1, description="days of rows kept in ClickHouse")
 

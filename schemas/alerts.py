@@ -15,18 +15,13 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.codes import CHANNEL_LABELS, REVIEW_TAGS, Channel
-from schemas.windows import Dimension
+from schemas.dimensions import FACET_NAMES, dimension_label
+from schemas.windows import known_dimension
 
 AlertState = Literal["opened", "updated", "resolved"]
 
 # Readers of a webhook are in China: times are shown in Beijing time (no daylight saving).
 _BEIJING = timezone(timedelta(hours=8))
-_DIMENSION_LABELS: dict[str, tuple[str, str]] = {
-    "department": ("部门", "department"),
-    "service": ("事项", "service item"),
-    "channel": ("渠道", "channel"),
-    "region": ("区划", "region"),
-}
 _COMMENT_CHARS = 60
 
 
@@ -59,13 +54,19 @@ class AlertExplanation(BaseModel):
     )
 
 
+# The explanation's fields are a contract of alerts.spikes; they must cover the facets.
+assert tuple(
+    name.removeprefix("top_") for name in AlertExplanation.model_fields if name.startswith("top_")
+) == FACET_NAMES
+
+
 class AlertEvent(BaseModel):
     """One state change of a surge alert."""
 
     model_config = ConfigDict(frozen=True)
 
     alert_id: str = Field(description="dimension:key:first window start (epoch s); stable")
-    dimension: Dimension
+    dimension: Annotated[str, AfterValidator(known_dimension)]
     key: str
     state: AlertState
     bad: int = Field(ge=0)
@@ -101,7 +102,7 @@ class AlertEvent(BaseModel):
 
     def summary(self) -> str:
         """One paragraph, Chinese then English, for webhooks and chat robots."""
-        zh_dim, en_dim = _DIMENSION_LABELS.get(self.dimension, (self.dimension, self.dimension))
+        zh_dim, en_dim = dimension_label(self.dimension)
         window = _span(self.window_start, self.window_end)
         if self.total:
             counts_zh = (

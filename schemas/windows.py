@@ -13,16 +13,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-Dimension = Literal["service", "department", "channel", "region"]
+from schemas.dimensions import DIMENSIONS
+
 WindowKind = Literal["1m", "1d"]
 
-DIMENSIONS: tuple[Dimension, ...] = ("service", "department", "channel", "region")
+
+def known_dimension(value: str) -> str:
+    if value not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {value!r} (known: {', '.join(DIMENSIONS)})")
+    return value
 
 
 class WindowCounts(BaseModel):
-    dimension: Dimension
+    dimension: str
     key: str
     window: WindowKind
     window_start: datetime
@@ -34,6 +39,11 @@ class WindowCounts(BaseModel):
     level_3: int = 0
     level_4: int = 0
     level_5: int = 0
+
+    @field_validator("dimension")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return known_dimension(value)
 
     @property
     def total(self) -> int:
@@ -70,7 +80,7 @@ class WindowCounts(BaseModel):
         levels = state["levels"]
         assert isinstance(levels, list)
         return cls(
-            dimension=state["dimension"],  # type: ignore[arg-type]
+            dimension=str(state["dimension"]),
             key=str(state["key"]),
             window=state["window"],  # type: ignore[arg-type]
             window_start=datetime.fromtimestamp(float(state["start"]), UTC),  # type: ignore[arg-type]

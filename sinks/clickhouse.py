@@ -9,7 +9,7 @@ from typing import Any
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
 
 
 def connect(settings: Settings, *, database: str | None = None) -> Client:

@@ -20,14 +20,11 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from tenacity import Retrying, retry_if_exception, wait_exponential
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from schemas.codes import RejectReason
 from sinks import metrics
 from sinks.clickhouse import ClickHouseWriter, describe, is_outage
-from sinks.rows import LANDINGS, REJECTED_COLUMNS, Landing
-
-# Records that could not be turned into rows land in `rejected`, already as rows.
-REFUSED = Landing("rejected", REJECTED_COLUMNS, lambda value: ())
+from sinks.landings import REFUSED, Landing, by_topic
 
 log = logging.getLogger("haochaping.sink")
 Rows = list[tuple[Any, ...]]
@@ -65,42 +62,39 @@ class Sink:
         self._consumer = consumer
         self._writer = writer
         self._say = say
-        self._kinds = {
-            settings.topic_valid: "valid",
-            settings.topic_rejected: "rejected",
-            settings.topic_windows: "windows",
-            settings.topic_alerts: "alerts",
-            settings.topic_cases: "cases",
-            settings.topic_case_warnings: "case_warnings",
-        }
+        self._landings = by_topic(settings)
+        # by table; refused records go to `rejected` in a batch of their own
         self._rows: dict[str, Rows] = defaultdict(list)
         self._offsets: dict[TopicPartition, int] = {}
         self._held_since = time.monotonic()
         self.rows_landed = 0
-        self._clickhouse_down = False
+        # read by the watchdog thread (sinks/watchdog.py)
+        self.last_batch_at = time.monotonic()
+        self.clickhouse_down = False
 
     @property
     def topics(self) -> list[str]:
-        return list(self._kinds)
+        return list(self._landings)
 
     def poll_once(self) -> int:
         """Read what is there into the batch; returns how many records were read."""
         batches = self._consumer.poll(timeout_ms=200, max_records=self._settings.sink_batch_rows)
         count = 0
         for tp, records in batches.items():
-            kind = self._kinds[tp.topic]
-            landing = LANDINGS[kind]
+            landing = self._landings[tp.topic]
             for record in records:
                 count += 1
                 self._offsets[tp] = record.offset + 1
                 if record.value is None:
                     continue  # a tombstone of an expired window state: nothing to land
                 try:
-                    self._rows[kind].append(landing.to_row(record.value))
+                    self._rows[landing.table].append(landing.to_row(record.value))
                 except Exception as exc:
                     metrics.rows_refused.labels(table=landing.table).inc()
                     self._rows["refused"].append(
-                        refused_row(tp.topic, tp.partition, record.offset, kind, describe(exc))
+                        refused_row(
+                            tp.topic, tp.partition, record.offset, landing.kind, describe(exc)
+                        )
                     )
         return count
 
@@ -113,12 +107,14 @@ class Sink:
         )
 
     def flush(self) -> None:
-        for kind, rows in list(self._rows.items()):
-            if not rows:
-                continue
-            self._land(REFUSED if kind == "refused" else LANDINGS[kind], rows)
+        tables = {landing.table: landing for landing in self._landings.values()}
+        for table, rows in list(self._rows.items()):
+            if rows:
+                self._land(REFUSED if table == "refused" else tables[table], rows)
         if self._offsets:
             self._commit()
+            self.last_batch_at = time.monotonic()
+            metrics.last_batch.set_to_current_time()
         self._rows.clear()
         self._offsets.clear()
         self._held_since = time.monotonic()
@@ -142,7 +138,7 @@ class Sink:
         def before_sleep(state: Any) -> None:
             metrics.retries.inc()
             metrics.outage.set(1)
-            self._clickhouse_down = True
+            self.clickhouse_down = True
             self._say(
                 f"sink: ClickHouse at {self._writer.address} unreachable "
                 f"({describe(state.outcome.exception())}); consumption paused, "
@@ -165,8 +161,8 @@ class Sink:
         ):
             with attempt:
                 self._writer.insert(landing.table, landing.columns, rows)
-        if self._clickhouse_down:
-            self._clickhouse_down = False
+        if self.clickhouse_down:
+            self.clickhouse_down = False
             metrics.outage.set(0)
             self._say(f"sink: ClickHouse at {self._writer.address} is back; resuming")
 
@@ -193,15 +189,6 @@ class Sink:
             # The rows are in ClickHouse; whoever owns the partitions now lands them again,
             # and the tables' dedupe makes that harmless.
             log.warning("offset commit failed after a rebalance (%s); rows will be re-landed", exc)
-        self._update_lag()
-
-    def _update_lag(self) -> None:
-        for tp, offset in self._offsets.items():
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                    max(0, highwater - offset)
-                )
 
     def run(self, *, idle_exit_s: float | None = None) -> None:
         last_record = time.monotonic()
@@ -233,5 +220,9 @@ def make_consumer(settings: Settings, topics: list[str], group: str | None = Non
         max_poll_records=settings.sink_batch_rows,
         # An outage holds the loop in retries without polling; stay in the group meanwhile.
         max_poll_interval_ms=15 * 60 * 1000,
+        # a sink that died (or was restarted by its watchdog) holds its partitions until
+        # this expires; kafka-python 3's default is 45 s
+        session_timeout_ms=20_000,
+        heartbeat_interval_ms=3_000,
         client_id="haochaping-sink",
     )

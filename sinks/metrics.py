@@ -15,5 +15,12 @@ insert_seconds = Histogram(
 retries = Counter("haochaping_sink_retries_total", "insert attempts that failed and were retried")
 outage = Gauge("haochaping_sink_clickhouse_down", "1 while ClickHouse cannot be reached")
 consumer_lag = Gauge(
-    "haochaping_sink_consumer_lag", "records not yet landed", ["topic", "partition"]
+    "haochaping_sink_consumer_lag",
+    "records not yet landed: end offset minus the group's committed offset, read by the "
+    "watchdog every 10 s (it moves while the sink is stuck)",
+    ["topic", "partition"],
+)
+last_batch = Gauge(
+    "haochaping_sink_last_batch_timestamp_seconds",
+    "when the sink last landed a batch and committed its offsets (unix time)",
 )

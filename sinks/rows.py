@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -206,36 +204,5 @@ def case_warning_row(warning: CaseWarning) -> tuple[Any, ...]:
     return (w.case_id, w.deadline, w.kind, _utc(w.due_at), _utc(w.at), w.department_code)
 
 
-def _window_row(value: bytes) -> tuple[Any, ...]:
+def window_row(value: bytes) -> tuple[Any, ...]:
     return partial_row(WindowCounts.from_state(json.loads(value)))
-
-
-@dataclass(frozen=True)
-class Landing:
-    """Where the records of one topic land, and how one record becomes a row."""
-
-    table: str
-    columns: tuple[str, ...]
-    to_row: Callable[[bytes], tuple[Any, ...]]
-
-
-LANDINGS: dict[str, Landing] = {
-    "valid": Landing(
-        "ratings", RATINGS_COLUMNS, lambda v: rating_row(Evaluation.from_json_bytes(v))
-    ),
-    "rejected": Landing(
-        "rejected", REJECTED_COLUMNS, lambda v: rejected_row(RejectedMessage.from_json_bytes(v))
-    ),
-    "windows": Landing("satisfaction_partials", PARTIALS_COLUMNS, _window_row),
-    "cases": Landing(
-        "case_events",
-        CASE_EVENTS_COLUMNS,
-        lambda v: case_event_row(CaseEvent.model_validate_json(v)),
-    ),
-    "case_warnings": Landing(
-        "case_warnings",
-        CASE_WARNINGS_COLUMNS,
-        lambda v: case_warning_row(CaseWarning.model_validate_json(v)),
-    ),
-    "alerts": Landing("alerts", ALERTS_COLUMNS, lambda v: alert_row(AlertEvent.from_json_bytes(v))),
-}

@@ -9,16 +9,13 @@ version travels with the counts in one record, so the two can never disagree aft
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, NamedTuple
 
-from schemas.windows import DIMENSIONS
+from schemas.dimensions import DIMENSIONS, EXPLAINED_DIMENSIONS, FACETS
 from streams.windows import DAY, MINUTE, is_closed, minute_window, shanghai_day_window
 
 WINDOW_WIDTHS = {"1m": MINUTE, "1d": DAY}
-# Minute windows of these dimensions also keep what their bad reviews were about, so a
-# surge alert can say which services, channels, halls and tags drive it.
-EXPLAINED_DIMENSIONS = frozenset({"department", "service"})
 SAMPLE_COMMENTS = 3
 
 
@@ -34,6 +31,7 @@ class BadReview(NamedTuple):
 
 
 def entry_key(partition: int, dimension: str, key: str, window: str, start: int) -> str:
+    """The state key and the Kafka key on satisfaction.windows (a contract: people read it)."""
     return f"{partition}|{dimension}|{key}|{window}|{start}"
 
 
@@ -62,21 +60,22 @@ class WindowAggregator:
         offset: int,
         event_epoch: float,
         level: int,
-        service_code: str,
-        department_code: str,
-        channel: str,
-        region_code: str,
+        keys: Mapping[str, str | None],
         bad_review: BadReview | None = None,
     ) -> bool:
-        """Count one evaluation; False when every entry had already counted it (a replay)."""
+        """Count one evaluation under its key in each dimension (``DIMENSIONS``; a missing
+        key, such as the hall of an online evaluation, is not counted in that dimension).
+        False when every entry had already counted it (a replay)."""
         counted = False
-        keys = (service_code, department_code, channel, region_code)
         for window, (start, end) in (
             ("1m", minute_window(event_epoch)),
             ("1d", shanghai_day_window(event_epoch)),
         ):
-            for dimension, key in zip(DIMENSIONS, keys, strict=True):
-                name = f"{partition}|{dimension}|{key}|{window}|{start}"
+            for dimension in DIMENSIONS:
+                key = keys.get(dimension)
+                if not key:
+                    continue
+                name = entry_key(partition, dimension, key, window, start)
                 entry = self._pending.get(name)
                 if entry is None:
                     entry = self._load(name, dimension, key, window, start, end, partition)
@@ -148,17 +147,13 @@ class WindowAggregator:
 
 def _explain(entry: dict[str, Any], review: BadReview) -> None:
     detail = entry.setdefault(
-        "bad_reviews",
-        {"services": {}, "channels": {}, "halls": {}, "windows": {}, "tags": {}, "comments": []},
+        "bad_reviews", {**{facet.name: {} for facet in FACETS}, "comments": []}
     )
-    for part, code in (
-        ("services", review.service_code),
-        ("channels", review.channel),
-        ("halls", review.hall_code),
-        ("windows", review.window_code),
-        *(("tags", tag) for tag in review.tags),
-    ):
-        if code:
-            detail[part][code] = detail[part].get(code, 0) + 1
+    for facet in FACETS:
+        value = getattr(review, facet.field)
+        part = detail.setdefault(facet.name, {})
+        for code in value if facet.many else (value,):
+            if code:
+                part[code] = part.get(code, 0) + 1
     if review.comment and len(detail["comments"]) < SAMPLE_COMMENTS:
         detail["comments"].append(review.comment[:200])

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alerts import AlertEvent, AlertExplanation, AlertState, CodeCount
+from schemas.dimensions import FACET_NAMES
 from streams.spikes import Judgement
 from streams.windows import MINUTE
 
@@ -59,27 +60,32 @@ class Explanation:
     top_tags: Items = field(default_factory=list)
     sample_comments: list[str] = field(default_factory=list)
 
-    _FIELDS = ("top_services", "top_channels", "top_halls", "top_windows", "top_tags")
+    _FIELDS = tuple(f"top_{name}" for name in FACET_NAMES)
 
     @classmethod
     def from_counters(
         cls,
         *,
-        services: Mapping[str, int] | None = None,
-        channels: Mapping[str, int] | None = None,
-        halls: Mapping[str, int] | None = None,
-        windows: Mapping[str, int] | None = None,
-        tags: Mapping[str, int] | None = None,
+        comments: Iterable[str] = (),
+        top: int = TOP_ITEMS,
+        **facets: Mapping[str, int],
+    ) -> Explanation:
+        """From a minute's breakdown of bad reviews: one code -> count map per facet."""
+        return cls.from_facets(facets, comments=comments, top=top)
+
+    @classmethod
+    def from_facets(
+        cls,
+        facets: Mapping[str, Mapping[str, int]],
+        *,
         comments: Iterable[str] = (),
         top: int = TOP_ITEMS,
     ) -> Explanation:
-        """From a minute's breakdown of bad reviews (``Counter`` or any code -> count map)."""
+        unknown = set(facets) - set(FACET_NAMES)
+        if unknown:
+            raise TypeError(f"unknown facets {sorted(unknown)} (known: {', '.join(FACET_NAMES)})")
         return cls(
-            top_services=_top(services or {}, top),
-            top_channels=_top(channels or {}, top),
-            top_halls=_top(halls or {}, top),
-            top_windows=_top(windows or {}, top),
-            top_tags=_top(tags or {}, top),
+            **{f"top_{name}": _top(facets.get(name) or {}, top) for name in FACET_NAMES},
             sample_comments=_comments(comments),
         )
 

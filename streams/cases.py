@@ -35,8 +35,9 @@ Rules, decided here:
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, Self, get_args
@@ -284,64 +285,143 @@ def next_warning_at(case: Case) -> datetime | None:
 
 
 class CaseBook:
-    """All cases of one partition, plus events waiting for their case to open."""
+    """The cases of one partition of ``cases.events``, and events waiting for their case.
+
+    This is what the worker runs. ``state`` is the durable memory (the worker's Faust table,
+    a dict in tests), one entry per case under ``"<partition>|<case_id>"``: either the case
+    or ``{"pending": [events]}`` while its case has not opened. Besides it the book keeps
+    an index of when each case next needs a warning, rebuilt from ``state`` on first use, so
+    warnings cost a heap pop instead of a scan of every case.
+    """
 
     def __init__(
-        self, calendar: WorkingCalendar | None = None, policy: CasePolicy | None = None
+        self,
+        calendar: WorkingCalendar | None = None,
+        policy: CasePolicy | None = None,
+        *,
+        state: MutableMapping[str, Any] | None = None,
+        partition: int = 0,
     ) -> None:
         self.calendar = calendar or WorkingCalendar()
         self.policy = policy or CasePolicy()
-        self.cases: dict[str, Case] = {}
-        self.pending: dict[str, list[CaseEvent]] = {}
+        self._state: MutableMapping[str, Any] = {} if state is None else state
+        self._prefix = f"{partition}|"
+        self._index: tuple[dict[str, datetime], list[tuple[datetime, str]]] | None = None
         self.pending_dropped = 0
+
+    def _name(self, case_id: str) -> str:
+        return f"{self._prefix}{case_id}"
+
+    def _own(self) -> Iterator[tuple[str, Any]]:
+        for name in list(self._state):
+            if name.startswith(self._prefix):
+                yield name.removeprefix(self._prefix), self._state[name]
+
+    @property
+    def cases(self) -> dict[str, Case]:
+        return {cid: Case.from_state(s) for cid, s in self._own() if "pending" not in s}
+
+    @property
+    def pending(self) -> dict[str, list[CaseEvent]]:
+        return {
+            cid: [CaseEvent.model_validate_json(_json(e)) for e in s["pending"]]
+            for cid, s in self._own()
+            if "pending" in s
+        }
 
     def open_from_evaluation(self, evaluation: Evaluation) -> Case | None:
         """Open the case of a bad review (no-op if open); None for a review that is not bad."""
         if not evaluation.is_bad:
             return None
-        case = self.cases.get(evaluation.evaluation_id)
-        if case is None:
-            case = case_from_evaluation(evaluation, self.calendar, self.policy)
-            assert case is not None  # is_bad checked above
-            self._opened(case)
+        stored = self._state.get(self._name(evaluation.evaluation_id))
+        if stored is not None and "pending" not in stored:
+            return Case.from_state(stored)
+        case = case_from_evaluation(evaluation, self.calendar, self.policy)
+        assert case is not None  # is_bad checked above
+        self._opened(case, stored)
         return case
 
     def apply(self, event: CaseEvent) -> Case | None:
         """Apply an event; returns its case, or None if the event waits for the case to open."""
-        case = self.cases.get(event.case_id)
-        if case is not None:
-            apply_event(case, event, self.policy)
+        name = self._name(event.case_id)
+        stored = self._state.get(name)
+        if stored is not None and "pending" not in stored:
+            case = Case.from_state(stored)
+            if apply_event(case, event, self.policy):
+                self._save(case)
             return case
         if event.event == "opened":
             case = case_from_event(event, self.calendar, self.policy)
-            self._opened(case)
+            self._opened(case, stored)
             return case
-        waiting = self.pending.setdefault(event.case_id, [])
-        if event in waiting:
+        waiting = (stored or {}).get("pending", [])
+        record = event.model_dump(mode="json", exclude_none=True)
+        if record in waiting:
             return None
         if len(waiting) >= self.policy.max_pending_per_case:
             self.pending_dropped += 1
             return None
-        waiting.append(event)
+        self._state[name] = {"pending": [*waiting, record]}
         return None
 
-    def _opened(self, case: Case) -> None:
-        self.cases[case.case_id] = case
-        for event in self.pending.pop(case.case_id, []):
-            apply_event(case, event, self.policy)
+    def _opened(self, case: Case, stored: dict[str, Any] | None) -> None:
+        for waiting in (stored or {}).get("pending", []):
+            apply_event(case, CaseEvent.model_validate_json(_json(waiting)), self.policy)
+        self._save(case)
+
+    def _save(self, case: Case) -> None:
+        self._state[self._name(case.case_id)] = case.to_state()
+        self._schedule(case)
+
+    def _warning_index(self) -> tuple[dict[str, datetime], list[tuple[datetime, str]]]:
+        if self._index is None:
+            self._index = ({}, [])
+            for _, stored in self._own():
+                if "pending" not in stored:
+                    self._schedule(Case.from_state(stored))
+        return self._index
+
+    def _schedule(self, case: Case) -> None:
+        when_by_case, heap = self._warning_index()
+        when = next_warning_at(case)
+        if when is None:
+            when_by_case.pop(case.case_id, None)
+        elif when_by_case.get(case.case_id) != when:
+            when_by_case[case.case_id] = when
+            heapq.heappush(heap, (when, case.case_id))
 
     def warnings_due(self, now: datetime) -> list[CaseWarning]:
-        out = [w for case in self.cases.values() for w in warnings_due(case, now)]
+        """Warnings whose time has come, each returned once; the cases record them."""
+        when_by_case, heap = self._warning_index()
+        out: list[CaseWarning] = []
+        while heap and heap[0][0] <= now:
+            when, case_id = heapq.heappop(heap)
+            if when_by_case.get(case_id) != when:
+                continue  # superseded by a later schedule of the same case
+            del when_by_case[case_id]
+            case = Case.from_state(self._state[self._name(case_id)])
+            due = warnings_due(case, now)
+            if due:
+                out += due
+                self._save(case)
+            else:
+                self._schedule(case)
         out.sort(key=lambda w: (w.at, w.case_id, DEADLINES.index(w.deadline)))
         return out
 
     def next_warning_at(self) -> datetime | None:
-        times = [t for c in self.cases.values() if (t := next_warning_at(c)) is not None]
-        return min(times) if times else None
+        when_by_case, _ = self._warning_index()
+        return min(when_by_case.values()) if when_by_case else None
 
     def drop(self, case_ids: Iterable[str]) -> None:
+        when_by_case, _ = self._warning_index()
         for case_id in case_ids:
-            self.cases.pop(case_id, None)
+            self._state.pop(self._name(case_id), None)
+            when_by_case.pop(case_id, None)
+
+    def forget_index(self) -> None:
+        """The partition moved away: the index is rebuilt from state by its next owner."""
+        self._index = None
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -365,12 +445,14 @@ class CaseBook:
         if version != STATE_VERSION:
             raise ValueError(f"unknown case book state version {version!r}")
         book = cls(calendar, policy)
-        book.cases = {cid: Case.from_state(s) for cid, s in state["cases"].items()}
-        # Strict CaseEvent wants JSON input for datetimes: re-validate through JSON mode.
-        book.pending = {
-            cid: [CaseEvent.model_validate_json(_json(e)) for e in events]
-            for cid, events in state["pending"].items()
-        }
+        for cid, case_state in state["cases"].items():
+            book._state[book._name(cid)] = Case.from_state(case_state).to_state()
+        for cid, events in state["pending"].items():
+            # Strict CaseEvent wants JSON input for datetimes: re-validate through JSON mode.
+            checked = [CaseEvent.model_validate_json(_json(e)) for e in events]
+            book._state[book._name(cid)] = {
+                "pending": [e.model_dump(mode="json", exclude_none=True) for e in checked]
+            }
         book.pending_dropped = int(state.get("pending_dropped", 0))
         return book
 

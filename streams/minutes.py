@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.dimensions import FACET_NAMES
 from streams.alerting import Explanation
 from streams.windows import MINUTE
 
@@ -101,9 +102,7 @@ def _total_and_bad(partials: Any) -> tuple[int, int]:
 
 
 def _explanation(partials: Any) -> Explanation:
-    parts: dict[str, Counter[str]] = {
-        name: Counter() for name in ("services", "channels", "halls", "windows", "tags")
-    }
+    parts: dict[str, Counter[str]] = {name: Counter() for name in FACET_NAMES}
     comments: list[str] = []
     for entry in partials:
         detail = entry.get("bad_reviews")
@@ -112,11 +111,4 @@ def _explanation(partials: Any) -> Explanation:
         for name, counter in parts.items():
             counter.update(detail.get(name, {}))
         comments.extend(detail.get("comments", []))
-    return Explanation.from_counters(
-        services=parts["services"],
-        channels=parts["channels"],
-        halls=parts["halls"],
-        windows=parts["windows"],
-        tags=parts["tags"],
-        comments=comments,
-    )
+    return Explanation.from_facets(parts, comments=comments)

@@ -13,12 +13,20 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 _partitioner = DefaultPartitioner()
+
+
+class OutboxPort(Protocol):
+    """Where a step puts what it produces; sent (or, in tests, kept) by whoever drives it."""
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None: ...
 
 
 class Outbox:

@@ -362,11 +362,6 @@ class SpikeDetector:
         self._last_minute: int | None = None
         self._last_prune: int | None = None
 
-    @property
-    def last_window_start(self) -> int | None:
-        """The newest minute judged and learned."""
-        return self._last_minute
-
     def __len__(self) -> int:
         return len(self._keys)
 

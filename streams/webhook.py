@@ -41,6 +41,7 @@ from tenacity import (
 )
 
 from schemas.alerts import AlertEvent
+from schemas.dimensions import dimension_label
 
 log = logging.getLogger("haochaping.webhook")
 
@@ -63,12 +64,6 @@ for _reason in ("queue_full", "closed"):
     dropped.labels(reason=_reason)
 
 _BEIJING = timezone(timedelta(hours=8))
-_DIMENSIONS = {
-    "department": ("部门", "department"),
-    "service": ("事项", "service item"),
-    "channel": ("渠道", "channel"),
-    "region": ("区划", "region"),
-}
 _STATES = {
     "opened": ("差评激增", "new", "warning"),
     "updated": ("差评激增·持续", "ongoing", "warning"),
@@ -111,7 +106,7 @@ def _check_format(fmt: str) -> None:
 
 def _title(event: AlertEvent) -> str:
     zh_state = _STATES[event.state][0]
-    zh_dim = _DIMENSIONS.get(event.dimension, (event.dimension, event.dimension))[0]
+    zh_dim = dimension_label(event.dimension)[0]
     return f"【{zh_state}】{zh_dim} {event.key}"
 
 
@@ -122,7 +117,7 @@ def _clock(value: datetime) -> str:
 def _facts(event: AlertEvent) -> list[str]:
     """The key numbers, one ``label: value`` line each."""
     _, en_state, _ = _STATES[event.state]
-    zh_dim, en_dim = _DIMENSIONS.get(event.dimension, (event.dimension, event.dimension))
+    zh_dim, en_dim = dimension_label(event.dimension)
     rate = f"{event.bad / event.total:.1%}" if event.total else "–"
     started = event.started_at or event.window_start
     return [

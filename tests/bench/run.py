@@ -28,7 +28,7 @@ from rich.console import Console
 
 from channels.producer import ChannelProducer
 from channels.simulator import Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.integration.harness import Service, cleanup, prepare, unique_settings
 

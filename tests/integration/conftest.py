@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from clickhouse_driver import Client
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.harness import cleanup, prepare, unique_settings
 
 

@@ -17,11 +17,11 @@ from clickhouse_driver import Client
 from kafka import KafkaAdminClient
 
 from channels.producer import ChannelProducer
-from haochaping.settings import Settings
 from haochaping.topics import ensure_topics, topic_specs
+from runtime.settings import Settings
+from runtime.watchdog import STALLED
 from sinks import migrate
 from sinks.clickhouse import connect
-from streams.app import STALLED
 
 HAOCHAPING = str(Path(sys.executable).with_name("haochaping"))
 

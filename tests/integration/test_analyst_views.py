@@ -12,10 +12,12 @@ from clickhouse_driver import Client
 from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     VIEWS,
     analyst_queries,
+    check_halls,
     check_queries,
     check_rolling_hour,
     check_views,
     insert_dataset,
+    insert_halls,
     insert_rolling,
     plain,
 )
@@ -83,3 +85,8 @@ def test_rolling_hour_ignores_partials_inserted_twice_on_18_16(clickhouse: Clien
     assert check_rolling_hour(_rows(clickhouse)) == before
     clickhouse.execute("OPTIMIZE TABLE satisfaction_partials FINAL")
     assert check_rolling_hour(_rows(clickhouse)) == before
+
+
+def test_halls_are_ranked_per_day_on_18_16(clickhouse: Client) -> None:
+    insert_halls(_insert(clickhouse))
+    check_halls(_rows(clickhouse))

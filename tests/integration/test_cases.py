@@ -17,7 +17,7 @@ from clickhouse_driver import Client
 from kafka import KafkaConsumer, KafkaProducer
 
 from channels.simulator import Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from schemas.cases import CaseEvent
 from streams.cases import CaseBook, CasePolicy
 from streams.deadlines import WorkingCalendar

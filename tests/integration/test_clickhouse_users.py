@@ -15,7 +15,7 @@ import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from sinks import migrate
 from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     RATINGS,

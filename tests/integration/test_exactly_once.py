@@ -8,7 +8,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 
 from channels.simulator import SimulatedMessage, Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.expected import (
     LANDED_WINDOWS,
     expected_windows,

@@ -10,7 +10,7 @@ from clickhouse_driver import Client
 from kafka import KafkaConsumer
 
 from channels.simulator import Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.harness import Service, scalar, send, unique_settings, wait_until
 
 PHONE = "13912345678"

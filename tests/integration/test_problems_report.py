@@ -10,10 +10,10 @@ from typing import Any
 
 from clickhouse_driver import Client
 
-from haochaping.settings import Settings
-from sinks import queries
+from reports import queries
+from reports.themes import tokens
+from runtime.settings import Settings
 from sinks.rows import RATINGS_COLUMNS
-from streams.problems import tokens
 from tests.integration.harness import HAOCHAPING, env_for
 
 NOW = datetime.now(UTC).replace(microsecond=0)

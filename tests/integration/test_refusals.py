@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 
 from channels.producer import ChannelProducer, DeliveryFailed
 from channels.simulator import Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, wait_until
 
 

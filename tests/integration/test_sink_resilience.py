@@ -13,7 +13,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 
 from channels.simulator import Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.expected import (
     LANDED_WINDOWS,
     expected_windows,
@@ -141,3 +141,61 @@ def test_clickhouse_stopped_for_a_minute_loses_and_doubles_nothing(
     output = sink.output()
     assert "is back" in output
     assert "Traceback" not in output
+
+
+def test_a_sink_stuck_on_a_hung_connection_exits_to_be_restarted_and_then_lands_everything(
+    settings: Settings, clickhouse: Client, tmp_path: Path
+) -> None:
+    """A ClickHouse that accepts connections and never answers holds the sink in its first
+    insert, landing nothing, while records wait: its watchdog must see it from beside the
+    stuck thread and end the process with 75 (STALLED), for the supervisor to restart it."""
+    import socket
+
+    from kafka import KafkaProducer
+
+    from runtime.watchdog import STALLED
+    from tests.integration.harness import HAOCHAPING, env_for
+
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(8)
+    stuck = settings.model_copy(
+        update={"clickhouse_port": black_hole.getsockname()[1], "sink_stall_s": 10.0}
+    )
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    evaluation = next(m for m in Simulator(seed=7).stream(20) if m.kind == "valid")
+    producer.send(settings.topic_raw, evaluation.value, key=evaluation.key)
+    producer.flush()
+    producer.close()
+    worker = Service(settings, "worker", tmp_path / "worker.log")
+    log_path = tmp_path / "sink-stuck.log"
+    with open(log_path, "wb") as log:
+        sink = subprocess.Popen(
+            [HAOCHAPING, "sink"],
+            env=env_for(stuck),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            status = sink.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            sink.kill()
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"the stuck sink never exited:\n{tail}") from None
+        finally:
+            black_hole.close()
+    output = log_path.read_text(errors="replace")
+    assert status == STALLED, output[-3000:]
+    assert "stalled" in output
+    # the fresh sink (against the real ClickHouse) lands what the stuck one never did
+    fresh = Service(settings, "sink", tmp_path / "sink-fresh.log")
+    try:
+        wait_until(
+            "the evaluation to land after the restart",
+            lambda: scalar(clickhouse, "SELECT count() FROM ratings FINAL") == 1,
+            services=[worker, fresh],
+        )
+    finally:
+        worker.stop()
+        fresh.stop()

@@ -16,7 +16,7 @@ from clickhouse_driver import Client
 
 from channels.catalogue import synthetic_departments
 from channels.simulator import Scenario, SimulatedMessage, Simulator
-from haochaping.settings import Settings
+from runtime.settings import Settings
 from tests.integration.harness import (
     Service,
     scalar,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from haochaping.settings import Settings
+from runtime.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -21,7 +21,6 @@ from channels.catalogue import (
     uscc,
 )
 from channels.simulator import (
-    CHANNEL_PF_CODES,
     CST,
     HALL_CHANNELS,
     MALFORMED_REASONS,
@@ -34,12 +33,14 @@ from channels.simulator import (
     halls_open,
     office_intensity,
 )
-from schemas.codes import REVIEW_TAGS
+from schemas.codes import REVIEW_TAGS, Channel
 
 MONDAY_0800 = datetime(2024, 5, 13, 8, 0, tzinfo=CST)
 MONDAY_1000 = datetime(2024, 5, 13, 10, 0, tzinfo=CST)
 REGION_RE = re.compile(r"^[0-9]{6,12}$")
 PII_RE = re.compile(r"1[3-9][0-9]{9}|@|[0-9]{17}[0-9X]")
+# the national pf code of every channel, from the one code table (schemas/codes.py)
+CHANNEL_PF_CODES = {channel.value: channel.pf for channel in Channel}
 CHANNEL_VALUES = set(CHANNEL_PF_CODES) | {str(pf) for pf in CHANNEL_PF_CODES.values()}
 SCORE_NAMES = {"efficiency", "attitude", "competence", "guidance", "convenience", "usability"}
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from streams.problems import (
+from reports.themes import (
     Background,
     Theme,
     group_comments,

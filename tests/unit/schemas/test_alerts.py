@@ -66,7 +66,7 @@ def test_times_are_aware_and_stored_in_utc() -> None:
         {"window_end": START},
         {"state": "closed"},
         {"p_value": 1.5},
-        {"dimension": "hall"},
+        {"dimension": "street"},  # not a dimension (hall became one)
         {"explanation": {"sample_comments": ["a", "b", "c", "d"]}},
     ],
 )

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from clickhouse_driver.util.escape import escape_param, escape_params
 
+from reports import queries
 from schemas.codes import REVIEW_TAGS
-from sinks import queries
 from sinks.migrate import load_migrations
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,7 +129,7 @@ VIEWS = (
     "rejected_statistics",
 )
 
-# Every parameter any query in sinks/queries.py takes.
+# Every parameter any query in reports/queries.py takes.
 PARAMS: dict[str, Any] = {
     "since": int(DAY1.timestamp()),
     "from_day": "2024-03-01",
@@ -292,7 +292,7 @@ def check_views(rows: Rows) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def check_queries(rows: Rows) -> dict[str, list[tuple[Any, ...]]]:
-    """Runs every analyst query of sinks/queries.py; checks the numbers of most."""
+    """Runs every analyst query of reports/queries.py; checks the numbers of most."""
     results = {name: rows(sql, PARAMS) for name, sql in analyst_queries().items()}
     out = {name: [tuple(plain(list(r))) for r in value] for name, value in results.items()}
 
@@ -541,3 +541,43 @@ def test_rolling_hour_column_types(rolling_db: Chdb) -> None:
                                  f"'{ROLLING_DB}' AND table = '{ROLLING_VIEW}'"))  # fmt: skip
     assert types["window_start"] == types["window_end"] == "DateTime('Asia/Shanghai')"
     assert list(types)[:4] == ["dimension", "key", "window_start", "window_end"]
+
+
+# --- service halls (服务大厅): the dimension added in migration 005, on its own database
+HALLS_DB = "haochaping_halls"
+# H1 on 1 March (Shanghai), counted on two partitions, the second one replayed; H2 on 2 March.
+HALL_PARTIALS = [
+    ("hall", "H1", "1d", DAY1, DAY2, 0, 4, 0, 1, 1, 1, 1),
+    ("hall", "H1", "1d", DAY1, DAY2, 1, 2, 1, 0, 0, 0, 1),
+    ("hall", "H2", "1d", DAY2, sh("2024-03-03 00:00:00"), 0, 9, 0, 0, 0, 0, 3),
+]
+
+
+def insert_halls(insert: Insert, table: str = "satisfaction_partials") -> None:
+    insert(table, PARTIALS_COLUMNS, HALL_PARTIALS)
+    insert(table, PARTIALS_COLUMNS, HALL_PARTIALS[1:2])  # a replayed partial
+
+
+def check_halls(rows: Rows, view: str = "ranking_halls_daily") -> list[tuple[Any, ...]]:
+    query = f"SELECT day, hall_code, total, good, bad, good_rate FROM {view} ORDER BY day"
+    result = [tuple(plain(list(r))) for r in rows(query)]
+    assert result == [("2024-03-01", "H1", 6, 4, 2, 0.6667), ("2024-03-02", "H2", 3, 3, 0, 1.0)]
+    return result
+
+
+@pytest.fixture(scope="module")
+def halls_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    chdb_db.execute(f"CREATE DATABASE IF NOT EXISTS {HALLS_DB}")
+    chdb_db.execute(f"USE {HALLS_DB}")
+    try:
+        for migration in load_migrations():
+            for statement in migration.statements():
+                chdb_db.execute(statement)
+    finally:
+        chdb_db.execute("USE haochaping")
+    insert_halls(chdb_db.insert, f"{HALLS_DB}.satisfaction_partials")
+    yield chdb_db
+
+
+def test_halls_are_ranked_per_shanghai_day_and_a_replay_counts_once(halls_db: Chdb) -> None:
+    check_halls(halls_db.rows, f"{HALLS_DB}.ranking_halls_daily")

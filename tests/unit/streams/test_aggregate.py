@@ -21,10 +21,7 @@ def add(
         offset=offset,
         event_epoch=MINUTE_START + second,
         level=level,
-        service_code=service,
-        department_code=department,
-        channel="web",
-        region_code="310101",
+        keys={"service": service, "department": department, "channel": "web", "region": "310101"},
     )
 
 
@@ -107,10 +104,7 @@ def test_minute_windows_of_departments_and_services_explain_their_bad_reviews() 
             offset=offset,
             event_epoch=MINUTE_START + 1,
             level=1,
-            service_code="S1",
-            department_code="D1",
-            channel="web",
-            region_code="310101",
+            keys={"service": "S1", "department": "D1", "channel": "web", "region": "310101"},
             bad_review=review,
         )
     agg.drain()

@@ -1,0 +1,96 @@
+"""The one registry of what lands where: each result topic, its ClickHouse table, its rows.
+
+Everything that lists topics or tables derives from it: the sink's subscriptions
+(sinks/consumer.py), the topics `haochaping topics` creates (haochaping/topics.py), the tables
+`haochaping migrate --retention` prunes, and the table in docs/architecture.md. Adding a table
+is one entry here, one migration (sinks/migrations/) and one row mapper (sinks/rows.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.settings import Settings
+from schemas.alerts import AlertEvent
+from schemas.cases import CaseEvent, CaseWarning
+from schemas.evaluation import Evaluation
+from schemas.rejection import RejectedMessage
+from sinks.rows import (
+    ALERTS_COLUMNS,
+    CASE_EVENTS_COLUMNS,
+    CASE_WARNINGS_COLUMNS,
+    PARTIALS_COLUMNS,
+    RATINGS_COLUMNS,
+    REJECTED_COLUMNS,
+    alert_row,
+    case_event_row,
+    case_warning_row,
+    rating_row,
+    rejected_row,
+    window_row,
+)
+
+
+@dataclass(frozen=True)
+class Landing:
+    topic_setting: str  # the Settings field that names the topic
+    table: str
+    columns: tuple[str, ...]
+    to_row: Callable[[bytes], tuple[Any, ...]]
+    compacted: bool = False  # the topic keeps the newest record per key, not a time span
+    monthly_partitions: bool = True  # PARTITION BY toYYYYMM(...): retention drops months
+
+    @property
+    def kind(self) -> str:
+        """The short name operators see in the sink's messages: valid, windows, alerts, …"""
+        return self.topic_setting.removeprefix("topic_")
+
+    def topic(self, settings: Settings) -> str:
+        return str(getattr(settings, self.topic_setting))
+
+
+LANDINGS: tuple[Landing, ...] = (
+    Landing(
+        "topic_valid",
+        "ratings",
+        RATINGS_COLUMNS,
+        lambda v: rating_row(Evaluation.from_json_bytes(v)),
+    ),
+    Landing(
+        "topic_rejected",
+        "rejected",
+        REJECTED_COLUMNS,
+        lambda v: rejected_row(RejectedMessage.from_json_bytes(v)),
+    ),
+    # the changelog of the worker's window state: compacted, so the newest count of every
+    # window survives for recovery and replays
+    Landing("topic_windows", "satisfaction_partials", PARTIALS_COLUMNS, window_row, compacted=True),
+    Landing(
+        "topic_alerts", "alerts", ALERTS_COLUMNS, lambda v: alert_row(AlertEvent.from_json_bytes(v))
+    ),
+    Landing(
+        "topic_cases",
+        "case_events",
+        CASE_EVENTS_COLUMNS,
+        lambda v: case_event_row(CaseEvent.model_validate_json(v)),
+    ),
+    Landing(
+        "topic_case_warnings",
+        "case_warnings",
+        CASE_WARNINGS_COLUMNS,
+        lambda v: case_warning_row(CaseWarning.model_validate_json(v)),
+    ),
+)
+
+# Records that could not be turned into rows land in `rejected`, already as rows.
+REFUSED = Landing("topic_rejected", "rejected", REJECTED_COLUMNS, lambda value: ())
+
+
+def by_topic(settings: Settings) -> dict[str, Landing]:
+    return {landing.topic(settings): landing for landing in LANDINGS}
+
+
+def retained_tables() -> list[str]:
+    return [landing.table for landing in LANDINGS if landing.monthly_partitions]

@@ -1,0 +1,114 @@
+"""Watching the sink from beside it: lag read with clients of its own, and a stall ends the
+process with ``STALLED`` so its supervisor starts a fresh one.
+
+Why a thread with its own clients: the stall seen in CI was the sink's kafka-python consumer
+spinning inside ``poll()`` (``ensure_coordinator_ready`` / ``NetworkSelector`` wake-ups) at
+98 % CPU, landing nothing for minutes. Code in the sink's own loop never runs while ``poll()``
+does not return, and the consumer's own view of its lag is what is stuck. So lag is measured
+here, from the broker: the end offsets of the sink's topics against the group's committed
+offsets. That also makes ``haochaping_sink_consumer_lag`` move while the sink is stuck, which
+is what the lag alert needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from runtime.settings import Settings
+from runtime.watchdog import StallDetector, exit_stalled
+from sinks import metrics
+
+log = logging.getLogger("haochaping.sink")
+
+Offsets = dict[TopicPartition, int]
+
+
+class Watched(Protocol):
+    """What the watchdog reads of the sink (from another thread: plain attributes only)."""
+
+    last_batch_at: float  # time.monotonic() of the last batch landed and committed
+    clickhouse_down: bool
+
+
+class LagProbe:
+    def __init__(self, settings: Settings, topics: list[str], group: str) -> None:
+        self._topics, self._group = topics, group
+        common = {"bootstrap_servers": settings.kafka_servers, "request_timeout_ms": 10_000}
+        self._consumer = KafkaConsumer(client_id="haochaping-sink-probe", **common)
+        self._admin = KafkaAdminClient(client_id="haochaping-sink-probe", **common)
+
+    def read(self) -> tuple[Offsets, Offsets]:
+        """(end offsets, committed positions) of every partition of the sink's topics; a
+        partition the group never committed counts from its first offset."""
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self._topics
+            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = self._consumer.end_offsets(partitions, timeout_ms=10_000)
+        starts = self._consumer.beginning_offsets(partitions, timeout_ms=10_000)
+        committed = self._admin.list_group_offsets({self._group: None}).get(self._group, {})
+        positions = {}
+        for tp in partitions:
+            offset = committed[tp].offset if tp in committed else -1
+            positions[tp] = offset if offset >= 0 else starts[tp]
+        return ends, positions
+
+    def close(self) -> None:
+        self._consumer.close()
+        self._admin.close()
+
+
+class SinkWatchdog:
+    def __init__(
+        self,
+        probe: LagProbe,
+        sink: Watched,
+        *,
+        stall_s: float,
+        every_s: float = 10.0,
+        on_stall: Callable[[], None] | None = None,
+    ) -> None:
+        self._probe, self._sink = probe, sink
+        self._every_s = every_s
+        self._detector = StallDetector(stall_s)
+        self._on_stall = on_stall or (lambda: exit_stalled("sink", stall_s))
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sink-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def check(self) -> bool:
+        """One look: publish the lag; True when the sink is stalled."""
+        ends, positions = self._probe.read()
+        for tp, end in ends.items():
+            metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                max(0, end - positions[tp])
+            )
+        if self._sink.clickhouse_down:
+            self._detector.pause()  # the sink reports the outage itself and holds its batch
+            return False
+        return self._detector.stalled(
+            ends, self._sink.last_batch_at, time.monotonic(), positions=positions
+        )
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._every_s):
+            try:
+                stalled = self.check()
+            except Exception as exc:  # Kafka away: the sink says so itself
+                log.info("watchdog: lag not readable (%s)", exc)
+                continue
+            if stalled:
+                self._on_stall()
+                return

@@ -1,0 +1,98 @@
+"""The three steps built from the settings, over whatever state and outbox the caller has.
+
+The Faust worker (streams/app.py) passes its changelogged tables and Kafka outbox; the in-memory
+harness (streams/testing.py) passes dicts and a list. One builder, so what the tests drive is
+what the worker runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.settings import Settings
+from schemas.alerts import AlertEvent
+from streams.cases import CasePolicy
+from streams.deadlines import WorkingCalendar
+from streams.outbox import OutboxPort
+from streams.spikes import SpikeConfig
+from streams.steps.cases import CaseStep
+from streams.steps.ingest import IngestRules, IngestStep, IngestTopics
+from streams.steps.rejections import Rejections
+from streams.steps.surges import SurgeRules, SurgeStep
+
+State = MutableMapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StepStates:
+    windows: State
+    dedupe: State
+    cases: State
+    surge: State
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    ingest: IngestStep
+    surges: SurgeStep
+    cases: CaseStep
+    rejections: Rejections
+
+
+def surge_minutes_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-surge-minutes"
+
+
+def build_steps(
+    settings: Settings,
+    *,
+    secret: bytes,
+    outbox: OutboxPort,
+    states: StepStates,
+    notify: Callable[[AlertEvent], object] | None = None,
+) -> Steps:
+    s = settings
+    calendar = WorkingCalendar(
+        extra_holidays=s.case_extra_holiday_dates, extra_workdays=s.case_extra_workday_dates
+    )
+    case_policy = CasePolicy(
+        callback_working_days=s.case_callback_working_days,
+        rectification_working_days=s.case_rectification_working_days,
+    )
+    rejections = Rejections(topic=s.topic_rejected, secret=secret, outbox=outbox)
+    ingest = IngestStep(
+        topics=IngestTopics(s.topic_valid, s.topic_cases, surge_minutes_topic(s)),
+        rules=IngestRules(
+            secret,
+            s.clock_skew_s,
+            s.allowed_lateness_s,
+            s.dedupe_ttl_days * 86_400,
+            calendar,
+            case_policy,
+        ),
+        outbox=outbox,
+        rejections=rejections,
+        dedupe_state=states.dedupe,
+        window_state=states.windows,
+    )
+    spike = SpikeConfig(
+        alpha=s.spike_alpha, min_bad=s.spike_min_bad, min_rate_ratio=s.spike_min_rate_ratio
+    )
+    surges = SurgeStep(
+        rules=SurgeRules(spike, s.spike_grace_s, s.alert_update_every_s, s.alert_quiet_minutes),
+        state=states.surge,
+        outbox=outbox,
+        alerts_topic=s.topic_alerts,
+        notify=notify,
+    )
+    cases = CaseStep(
+        calendar=calendar,
+        policy=case_policy,
+        state=states.cases,
+        outbox=outbox,
+        warnings_topic=s.topic_case_warnings,
+        rejections=rejections,
+    )
+    return Steps(ingest, surges, cases, rejections)

@@ -1,0 +1,222 @@
+"""Step 1: one batch of ``ratings.raw`` → accepted or rejected, deduplicated, counted in windows.
+
+One pass over each batch does it all, because every hop through a topic costs Faust's
+per-event floor again (FIELD-NOTES). The step decides and writes to its outbox; the agent in
+streams/app.py only hands it batches and sends what it produced.
+
+Isolation: whatever the bytes, one message costs at most itself. Anything unexpected while
+handling a record becomes a rejection (``internal_error``) and the batch goes on; an
+exception leaving the agent would make Faust ack the rest of the batch unprocessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.cases import CaseEvent
+from schemas.codes import RejectReason
+from schemas.dimensions import DIMENSIONS, SPEC_BY_NAME, SURGE_DIMENSIONS
+from schemas.evaluation import Evaluation
+from streams import metrics
+from streams.aggregate import BadReview, WindowAggregator
+from streams.cases import CasePolicy, case_from_evaluation
+from streams.deadlines import WorkingCalendar
+from streams.dedupe import Deduplicator, Verdict
+from streams.outbox import OutboxPort
+from streams.perimeter import AcceptedBytes, decide, event_time
+from streams.records import Record
+from streams.steps.rejections import Rejections
+
+log = logging.getLogger("haochaping.worker")
+
+# A replay re-reads at most what was processed since the last offset commit (seconds of
+# traffic); closed windows are kept this much longer so a replay never finds them gone.
+REPLAY_MARGIN_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class IngestTopics:
+    valid: str
+    cases: str
+    minutes: str  # the worker's internal topic of surge-minute partials (one partition)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRules:
+    secret: bytes
+    clock_skew_s: int
+    allowed_lateness_s: int
+    dedupe_ttl_s: int
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    case_policy: CasePolicy = field(default_factory=CasePolicy)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one batch did, for metrics and tests."""
+
+    accepted: Counter[str] = field(default_factory=Counter)  # by channel
+    rejected: int = 0
+    repeats: int = 0
+    late: int = 0
+    replayed: int = 0
+
+
+class IngestStep:
+    def __init__(
+        self,
+        *,
+        topics: IngestTopics,
+        rules: IngestRules,
+        outbox: OutboxPort,
+        rejections: Rejections,
+        dedupe_state: MutableMapping[str, Any],
+        window_state: MutableMapping[str, Any],
+    ) -> None:
+        self.topics = topics
+        self.rules = rules
+        self._outbox = outbox
+        self._rejections = rejections
+        self._dedupe = Deduplicator(dedupe_state)
+        self._windows = WindowAggregator(window_state)
+        self._window_state = window_state
+        # newest record timestamp per source partition: the clock of expiry
+        self.watermarks: dict[int, float] = {}
+
+    def process(self, records: Iterable[Record]) -> IngestReport:
+        """Decide a batch. No await inside: a timer never sees half a batch applied."""
+        report = IngestReport()
+        for record in records:
+            if record.timestamp > self.watermarks.get(record.partition, 0.0):
+                self.watermarks[record.partition] = record.timestamp
+            try:
+                self._one(record, report)
+            except Exception as exc:  # a bug costs one message, kept for a replay after a fix
+                log.exception("internal error on %s", record.source)
+                message = f"internal error: {type(exc).__name__}"
+                self._reject(record, RejectReason.INTERNAL_ERROR, message, report)
+        for entry in self._windows.drain().values():
+            if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
+                self._outbox.add(self.topics.minutes, None, json.dumps(entry).encode(), 0)
+        _record_metrics(report)
+        return report
+
+    def _one(self, record: Record, report: IngestReport) -> None:
+        outcome = decide(
+            record.value,
+            now=event_time(record.timestamp),
+            secret=self.rules.secret,
+            clock_skew_s=self.rules.clock_skew_s,
+            allowed_lateness_s=self.rules.allowed_lateness_s,
+        )
+        if not isinstance(outcome, AcceptedBytes):
+            self._reject(record, outcome.reason, outcome.message, report)
+            return
+        evaluation = outcome.evaluation
+        verdict, claim = self._dedupe.decide(
+            partition=record.partition,
+            offset=record.offset,
+            timestamp=record.timestamp,
+            evaluation_id=evaluation.evaluation_id,
+            transaction_id=evaluation.transaction_id,
+            evaluation_round=evaluation.evaluation_round,
+        )
+        if verdict is Verdict.REPEAT:
+            report.repeats += 1
+            return
+        if verdict is Verdict.DUPLICATE_TRANSACTION:
+            assert claim is not None
+            # no values: the claim's offset finds the first evaluation on ratings.raw
+            message = (
+                f"transaction_id: round {evaluation.evaluation_round} of this transaction was "
+                f"already evaluated by the message at offset {claim.offset} (一次一评)"
+            )
+            self._reject(record, RejectReason.DUPLICATE_TRANSACTION, message, report)
+            return
+        self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), outcome.value)
+        report.accepted[evaluation.channel] += 1
+        if evaluation.is_bad:
+            self._open_case(evaluation)
+        if evaluation.late:
+            report.late += 1
+            return
+        if not self._count(record, evaluation):
+            report.replayed += 1
+
+    def _count(self, record: Record, evaluation: Evaluation) -> bool:
+        bad_review = None
+        if evaluation.is_bad:
+            bad_review = BadReview(
+                evaluation.service_code,
+                evaluation.channel,
+                evaluation.hall_code,
+                evaluation.window_code,
+                tuple(evaluation.tags or ()),
+                evaluation.comment,
+            )
+        return self._windows.add(
+            partition=record.partition,
+            offset=record.offset,
+            event_epoch=evaluation.evaluated_at.timestamp(),
+            level=evaluation.level,
+            keys={name: getattr(evaluation, SPEC_BY_NAME[name].field) for name in DIMENSIONS},
+            bad_review=bad_review,
+        )
+
+    def _open_case(self, evaluation: Evaluation) -> None:
+        # every bad review opens a follow-up case; its deadlines travel with the event
+        case = case_from_evaluation(evaluation, self.rules.calendar, self.rules.case_policy)
+        assert case is not None
+        opened = CaseEvent(
+            case_id=evaluation.evaluation_id,
+            event="opened",
+            at=evaluation.evaluated_at,
+            department_code=evaluation.department_code,
+            actor="haochaping",
+            service_code=evaluation.service_code,
+            level=evaluation.level,
+            evaluated_at=evaluation.evaluated_at,
+            callback_due_at=case.due["callback"],
+            rectification_due_at=case.due["rectification"],
+        )
+        self._outbox.add(
+            self.topics.cases, evaluation.evaluation_id.encode(), opened.to_json_bytes()
+        )
+
+    def _reject(
+        self, record: Record, reason: RejectReason, message: str, report: IngestReport
+    ) -> None:
+        self._rejections.reject(record, reason, message)
+        report.rejected += 1
+
+    def expire(self) -> int:
+        """Drop window entries no evaluation can reach and dedupe claims past their horizon."""
+        dropped = 0
+        for partition, watermark in list(self.watermarks.items()):
+            for name in self._windows.closed_entries(
+                partition, watermark - REPLAY_MARGIN_S, self.rules.allowed_lateness_s
+            ):
+                self._windows.forget(name)
+                dropped += 1
+            for name in self._dedupe.expired(partition, watermark, self.rules.dedupe_ttl_s):
+                self._dedupe.forget(name)
+                dropped += 1
+        metrics.window_entries.set(len(self._window_state))
+        return dropped
+
+    def forget_partition(self, partition: int) -> None:
+        """Expiry must only delete state of partitions this worker still owns."""
+        self.watermarks.pop(partition, None)
+
+
+def _record_metrics(report: IngestReport) -> None:
+    for channel, count in report.accepted.items():
+        metrics.evaluations_accepted.labels(channel=channel).inc(count)
+    metrics.duplicates_dropped.inc(report.repeats)
+    metrics.evaluations_late.inc(report.late)
+    metrics.replayed_skipped.inc(report.replayed)

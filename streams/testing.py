@@ -1,0 +1,165 @@
+"""The worker without Kafka or Faust: its three steps over dicts, topics as lists.
+
+In the spirit of bytewax's testing module and Faust's ``test_context``: unit tests send raw
+evaluations, run the pipeline, and read what it wrote on each topic. It moves records between
+the steps exactly as the worker's agents do (ingest → surge minutes and cases.events → the
+other two steps), commits offsets after each batch, and can "crash": the steps are rebuilt
+from the durable state (what the changelogs held) and re-read from the committed offsets, the
+way a restarted worker does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from runtime.settings import Settings
+from streams.pipeline import Steps, StepStates, build_steps, surge_minutes_topic
+from streams.records import Record
+
+_partitioner = DefaultPartitioner()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    topic: str
+    partition: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass
+class ListOutbox:
+    """An outbox that keeps what was added, in order."""
+
+    sent: list[Sent] = field(default_factory=list)
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        self.sent.append(Sent(topic, partition, key, value))
+
+
+class Log:
+    """One topic: partitions of records with offsets, like Kafka keeps them."""
+
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.partitions: list[list[Record]] = [[] for _ in range(partitions)]
+
+    def append(
+        self, key: bytes | None, value: bytes | None, at: float, partition: int | None
+    ) -> None:
+        if partition is None:
+            count = len(self.partitions)
+            partition = _partitioner(key, list(range(count)), list(range(count))) if key else 0
+        records = self.partitions[partition]
+        records.append(Record(self.name, partition, len(records), at, key, value))
+
+    def records(self) -> list[Record]:
+        return [r for part in self.partitions for r in part]
+
+    def values(self) -> list[Any]:
+        return [json.loads(r.value) for r in self.records() if r.value is not None]
+
+
+class InMemoryPipeline:
+    def __init__(self, settings: Settings, *, secret: bytes = b"test-secret" * 4) -> None:
+        self.settings = settings
+        self.secret = secret
+        self.states = StepStates({}, {}, {}, {})
+        self.outbox = ListOutbox()
+        self.logs: dict[str, Log] = {}
+        self.committed: dict[tuple[str, int], int] = defaultdict(int)
+        self.clock = 0.0  # the broker's clock: timestamps of what the pipeline writes
+        self.steps = self._build()
+
+    def _build(self) -> Steps:
+        return build_steps(
+            self.settings, secret=self.secret, outbox=self.outbox, states=self.states
+        )
+
+    def log(self, topic: str) -> Log:
+        if topic not in self.logs:
+            partitions = (
+                1 if topic == surge_minutes_topic(self.settings) else self.settings.topic_partitions
+            )
+            self.logs[topic] = Log(topic, partitions)
+        return self.logs[topic]
+
+    def send_raw(self, messages: Iterable[tuple[bytes | None, bytes]], at: float) -> None:
+        """Channels' messages, written at broker time ``at`` (epoch seconds)."""
+        self.clock = max(self.clock, at)
+        raw = self.log(self.settings.topic_raw)
+        for key, value in messages:
+            raw.append(key, value, at, None)
+
+    def _deliver(self) -> None:
+        sent, self.outbox.sent = self.outbox.sent, []
+        for message in sent:
+            self.log(message.topic).append(
+                message.key, message.value, self.clock, message.partition
+            )
+
+    def _unread(self, topic: str, batch: int) -> list[list[Record]]:
+        batches = []
+        for partition, records in enumerate(self.log(topic).partitions):
+            start = self.committed[(topic, partition)]
+            for begin in range(start, len(records), batch):
+                batches.append(records[begin : begin + batch])
+        return batches
+
+    def _commit(self, batch: list[Record]) -> None:
+        last = batch[-1]
+        self.committed[(last.topic, last.partition)] = last.offset + 1
+
+    def run(self, *, batch: int = 500, crash_after: int | None = None) -> None:
+        """Process everything until no step has input left. ``crash_after=N``: after N
+        batches, stop without committing the last one and restart (see ``crash``)."""
+        done = 0
+        while True:
+            progressed = False
+            for topic, step in (
+                (self.settings.topic_raw, self._ingest),
+                (surge_minutes_topic(self.settings), self._surges),
+                (self.settings.topic_cases, self._cases),
+            ):
+                for records in self._unread(topic, batch):
+                    step(records)
+                    self._deliver()
+                    done += 1
+                    if crash_after is not None and done == crash_after:
+                        self.crash()
+                        crash_after = None
+                        progressed = True
+                        break
+                    self._commit(records)
+                    progressed = True
+            if not progressed:
+                return
+
+    def _ingest(self, records: list[Record]) -> None:
+        self.steps.ingest.process(records)
+
+    def _surges(self, records: list[Record]) -> None:
+        self.steps.surges.process(json.loads(r.value) for r in records if r.value is not None)
+
+    def _cases(self, records: list[Record]) -> None:
+        self.steps.cases.process(records)
+
+    def crash(self) -> None:
+        """Lose everything but the durable state and the committed offsets."""
+        self.outbox.sent.clear()
+        self.steps = self._build()
+
+    def expire(self) -> None:
+        self.steps.ingest.expire()
+        self._deliver()
+
+    def values(self, topic: str) -> list[Any]:
+        return self.log(topic).values()
