@@ -210,9 +210,12 @@ class Sink:
             self._say("sink: stopping during an outage; held rows stay in Kafka for next time")
 
 
+class TopicsMissing(Exception):
+    """The sink's topics do not exist yet (`haochaping topics` creates them)."""
+
+
 def make_consumer(settings: Settings, topics: list[str], group: str | None = None) -> KafkaConsumer:
-    return KafkaConsumer(
-        *topics,
+    consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_servers,
         group_id=group or settings.sink_group,
         enable_auto_commit=False,
@@ -226,3 +229,15 @@ def make_consumer(settings: Settings, topics: list[str], group: str | None = Non
         heartbeat_interval_ms=3_000,
         client_id="haochaping-sink",
     )
+    # kafka-python 3.0.12: a member that joins before its topics' partitions are known gets
+    # an empty assignment; the rejoin that follows the metadata update, if it outlasts one
+    # poll(), is left unfinished: no partitions, heartbeats off, the broker drops the member,
+    # and poll() returns nothing for ever. That was the sink hang of CI (reproduced here
+    # under load, see docs/benchmarks.md). Knowing the partitions before subscribing makes
+    # the first assignment the final one.
+    missing = [topic for topic in topics if not consumer.partitions_for_topic(topic)]
+    if missing:
+        consumer.close()
+        raise TopicsMissing(f"topics missing: {', '.join(missing)} (run `haochaping topics`)")
+    consumer.subscribe(topics)
+    return consumer
