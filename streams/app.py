@@ -85,6 +85,7 @@ class Progress:
     def batch_done(self) -> None:
         self.batches += 1
         self.at = time.monotonic()
+        metrics.last_batch.set_to_current_time()
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -153,6 +154,10 @@ class Worker:
             compacting=True,
             deleting=False,
             internal=False,
+            # no agent reads it (only table recovery does): without this, Faust's
+            # event-path check logs "Stream has not started processing" at ERROR for each
+            # of its partitions every few seconds
+            acks=False,
         )
 
     def _table(self, name: str, partitions: int, changelog: Any = None) -> ChangelogState:
@@ -201,15 +206,6 @@ class Worker:
 
     async def send(self) -> None:
         await self.outbox.send(aiokafka_producer(self.app))
-
-    def record_lag(self, events: list[EventT]) -> None:
-        last = {event.message.tp: event.message.offset for event in events}
-        for tp, offset in last.items():
-            highwater = self.app.consumer.highwater(tp)
-            if highwater is not None:
-                metrics.consumer_lag.labels(partition=str(tp.partition)).set(
-                    max(0, highwater - offset - 1)
-                )
 
     def raw_partitions(self) -> list[Any]:
         return [tp for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_raw]
@@ -265,7 +261,6 @@ def _agents(worker: Worker) -> None:
             metrics.evaluations_in.inc(len(events))
             metrics.batch_size.observe(len(events))
             metrics.batch_seconds.observe(time.perf_counter() - started)
-            worker.record_lag(events)
 
     @app.agent(worker.minutes_topic, concurrency=1)
     async def detect_surges(stream: faust.StreamT) -> None:
@@ -312,10 +307,13 @@ def _timers(worker: Worker) -> None:
             return
         ends = await app.consumer.highwaters(*assigned)
         # A backlog there at start counts as waiting input too (seen: a fresh worker that
-        # never fetched the evaluations sent before its first look). Faust's committed offset
-        # may be the last one processed or the next to read; +1 never invents a backlog.
+        # never fetched the evaluations sent before its first look). Faust keeps the
+        # committed offsets as Kafka does: the next offset to read.
         committed = getattr(app.consumer, "_committed_offset", {})
-        positions = {tp: 0 if committed.get(tp) is None else committed[tp] + 1 for tp in ends}
+        positions = {tp: committed.get(tp) or 0 for tp in ends}
+        for tp, end in ends.items():
+            lag = max(0, end - positions[tp])
+            metrics.consumer_lag.labels(partition=str(tp.partition)).set(lag)
         if stall.stalled(ends, worker.progress.at, time.monotonic(), positions=positions):
             exit_stalled("worker", STALL_S)
 

@@ -29,7 +29,14 @@ batch_size = Histogram(
     "haochaping_batch_size", "messages per batch", buckets=(1, 10, 100, 500, 1000, 2000, 5000)
 )
 consumer_lag = Gauge(
-    "haochaping_consumer_lag", "messages of ratings.raw not yet processed", ["partition"]
+    "haochaping_consumer_lag",
+    "messages of ratings.raw not yet processed: end offset minus committed offset, read by "
+    "the watchdog every 10 s (it moves while the worker is stuck)",
+    ["partition"],
+)
+last_batch = Gauge(
+    "haochaping_worker_last_batch_timestamp_seconds",
+    "when the worker last processed a batch of ratings.raw (unix time)",
 )
 window_entries = Gauge("haochaping_window_entries", "open per-partition window entries in memory")
 open_alerts = Gauge("haochaping_open_alerts", "open bad-review surge alerts", ["dimension"])

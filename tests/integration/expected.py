@@ -33,11 +33,14 @@ def expected_windows(evaluations: Iterable[dict]) -> dict[WindowKey, list[int]]:
         minute = epoch - epoch % 60
         day = (epoch + SHANGHAI_OFFSET) // DAY * DAY - SHANGHAI_OFFSET
         channel = Channel.parse(e["channel"]).value
+        hall = e.get("hall_code") or ""
         for dimension, key in (
             ("service", e["service_code"]),
             ("department", e["department_code"]),
             ("channel", channel),
             ("region", e["region_code"]),
+            # an evaluation given in a hall counts for it too; an online one has no hall
+            *((("hall", hall),) if hall.strip() else ()),
         ):
             counts[(dimension, key, "1m", minute)][e["level"] - 1] += 1
             counts[(dimension, key, "1d", day)][e["level"] - 1] += 1

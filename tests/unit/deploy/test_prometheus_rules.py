@@ -20,6 +20,8 @@ EXPECTED_ALERTS = {
     "HaochapingWorkerLagging",
     "HaochapingWorkerDown",
     "HaochapingSinkDown",
+    "HaochapingWorkerStalled",
+    "HaochapingSinkStalled",
 }
 
 
