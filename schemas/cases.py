@@ -17,9 +17,8 @@ Contract decisions (department teams read these):
 
 from __future__ import annotations
 
-import reprlib
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +32,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from schemas.codes import RejectReason, is_bad
+from schemas.errors import FieldRules, translate
 from schemas.evaluation import CODE_MAX, COMMENT_MAX, EVALUATION_ID_MAX
 
 CaseEventKind = Literal[
@@ -176,10 +176,6 @@ _REQUIRED: Final = frozenset(
     name for name, field in CaseEvent.model_fields.items() if field.is_required()
 )
 _TIMESTAMPS: Final = frozenset({"at", "evaluated_at"})
-_SENSITIVE: Final = frozenset({"note"})
-_repr = reprlib.Repr()
-_repr.maxstring = 60
-_repr.maxother = 60
 
 
 def parse_case_event(raw: bytes) -> CaseEvent | tuple[RejectReason, str]:
@@ -204,65 +200,27 @@ def _parse(raw: bytes) -> CaseEvent | tuple[RejectReason, str]:
 
 
 def _rejection(raw: bytes, err: ErrorDetails) -> tuple[RejectReason, str]:
-    typ, loc, value = err["type"], err["loc"], err.get("input")
-    if typ == "opened_missing":
+    return translate(raw, err, _RULES)
+
+
+def _special(err: ErrorDetails, where: str) -> tuple[RejectReason, str] | None:
+    # the `opened` rules' own messages name fields and levels, never free text
+    if err["type"] == "opened_missing":
         return RejectReason.MISSING_FIELD, err["msg"]
-    if typ == "opened_not_bad":
+    if err["type"] == "opened_not_bad":
         return RejectReason.INVALID_LEVEL, err["msg"]
-    if not loc:
-        if typ == "json_invalid":
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return RejectReason.NOT_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
-            return (
-                RejectReason.NOT_JSON,
-                f"not valid JSON: {err['msg'].removeprefix('Invalid JSON: ')}",
-            )
-        if typ == "model_type":
-            return RejectReason.NOT_OBJECT, "the JSON value must be an object"
-        return RejectReason.INVALID_FIELD, err["msg"]
-
-    field = str(loc[0])
-    if typ == "missing" or (value is None and field in _REQUIRED):
-        return RejectReason.MISSING_FIELD, f"{field}: is required"
-    if field in _TIMESTAMPS:
-        if typ == "timezone_aware":
-            return (
-                RejectReason.NAIVE_TIMESTAMP,
-                f"{field}: must carry a UTC offset (e.g. 2026-10-08T10:15:00+08:00), "
-                f"got {_show(field, value)}",
-            )
-        return RejectReason.INVALID_TIMESTAMP, f"{field}: {err['msg']}, got {_show(field, value)}"
-    if typ == "string_too_long":
-        length = len(value) if isinstance(value, str) else "?"
-        limit = (err.get("ctx") or {}).get("max_length")
-        return (
-            RejectReason.FIELD_TOO_LONG,
-            f"{field}: must be at most {limit} characters, got {length}",
-        )
-    if field == "level":
-        return (
-            RejectReason.INVALID_LEVEL,
-            f"level: must be an integer 1..5, got {_show(field, value)}",
-        )
-    if field == "event":
-        kinds = ", ".join(CASE_EVENT_KINDS)
-        return (
-            RejectReason.INVALID_FIELD,
-            f"event: must be one of {kinds}, got {_show(field, value)}",
-        )
-    rule = "must not be empty" if typ == "string_too_short" else err["msg"]
-    return RejectReason.INVALID_FIELD, f"{field}: {rule}, got {_show(field, value)}"
+    return None
 
 
-def _show(field: str, value: Any) -> str:
-    if field in _SENSITIVE:
-        return "a value not shown (free text)"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"string {_repr.repr(value)}"
-    return f"{type(value).__name__} {_repr.repr(value)}"
+_RULES: Final = FieldRules(
+    required=_REQUIRED,
+    timestamps=_TIMESTAMPS,
+    timestamp_example="2026-10-08T10:15:00+08:00",
+    reasons={"level": RejectReason.INVALID_LEVEL},
+    rules={
+        "level": "must be an integer 1..5",
+        "event": f"must be one of {', '.join(CASE_EVENT_KINDS)}",
+        **{name: "must lie in 2000..2099, with a UTC offset" for name in _TIMESTAMPS},
+    },
+    special=_special,
+)

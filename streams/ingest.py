@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.codes import SCORE_INDICATORS, RejectReason
+from schemas.errors import FieldRules, show, translate, where_of
 from schemas.evaluation import Evaluation, RawEvaluation
 from streams.scrub import pseudonymize, scrub_text
 
@@ -53,16 +54,12 @@ _TEXT_FIELDS: Final = tuple(
 # Lone UTF-16 surrogates: a str may hold them, UTF-8 cannot encode them.
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 _CHANNEL_RULE: Final = "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7"
+_SCORE_KEYS: Final = frozenset(SCORE_INDICATORS)
 _FIELD_REASON: Final[dict[str, RejectReason]] = {
     "level": RejectReason.INVALID_LEVEL,
     "region_code": RejectReason.INVALID_REGION_CODE,
     "scores": RejectReason.INVALID_SCORE,
     "channel": RejectReason.UNKNOWN_CHANNEL,
-}
-_CUSTOM_REASON: Final[dict[str, RejectReason]] = {
-    "unknown_channel": RejectReason.UNKNOWN_CHANNEL,
-    "unknown_tag": RejectReason.UNKNOWN_TAG,
-    "tag_level_mismatch": RejectReason.TAG_LEVEL_MISMATCH,
 }
 _FIELD_RULE: Final[dict[str, str]] = {
     "level": "must be an integer 1..5",
@@ -70,21 +67,6 @@ _FIELD_RULE: Final[dict[str, str]] = {
     "evaluation_round": "must be the integer 1 or 2",
     "evaluator_type": "must be the integer 1 or 2, or null",
     "evaluated_at": "must be an ISO-8601 date-time string with a UTC offset",
-}
-_TYPE_RULE: Final[dict[str, str]] = {
-    "string_type": "must be a string",
-    "int_type": "must be an integer",
-    "list_type": "must be an array",
-    "dict_type": "must be an object",
-}
-_JSON_TYPE: Final[dict[type, str]] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-    list: "array",
-    dict: "object",
 }
 
 
@@ -220,35 +202,14 @@ def _unpaired_surrogate_field(ev: RawEvaluation) -> str | None:
 
 
 def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
-    typ = err["type"]
-    loc = err["loc"]
-    if not loc:
-        if typ == "json_invalid":
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return Rejected(
-                    RejectReason.NOT_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
-                )
-            # The parser's own words name a position and a cause, never the input.
-            detail = err["msg"].removeprefix("Invalid JSON: ")
-            return Rejected(RejectReason.NOT_JSON, f"not valid JSON: {detail}")
-        if typ == "model_type":
-            return Rejected(
-                RejectReason.NOT_OBJECT,
-                f"the JSON value must be an object, got {_json_type(err['input'])}",
-            )
-        return Rejected(RejectReason.INVALID_FIELD, _detail(err["msg"]))
+    return Rejected(*translate(raw, err, _RULES))
 
-    field = str(loc[0])
-    where = _where(loc)
-    value = err.get("input")
-    if typ == "missing" or (value is None and field in _REQUIRED):
-        return Rejected(RejectReason.MISSING_FIELD, f"{where}: is required")
+
+def _special(err: ErrorDetails, where: str) -> tuple[RejectReason, str] | None:
+    """The evaluation's own errors: channels, review tags and scores."""
+    typ, loc, value = err["type"], err["loc"], err.get("input")
     if typ == "unknown_channel":
-        return Rejected(
-            RejectReason.UNKNOWN_CHANNEL, f"{where}: {_CHANNEL_RULE}, got {_show(value)}"
-        )
+        return RejectReason.UNKNOWN_CHANNEL, f"{where}: {_CHANNEL_RULE}, got {show(value)}"
     if typ in ("unknown_tag", "tag_level_mismatch"):
         # The validator's own message quotes the tag; only its position and level are kept.
         ctx = err.get("ctx") or {}
@@ -256,93 +217,33 @@ def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
         tag_where = f"tags[{index}]" if isinstance(index, int) else "tags"
         if typ == "unknown_tag":
             tag = value[index] if isinstance(value, list) and isinstance(index, int) else None
-            return Rejected(
-                RejectReason.UNKNOWN_TAG,
-                f"{tag_where}: not a national review-tag code, got {_show(tag)}",
+            return RejectReason.UNKNOWN_TAG, (
+                f"{tag_where}: not a national review-tag code, got {show(tag)}"
             )
-        return Rejected(
-            RejectReason.TAG_LEVEL_MISMATCH,
-            f"{tag_where}: a level-{ctx.get('tag_level')} tag, not a tag of the evaluation's level",
+        return RejectReason.TAG_LEVEL_MISMATCH, (
+            f"{tag_where}: a level-{ctx.get('tag_level')} tag, not a tag of the evaluation's level"
         )
-
-    if field == "evaluated_at":
-        if typ == "timezone_aware":
-            return Rejected(
-                RejectReason.NAIVE_TIMESTAMP,
-                f"{where}: must carry a UTC offset (e.g. 2026-11-28T10:15:00+08:00), "
-                f"got {_show(value)}",
-            )
-        return Rejected(
-            RejectReason.INVALID_TIMESTAMP,
-            f"{where}: {_FIELD_RULE[field]}, got {_show(value)} ({_detail(err['msg'])})",
+    if not loc or str(loc[0]) != "scores":
+        return None
+    if len(loc) >= 3 and loc[-1] == "[key]":
+        known = ", ".join(SCORE_INDICATORS)
+        return RejectReason.INVALID_SCORE, (
+            f"scores: unknown indicator, got {show(loc[1])} (known: {known})"
         )
-    if field == "scores":
-        if len(loc) >= 3 and loc[-1] == "[key]":
-            known = ", ".join(SCORE_INDICATORS)
-            return Rejected(
-                RejectReason.INVALID_SCORE,
-                f"scores: unknown indicator, got {_show(loc[1])} (known: {known})",
-            )
-        if len(loc) >= 2:
-            return Rejected(
-                RejectReason.INVALID_SCORE,
-                f"{where}: must be an integer 1..5, got {_show(value)}",
-            )
-        return Rejected(
-            RejectReason.INVALID_SCORE,
-            f"{where}: must be an object of indicator -> 1..5, got {_show(value)}",
-        )
-
-    if typ == "string_too_long":
-        ctx = err.get("ctx") or {}
-        length = len(value) if isinstance(value, str) else "?"
-        return Rejected(
-            RejectReason.FIELD_TOO_LONG,
-            f"{where}: must be at most {ctx.get('max_length')} characters, got {length}",
-        )
-    rule = _FIELD_RULE.get(field) or _TYPE_RULE.get(typ) or _detail(err["msg"])
-    if typ == "string_too_short":
-        rule = "must not be empty"
-    return Rejected(
-        _FIELD_REASON.get(field, RejectReason.INVALID_FIELD),
-        f"{where}: {rule}, got {_show(value)}",
+    if len(loc) >= 2:
+        return RejectReason.INVALID_SCORE, f"{where}: must be an integer 1..5, got {show(value)}"
+    return RejectReason.INVALID_SCORE, (
+        f"{where}: must be an object of indicator -> 1..5, got {show(value)}"
     )
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = str(loc[0])
-    for part in loc[1:]:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            out += " key"
-        elif part in SCORE_INDICATORS:
-            out += f".{part}"
-        else:
-            # A key the producer chose is a value like any other.
-            out += ".<key>"
-    return out
-
-
-def _show(value: Any) -> str:
-    """What was sent, without what it said: the JSON type, and the size of strings and
-    containers (enough to tell a truncated id from a swapped field)."""
-    if isinstance(value, str):
-        return f"string of length {len(value)}"
-    if isinstance(value, list | tuple):
-        return f"array of {len(value)} items"
-    if isinstance(value, dict):
-        return f"object of {len(value)} keys"
-    return _json_type(value)
-
-
-def _json_type(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return _JSON_TYPE.get(type(value), "value")
-
-
-def _detail(msg: str) -> str:
-    return msg[:1].lower() + msg[1:] if msg else msg
+_RULES: Final = FieldRules(
+    required=_REQUIRED,
+    timestamps=frozenset({"evaluated_at"}),
+    timestamp_example="2026-11-28T10:15:00+08:00",
+    reasons=_FIELD_REASON,
+    rules=_FIELD_RULE,
+    special=lambda err, where: _special(
+        err, where_of(err["loc"], _SCORE_KEYS) if err["loc"] else ""
+    ),
+)
