@@ -139,8 +139,14 @@ class WindowAggregator:
         for name in list(self._state.keys()):
             if not name.startswith(prefix):
                 continue
-            _, _, _, window, start = parse_entry_key(name)
-            if is_closed(start + WINDOW_WIDTHS[window], watermark, allowed_lateness_s):
+            try:
+                _, _, _, window, start = parse_entry_key(name)
+                width = WINDOW_WIDTHS[window]
+            except (ValueError, KeyError):
+                # not one of ours: the windows changelog is a contract topic anyone may write
+                # to, and recovery brings back whatever is there
+                continue
+            if is_closed(start + width, watermark, allowed_lateness_s):
                 closed.append(name)
         return closed
 

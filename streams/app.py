@@ -287,7 +287,10 @@ def _timers(worker: Worker) -> None:
 
     @app.timer(interval=30.0)
     async def expire_state() -> None:
-        worker.ingest.expire()
+        try:
+            worker.ingest.expire()
+        except Exception:  # a timer that raises stops the worker; expiry can wait a round
+            log.exception("expiring state failed; trying again in 30 s")
         await worker.send()
 
     @app.timer(interval=10.0)

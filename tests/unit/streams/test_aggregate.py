@@ -114,3 +114,15 @@ def test_minute_windows_of_departments_and_services_explain_their_bad_reviews() 
     assert len(detail["comments"]) == 3
     assert "bad_reviews" not in state[f"0|channel|web|1m|{MINUTE_START}"]
     assert "bad_reviews" not in state[next(k for k in state if "|department|D1|1d|" in k)]
+
+
+def test_expiry_passes_over_state_it_did_not_write() -> None:
+    # recovery brings back whatever is on the windows changelog, a contract topic others
+    # may write to (seen: a worker's expiry timer crashed on a key "0|x")
+    state: dict[str, Any] = {"0|x": {"no": "window"}, "0|department|D1|1m|nope": {}}
+    agg = WindowAggregator(state)
+    add(agg, 0, 5)
+    agg.drain()
+    closed = agg.closed_entries(0, MINUTE_START + 10 * 86_400, 3600)
+    assert "0|x" not in closed and "0|department|D1|1m|nope" not in closed
+    assert any(name.startswith("0|department|D1|1m|") for name in closed)
