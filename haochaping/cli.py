@@ -377,12 +377,9 @@ def simulate(
     ] = None,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
-    from collections import Counter
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from channels.producer import ChannelProducer, DeliveryFailed
     from channels.simulator import SCENARIOS, Simulator
+    from channels.tally import SentTally
 
     settings = get_settings()
     if scenario not in SCENARIOS:
@@ -401,55 +398,44 @@ def simulate(
         )
     except (KeyError, ValueError) as exc:
         fail(str(exc))
-    kinds: Counter[str] = Counter()
-    valid_ids: set[str] = set()  # what the pipeline must land: each valid evaluation once
-    first_seen: str | None = None
+    tally = SentTally()
     with one_line_errors(settings):
         producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
-        started = time.monotonic()
-        with Progress(
-            TextColumn("simulate"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8.0f} msg/s"),
-            console=console,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("send", total=count, rate=0.0)
-            for i, message in enumerate(messages, 1):
-                producer.send_raw(message.key, message.value)
-                kinds[message.kind] += 1
-                if message.kind == "valid":
-                    evaluation = json.loads(message.value)
-                    valid_ids.add(evaluation["evaluation_id"])
-                    first_seen = first_seen or evaluation["evaluated_at"]
-                if rate:
-                    ahead = i / rate - (time.monotonic() - started)
-                    if ahead > 0:
-                        time.sleep(ahead)
-                if i % 500 == 0 or i == count:
-                    elapsed = max(time.monotonic() - started, 1e-6)
-                    progress.update(task, completed=i, rate=i / elapsed)
+        _send_paced(producer, messages, tally, count=count, rate=rate)
         try:
             producer.close()
         except DeliveryFailed as exc:
             fail(str(exc))
-    summary = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
-    out.print(f"sent {count} messages to {settings.topic_raw}: {summary}")
+    out.print(f"sent {count} messages to {settings.topic_raw}: {tally.line()}")
     if summary_file is not None:
-        summary_file.write_text(
-            json.dumps(
-                {
-                    "sent": count,
-                    "kinds": dict(kinds),
-                    "valid_evaluations": len(valid_ids),
-                    "first_evaluated_at": first_seen,
-                    "surge_department": surge_department
-                    or simulator.default_surge_department.code,
-                },
-                indent=2,
-            )
-        )
+        surging = surge_department or simulator.default_surge_department.code
+        summary_file.write_text(tally.to_json(surging))
+
+
+def _send_paced(producer: Any, messages: Any, tally: Any, *, count: int, rate: float) -> None:
+    """Send at ``rate`` messages a second (0: as fast as possible), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    started = time.monotonic()
+    with Progress(
+        TextColumn("simulate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.0f} msg/s"),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("send", total=count, rate=0.0)
+        for i, message in enumerate(messages, 1):
+            producer.send_raw(message.key, message.value)
+            tally.add(message)
+            if rate:
+                ahead = i / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            if i % 500 == 0 or i == count:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                progress.update(task, completed=i, rate=i / elapsed)
 
 
 @cli.command()
@@ -461,93 +447,70 @@ def report(
     limit: Annotated[int, typer.Option(min=1, help="rows per ranking")] = 10,
 ) -> None:
     """Satisfaction ranking of departments and service items, least satisfied first."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    from rich.table import Table
-
-    from reports import queries
+    from reports.overview import overview
     from sinks.clickhouse import connect
 
     settings = get_settings()
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    since = int((today - timedelta(days=days - 1)).timestamp())
     with one_line_errors(settings):
         client = connect(settings)
-        names: dict[str, str] = {}
-        for dept, dept_name, service, service_name in client.execute(
-            queries.NAMES, {"since": since}
-        ):
-            names[dept] = dept_name
-            names[service] = service_name
-        landed = Table(
-            "channel",
-            "department",
-            "evaluations",
-            "差评 bad",
-            title="landed in ratings, by channel and department (top rows)",
+        found = overview(
+            lambda sql, p: list(client.execute(sql, p)), days=days, min_total=min_total, limit=limit
         )
-        for channel, dept, dept_name, total, bad in client.execute(
-            queries.LANDED_BY_CHANNEL_AND_DEPARTMENT, {"limit": limit}
-        ):
-            landed.add_row(channel, f"{dept} {dept_name}", str(total), str(bad))
-        out.print(landed)
-        rejected = Table("reason", "messages", title="rejected, by reason")
-        for reason, total in client.execute(queries.REJECTED_BY_REASON):
-            rejected.add_row(reason, str(total))
-        out.print(rejected)
-        alerts = Table(
-            "alert",
-            "state",
-            "opened (Shanghai)",
-            "差评 bad (peak)",
-            "score",
-            title="bad-review surge alerts (alert_history, newest first)",
+    _render_overview(found, days=days, min_total=min_total)
+
+
+def _render_overview(found: Any, *, days: int, min_total: int) -> None:
+    from haochaping.render import table
+
+    out.print(
+        table(
+            "landed in ratings, by channel and department (top rows)",
+            ("channel", "department", "evaluations", "差评 bad"),
+            ((ch, f"{dept} {name}", total, bad) for ch, dept, name, total, bad in found.landed),
         )
-        for alert_id, status, opened_at, peak_bad, score in client.execute(
-            queries.RECENT_ALERTS, {"limit": limit}
-        ):
-            alerts.add_row(
-                alert_id, status, f"{opened_at:%Y-%m-%d %H:%M}", str(peak_bad), f"{score:.1f}"
+    )
+    out.print(table("rejected, by reason", ("reason", "messages"), found.rejected))
+    out.print(
+        table(
+            "bad-review surge alerts (alert_history, newest first)",
+            ("alert", "state", "opened (Shanghai)", "差评 bad (peak)", "score"),
+            (
+                (alert, status, f"{at:%Y-%m-%d %H:%M}", peak, f"{score:.1f}")
+                for alert, status, at, peak, score in found.alerts
+            ),
+            empty="no alert has fired",
+        )
+    )
+    titles = {"department": "部门 departments", "service": "事项 service items"}
+    for dimension, rows in found.rankings.items():
+        out.print(
+            table(
+                f"{titles[dimension]}: last {days} day(s), least satisfied first, "
+                f"≥{min_total} rated",
+                (
+                    "code",
+                    "name",
+                    "evaluations",
+                    "好评率 satisfaction",
+                    "差评率 bad",
+                    "差评 bad",
+                    "mean level",
+                ),
+                (
+                    (
+                        key,
+                        found.names.get(key, ""),
+                        total,
+                        f"{good_rate:.2%}",
+                        f"{bad_rate:.2%}",
+                        bad,
+                        f"{mean_level:.2f}",
+                    )
+                    for key, total, _good, bad, good_rate, bad_rate, mean_level in rows
+                ),
+                empty=f"no {dimension} has {min_total}+ evaluations yet",
             )
-        if not alerts.rows:
-            alerts.add_row("-", "no alert has fired", "", "", "")
-        out.print(alerts)
-        for dimension, title in (
-            ("department", "部门 departments"),
-            ("service", "事项 service items"),
-        ):
-            rows = client.execute(
-                queries.RANKING,
-                {"dimension": dimension, "since": since, "min_total": min_total, "limit": limit},
-            )
-            table = Table(
-                "code",
-                "name",
-                "evaluations",
-                "好评率 satisfaction",
-                "差评率 bad",
-                "差评 bad",
-                "mean level",
-                title=f"{title}: last {days} day(s), least satisfied first, ≥{min_total} rated",
-            )
-            for key, total, _good, bad, good_rate, bad_rate, mean_level in rows:
-                table.add_row(
-                    key,
-                    names.get(key, ""),
-                    str(total),
-                    f"{good_rate:.2%}",
-                    f"{bad_rate:.2%}",
-                    str(bad),
-                    f"{mean_level:.2f}",
-                )
-            if not rows:
-                table.add_row(
-                    "-", f"no {dimension} has {min_total}+ evaluations yet", "", "", "", "", ""
-                )
-            out.print(table)
+        )
 
 
 @cli.command()
@@ -604,8 +567,6 @@ def _tag_label(code: str) -> str:
 
 
 def _render_problems(found: Any, options: Any, period: str) -> None:
-    from rich.table import Table
-
     if not found.departments:
         scope = (
             f"service item {options.service}"
@@ -616,7 +577,8 @@ def _render_problems(found: Any, options: Any, period: str) -> None:
         )
         out.print(
             f"{scope}: none with {options.min_bad}+ bad reviews in the {period}; "
-            "nothing to discover (try --min-bad or --days)"
+            "nothing to discover (try --min-bad or --days)",
+            markup=False,
         )
         return
     out.print(
@@ -625,74 +587,63 @@ def _render_problems(found: Any, options: Any, period: str) -> None:
         f"{len(found.departments)} department(s)"
     )
     for dept in found.departments:
-        counts = dept.counts
-        title = f"{dept.name} {dept.code}"
-        if options.service:
-            title = f"{found.service_name} {options.service} ({title})"
+        _render_department(dept, options, found.service_name)
+
+
+def _render_department(dept: Any, options: Any, service_name: str) -> None:
+    from haochaping.render import cell, table
+
+    counts = dept.counts
+    title = f"{dept.name} {dept.code}"
+    if options.service:
+        title = f"{service_name} {options.service} ({title})"
+    out.print(
+        f"\n[bold]{cell(title)}[/]: {counts.bad} bad reviews of {counts.evaluations} "
+        f"evaluations ({counts.bad / counts.evaluations:.1%}), {counts.bad_commented} with a "
+        "comment",
+        highlight=False,
+    )
+    out.print(
+        table(
+            "top bad-review tags",
+            ("#", "差评标签 tag", "bad reviews", "share of bad"),
+            (
+                (rank, _tag_label(tag), n, f"{n / counts.bad:.0%}")
+                for rank, (tag, n) in enumerate(dept.tags, 1)
+            ),
+            empty="no tags on these bad reviews",
+        )
+    )
+    sample = (
+        f" (a sample of {counts.bad_commented})" if dept.comments < counts.bad_commented else ""
+    )
+    out.print(
+        table(
+            f"themes of {dept.comments} bad-review comments{sample}, against all comments",
+            ("#", "theme", "bad comments", "share", "lift", "example"),
+            (
+                (rank, t.term, t.bad_docs, f"{t.share_of_bad:.0%}", f"{t.lift:.1f}×", t.example)
+                for rank, t in enumerate(dept.themes, 1)
+            ),
+            empty=f"no term in {options.min_docs}+ bad-review comments stands out",
+        )
+    )
+    if dept.items:
         out.print(
-            f"\n[bold]{title}[/]: {counts.bad} bad reviews of {counts.evaluations} evaluations "
-            f"({counts.bad / counts.evaluations:.1%}), {counts.bad_commented} with a comment",
-            highlight=False,
-        )
-        tags = Table(
-            "#", "差评标签 tag", "bad reviews", "share of bad", title="top bad-review tags"
-        )
-        for rank, (tag, n) in enumerate(dept.tags, 1):
-            tags.add_row(str(rank), _tag_label(tag), str(n), f"{n / counts.bad:.0%}")
-        if not tags.rows:
-            tags.add_row("-", "no tags on these bad reviews", "", "")
-        out.print(tags)
-        table = Table(
-            "#",
-            "theme",
-            "bad comments",
-            "share",
-            "lift",
-            "example",
-            title=f"themes of {dept.comments} bad-review comments"
-            + (
-                f" (a sample of {counts.bad_commented})"
-                if dept.comments < counts.bad_commented
-                else ""
+            table(
+                f"service items with {options.min_bad}+ bad reviews",
+                ("service item", "bad / evaluations", "top tags", "top themes"),
+                (
+                    (
+                        f"{item.name} {item.code}",
+                        f"{item.counts.bad} / {item.counts.evaluations}",
+                        ", ".join(f"{_tag_label(t)} ({n})" for t, n in item.tags),
+                        ", ".join(f"{t.term} ({t.share_of_bad:.0%})" for t in item.themes),
+                    )
+                    for item in dept.items
+                ),
             )
-            + ", against all comments",
         )
-        for rank, theme in enumerate(dept.themes, 1):
-            table.add_row(
-                str(rank),
-                theme.term,
-                str(theme.bad_docs),
-                f"{theme.share_of_bad:.0%}",
-                f"{theme.lift:.1f}×",
-                theme.example,
-            )
-        if not dept.themes:
-            table.add_row(
-                "-",
-                f"no term in {options.min_docs}+ bad-review comments stands out",
-                "",
-                "",
-                "",
-                "",
-            )
-        out.print(table)
-        if not dept.items:
-            continue
-        per_item = Table(
-            "service item",
-            "bad / evaluations",
-            "top tags",
-            "top themes",
-            title=f"service items with {options.min_bad}+ bad reviews",
-        )
-        for item in dept.items:
-            per_item.add_row(
-                f"{item.name} {item.code}",
-                f"{item.counts.bad} / {item.counts.evaluations}",
-                ", ".join(f"{_tag_label(t)} ({n})" for t, n in item.tags),
-                ", ".join(f"{t.term} ({t.share_of_bad:.0%})" for t in item.themes),
-            )
-        out.print(per_item)
 
 
 def main() -> None:

@@ -65,19 +65,7 @@ def discover(execute: Execute, params: dict[str, Any], options: Options) -> Prob
     bad_rows = execute(queries.PROBLEM_BAD_COMMENTS, params)
     background = Background(c for (c,) in execute(queries.PROBLEM_ALL_COMMENTS, params))
 
-    dept_counts: dict[str, Counts] = defaultdict(Counts)
-    service_counts: dict[str, Counts] = {}
-    names: dict[str, str] = {}
-    services_of: dict[str, list[str]] = defaultdict(list)
-    for dept, dept_name, svc, svc_name, evaluations, bad, bad_commented in groups:
-        names[dept] = names.get(dept) or dept_name
-        names[svc] = names.get(svc) or svc_name
-        total = dept_counts[dept]
-        total.evaluations += evaluations
-        total.bad += bad
-        total.bad_commented += bad_commented
-        service_counts[svc] = Counts(evaluations, bad, bad_commented)
-        services_of[dept].append(svc)
+    dept_counts, service_counts, names, services_of = _count(groups)
     dept_tags: dict[str, Counter[str]] = defaultdict(Counter)
     service_tags: dict[str, Counter[str]] = defaultdict(Counter)
     for dept, svc, tag, bad in tag_rows:
@@ -125,3 +113,23 @@ def discover(execute: Execute, params: dict[str, Any], options: Options) -> Prob
         findings.append(finding)
     service_name = names.get(options.service or "", "")
     return ProblemsReport(len(background.doc_freq), background.docs, findings, service_name)
+
+
+def _count(
+    groups: list[tuple[Any, ...]],
+) -> tuple[dict[str, Counts], dict[str, Counts], dict[str, str], dict[str, list[str]]]:
+    """Per department and per service item: evaluations, bad reviews, commented ones."""
+    dept_counts: dict[str, Counts] = defaultdict(Counts)
+    service_counts: dict[str, Counts] = {}
+    names: dict[str, str] = {}
+    services_of: dict[str, list[str]] = defaultdict(list)
+    for dept, dept_name, svc, svc_name, evaluations, bad, bad_commented in groups:
+        names[dept] = names.get(dept) or dept_name
+        names[svc] = names.get(svc) or svc_name
+        total = dept_counts[dept]
+        total.evaluations += evaluations
+        total.bad += bad
+        total.bad_commented += bad_commented
+        service_counts[svc] = Counts(evaluations, bad, bad_commented)
+        services_of[dept].append(svc)
+    return dept_counts, service_counts, names, services_of

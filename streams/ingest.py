@@ -129,6 +129,14 @@ def _check(
 
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    when = _event_time(ev, now, clock_skew_s)
+    if isinstance(when, Rejected):
+        return when
+    late = when < now - timedelta(seconds=allowed_lateness_s)
+    return Accepted(_normalized(ev, when, now, late, secret))
+
+
+def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime | Rejected:
     try:
         evaluated_at = ev.evaluated_at.astimezone(UTC)
     except (OverflowError, ValueError):
@@ -148,12 +156,16 @@ def _check(
             RejectReason.FUTURE_EVENT,
             f"evaluated_at: is {ahead:.0f} s in the future (allowed clock skew {clock_skew_s} s)",
         )
-    late = evaluated_at < now - timedelta(seconds=allowed_lateness_s)
+    return evaluated_at
 
+
+def _normalized(
+    ev: RawEvaluation, evaluated_at: datetime, now: datetime, late: bool, secret: bytes
+) -> Evaluation:
     comment = ev.comment.strip() if ev.comment else None
     evaluator_id = ev.evaluator_id.strip() if ev.evaluator_id else None
     channel = ev.channel
-    evaluation = Evaluation.model_construct(
+    return Evaluation.model_construct(
         evaluation_id=ev.evaluation_id,
         transaction_id=_blank_to_none(ev.transaction_id),
         evaluation_round=ev.evaluation_round,
@@ -179,7 +191,6 @@ def _check(
         late=late,
         source=_blank_to_none(ev.source),
     )
-    return Accepted(evaluation)
 
 
 def _blank_to_none(value: str | None) -> str | None:

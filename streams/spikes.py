@@ -380,12 +380,34 @@ class SpikeDetector:
         """
         if window_start % MINUTE:
             raise ValueError(f"window_start {window_start} is not aligned to a minute")
-        cfg = self.config
         learn = self._last_minute is None or window_start > self._last_minute
-        lookback = cfg.lookback_windows
-        log_lookback = math.log(lookback)
-        prior_mean = self._prior_mean(window_start)
+        log_lookback = math.log(self.config.lookback_windows)
+        results, checked, candidates = self._score_keys(window_start, counts, learn, log_lookback)
+        log_threshold = self._log_threshold(candidates)
+        judgements = {
+            key: _judgement(key, window_start, rate, chosen, can_fire, log_lookback, log_threshold)
+            for key, (rate, chosen, can_fire) in results.items()
+        }
 
+        if learn:
+            for key, judgement in judgements.items():
+                self._remember(key, window_start, checked[key], judgement)
+            self._last_minute = window_start
+            if self._last_prune is None or window_start - self._last_prune >= _PRUNE_EVERY_S:
+                self.prune(window_start)
+        return judgements
+
+    def _score_keys(
+        self,
+        window_start: int,
+        counts: Mapping[str, tuple[int, int]],
+        learn: bool,
+        log_lookback: float,
+    ) -> tuple[dict[str, tuple[float, _Window, bool]], dict[str, tuple[int, int]], list[float]]:
+        """Per key: its expected rate, its most telling window and whether it may fire; and
+        the log p-values of the testable keys, for the false-alarm control across keys."""
+        cfg = self.config
+        prior_mean = self._prior_mean(window_start)
         results: dict[str, tuple[float, _Window, bool]] = {}
         checked: dict[str, tuple[int, int]] = {}
         candidates: list[float] = []
@@ -404,34 +426,7 @@ class SpikeDetector:
             results[key] = (rate, chosen, testable and bool(material))
             if testable:
                 candidates.append(log_p_key)
-
-        log_threshold = self._log_threshold(candidates)
-        judgements: dict[str, Judgement] = {}
-        for key, (rate, chosen, can_fire) in results.items():
-            log_p = min(0.0, log_lookback + chosen.log_p) if chosen.total else 0.0
-            anomalous = can_fire and log_p <= log_threshold
-            judgements[key] = Judgement(
-                key=key,
-                window_start=chosen.start,
-                window_end=window_start + MINUTE,
-                total=chosen.total,
-                bad=chosen.bad,
-                expected=chosen.total * rate,
-                expected_rate=rate,
-                p_value=math.exp(log_p),
-                score=-log_p / _LN10 if log_p < 0 else 0.0,
-                anomalous=anomalous,
-                threshold=math.exp(log_threshold),
-                minutes=chosen.minutes,
-            )
-
-        if learn:
-            for key, judgement in judgements.items():
-                self._remember(key, window_start, checked[key], judgement)
-            self._last_minute = window_start
-            if self._last_prune is None or window_start - self._last_prune >= _PRUNE_EVERY_S:
-                self.prune(window_start)
-        return judgements
+        return results, checked, candidates
 
     def expected_rate(self, key: str, window_start: int) -> float:
         """The bad rate ``key`` is expected to have in the minute starting at ``window_start``."""
@@ -611,3 +606,29 @@ def _checked(key: str, counts: tuple[int, int]) -> tuple[int, int]:
 
 def _opt_int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _judgement(
+    key: str,
+    window_start: int,
+    rate: float,
+    chosen: _Window,
+    can_fire: bool,
+    log_lookback: float,
+    log_threshold: float,
+) -> Judgement:
+    log_p = min(0.0, log_lookback + chosen.log_p) if chosen.total else 0.0
+    return Judgement(
+        key=key,
+        window_start=chosen.start,
+        window_end=window_start + MINUTE,
+        total=chosen.total,
+        bad=chosen.bad,
+        expected=chosen.total * rate,
+        expected_rate=rate,
+        p_value=math.exp(log_p),
+        score=-log_p / _LN10 if log_p < 0 else 0.0,
+        anomalous=can_fire and log_p <= log_threshold,
+        threshold=math.exp(log_threshold),
+        minutes=chosen.minutes,
+    )
