@@ -19,8 +19,9 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """ratings.raw and every topic that lands in ClickHouse (sinks/landings.py)."""
-    retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000)}
-    compacted = {"cleanup.policy": "compact"}
+    size = {"max.message.bytes": str(settings.topic_max_message_bytes)}
+    retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000), **size}
+    compacted = {"cleanup.policy": "compact", **size}
     p = settings.topic_partitions
     return [
         TopicSpec(settings.topic_raw, p, retention),

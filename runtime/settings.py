@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     )
     topic_replication: int = Field(1, ge=1, description="replication factor of the topics")
     topic_retention_hours: int = Field(7 * 24, ge=1, description="retention of the topics, hours")
+    topic_max_message_bytes: int = Field(
+        1_048_576,
+        ge=65_536,
+        description="largest record the topics accept (max.message.bytes); the worker's "
+        "producer matches it, and a rejection keeps at most a 64 KB prefix, so it always fits",
+    )
 
     # --- Faust worker
     app_id: str = Field(

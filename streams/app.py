@@ -102,8 +102,10 @@ def faust_app(settings: Settings) -> faust.App:
         web_enabled=False,
         producer_acks=-1,
         producer_linger_ms=5,
-        producer_max_batch_size=1024 * 1024,
-        producer_max_request_size=4 * 1024 * 1024,
+        # a record batch must fit in max.message.bytes too (it is the unit the broker checks)
+        producer_max_batch_size=settings.topic_max_message_bytes // 2,
+        # what the topics accept (haochaping topics sets max.message.bytes to it)
+        producer_max_request_size=settings.topic_max_message_bytes,
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
         # a worker killed without leaving its group holds its partitions until this expires
