@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     case_rectification_working_days: int = Field(
         15, ge=1, description="working days to rectify and report back after a bad review"
     )
+    case_retention_days: int = Field(
+        35,
+        ge=31,
+        description="days a finished case is kept after it finished (longer than the 30-day "
+        "dedupe horizon, so a resent bad review cannot reopen it)",
+    )
+    case_pending_days: int = Field(
+        7, ge=1, description="days events of a case that never opened wait for it, then go"
+    )
     case_extra_holidays: str = Field(
         "",
         description="comma-separated YYYY-MM-DD public holidays for years chinese-calendar "

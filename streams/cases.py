@@ -39,7 +39,7 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,12 +73,19 @@ class CasePolicy:
     # A department system stuck in a loop must not grow the state without bound.
     max_pending_per_case: int = 64
     max_routes_per_case: int = 32
+    # A finished case is kept this long after it finished, then dropped: longer than the
+    # ingest dedupe horizon (30 days), so a resent bad review cannot reopen it.
+    retention_days: int = 35
+    # Events of a case that never opened (a wrong case_id, a review never sent) wait this long.
+    pending_days: int = 7
 
     def __post_init__(self) -> None:
         if self.callback_working_days < 1 or self.rectification_working_days < 1:
             raise ValueError("deadlines must be at least 1 working day")
         if self.callback_due_soon_hours < 0 or self.rectification_due_soon_hours < 0:
             raise ValueError("due-soon hours must not be negative")
+        if self.retention_days < 1 or self.pending_days < 1:
+            raise ValueError("retention and pending days must be at least 1")
 
 
 class Route(BaseModel):
@@ -130,6 +137,14 @@ class Case(BaseModel):
     def is_finished(self) -> bool:
         """No warning can come any more: the agent may drop the case after a retention."""
         return self.is_closed or all(self.done_at(d) is not None for d in DEADLINES)
+
+    @property
+    def finished_at(self) -> datetime | None:
+        """When it finished: closed, or the later of its two steps once both are done."""
+        if self.closed_at is not None:
+            return self.closed_at
+        done = [self.done_at(d) for d in DEADLINES]
+        return max(d for d in done if d is not None) if all(done) else None
 
     def warning_time(self, deadline: Deadline, kind: WarningKind) -> datetime:
         return self.due[deadline] if kind == "overdue" else self.due_soon[deadline]
@@ -307,7 +322,10 @@ class CaseBook:
         self._state: MutableMapping[str, Any] = {} if state is None else state
         self._prefix = f"{partition}|"
         self._index: tuple[dict[str, datetime], list[tuple[datetime, str]]] | None = None
+        # when each entry (a finished case, or events waiting for their case) may go
+        self._expiry: list[tuple[datetime, str]] | None = None
         self.pending_dropped = 0
+        self.expired = 0
 
     def _name(self, case_id: str) -> str:
         return f"{self._prefix}{case_id}"
@@ -362,6 +380,8 @@ class CaseBook:
             self.pending_dropped += 1
             return None
         self._state[name] = {"pending": [*waiting, record]}
+        if not waiting:
+            self._expire_at(event.at + timedelta(days=self.policy.pending_days), event.case_id)
         return None
 
     def _opened(self, case: Case, stored: dict[str, Any] | None) -> None:
@@ -372,6 +392,48 @@ class CaseBook:
     def _save(self, case: Case) -> None:
         self._state[self._name(case.case_id)] = case.to_state()
         self._schedule(case)
+        if case.finished_at is not None:
+            keep = timedelta(days=self.policy.retention_days)
+            self._expire_at(case.finished_at + keep, case.case_id)
+
+    def _expiry_index(self) -> list[tuple[datetime, str]]:
+        if self._expiry is None:
+            self._expiry = []
+            for case_id, stored in self._own():
+                when = self._expires(stored)
+                if when is not None:
+                    heapq.heappush(self._expiry, (when, case_id))
+        return self._expiry
+
+    def _expire_at(self, when: datetime, case_id: str) -> None:
+        heapq.heappush(self._expiry_index(), (when, case_id))
+
+    def _expires(self, stored: dict[str, Any]) -> datetime | None:
+        """When an entry may be dropped, as its state stands now (None: not yet known)."""
+        if "pending" in stored:
+            first = min(CaseEvent.model_validate_json(_json(e)).at for e in stored["pending"])
+            return first + timedelta(days=self.policy.pending_days)
+        finished = Case.from_state(stored).finished_at
+        return None if finished is None else finished + timedelta(days=self.policy.retention_days)
+
+    def expire(self, now: datetime) -> int:
+        """Drop what is due by ``now``: finished cases past their retention and events that
+        waited too long for their case. Touches only what is due, never every entry."""
+        heap, dropped = self._expiry_index(), 0
+        while heap and heap[0][0] <= now:
+            _, case_id = heapq.heappop(heap)
+            stored = self._state.get(self._name(case_id))
+            if stored is None:
+                continue
+            when = self._expires(stored)
+            if when is None or when > now:
+                continue  # it changed since (opened, or reopened by a late step)
+            del self._state[self._name(case_id)]
+            if self._index is not None:
+                self._index[0].pop(case_id, None)
+            dropped += 1
+        self.expired += dropped
+        return dropped
 
     def _warning_index(self) -> tuple[dict[str, datetime], list[tuple[datetime, str]]]:
         if self._index is None:
@@ -420,8 +482,9 @@ class CaseBook:
             when_by_case.pop(case_id, None)
 
     def forget_index(self) -> None:
-        """The partition moved away: the index is rebuilt from state by its next owner."""
+        """The partition moved away: the indexes are rebuilt from state by its next owner."""
         self._index = None
+        self._expiry = None
 
     def to_state(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ the same message, not as a duplicate, so a replay decides exactly as the first r
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ class Deduplicator:
 
     def __init__(self, state: MutableMapping[str, list[object]]) -> None:
         self._state = state
+        # per partition, (claimed at, key): expiry pops what is due instead of a full scan
+        self._claims: dict[int, list[tuple[float, str]]] = {}
 
     def decide(
         self,
@@ -57,6 +60,9 @@ class Deduplicator:
         record = self._state.get(key)
         if record is None:
             self._state[key] = [offset, evaluation_id, timestamp]
+            claims = self._claims.get(partition)
+            if claims is not None:
+                heapq.heappush(claims, (timestamp, key))
             return Verdict.FIRST, None
         claim = Claim(int(record[0]), str(record[1]), float(record[2]))  # type: ignore[call-overload, arg-type]
         if claim.offset == offset:
@@ -69,11 +75,29 @@ class Deduplicator:
         del self._state[key]
 
     def expired(self, partition: int, watermark: float, ttl_s: float) -> Iterable[str]:
-        """Keys of this partition claimed more than ``ttl_s`` before the partition's watermark."""
+        """Keys of this partition claimed more than ``ttl_s`` before the partition's watermark;
+        each is returned once (the caller forgets it)."""
+        claims = self._claims.get(partition)
+        if claims is None:
+            claims = self._claims[partition] = self._scan(partition)
+        horizon, due = watermark - ttl_s, []
+        while claims and claims[0][0] < horizon:
+            claimed_at, key = heapq.heappop(claims)
+            record = self._state.get(key)
+            if record is not None and float(record[2]) == claimed_at:  # type: ignore[arg-type]
+                due.append(key)
+        return due
+
+    def _scan(self, partition: int) -> list[tuple[float, str]]:
         prefix = f"{partition}|"
-        horizon = watermark - ttl_s
-        return [
-            key
+        claims = [
+            (float(record[2]), key)  # type: ignore[arg-type]
             for key, record in list(self._state.items())
-            if key.startswith(prefix) and float(record[2]) < horizon  # type: ignore[arg-type]
+            if key.startswith(prefix)
         ]
+        heapq.heapify(claims)
+        return claims
+
+    def forget_partition(self, partition: int) -> None:
+        """The partition moved away; its next owner rebuilds the index from the state."""
+        self._claims.pop(partition, None)

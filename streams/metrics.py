@@ -46,3 +46,7 @@ alerts_raised = Counter(
 case_warnings = Counter(
     "haochaping_case_warnings_total", "overdue warnings (超期预警) sent", ["deadline", "kind"]
 )
+cases_expired = Counter(
+    "haochaping_cases_expired_total",
+    "finished cases past their retention, and events whose case never opened, dropped",
+)

@@ -60,6 +60,8 @@ def build_steps(
     case_policy = CasePolicy(
         callback_working_days=s.case_callback_working_days,
         rectification_working_days=s.case_rectification_working_days,
+        retention_days=s.case_retention_days,
+        pending_days=s.case_pending_days,
     )
     rejections = Rejections(topic=s.topic_rejected, secret=secret, outbox=outbox)
     ingest = IngestStep(

@@ -77,6 +77,7 @@ class CaseStep:
                 self._warnings_topic, warning.key.encode(), warning.model_dump_json().encode()
             )
             metrics.case_warnings.labels(deadline=warning.deadline, kind=warning.kind).inc()
+        metrics.cases_expired.inc(book.expire(clock))
 
     def forget_partition(self, partition: int) -> None:
         self._books.pop(partition, None)

@@ -212,6 +212,8 @@ class IngestStep:
     def forget_partition(self, partition: int) -> None:
         """Expiry must only delete state of partitions this worker still owns."""
         self.watermarks.pop(partition, None)
+        self._windows.forget_partition(partition)
+        self._dedupe.forget_partition(partition)
 
 
 def _record_metrics(report: IngestReport) -> None:

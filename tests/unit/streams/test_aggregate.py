@@ -126,3 +126,26 @@ def test_expiry_passes_over_state_it_did_not_write() -> None:
     closed = agg.closed_entries(0, MINUTE_START + 10 * 86_400, 3600)
     assert "0|x" not in closed and "0|department|D1|1m|nope" not in closed
     assert any(name.startswith("0|department|D1|1m|") for name in closed)
+
+
+def test_expiry_returns_each_closed_entry_once_as_windows_close_over_time() -> None:
+    state: dict[str, Any] = {}
+    agg = WindowAggregator(state)
+    closed: list[str] = []
+    for minute in range(0, 600, 7):  # evaluations spread over ten hours, expiry every round
+        agg.add(
+            partition=0,
+            offset=minute,
+            event_epoch=MINUTE_START + minute * 60,
+            level=4,
+            keys={"service": "S1", "department": "D1", "channel": "web", "region": "310101"},
+        )
+        agg.drain()
+        for name in agg.closed_entries(0, MINUTE_START + minute * 60, 3600):
+            closed.append(name)
+            agg.forget(name)
+    # the oracle: a minute closes an hour after its end, the day window not yet
+    expected = {n for n in closed if "|1m|" in n}
+    assert len(closed) == len(set(closed)) == len(expected)
+    assert all(int(n.rsplit("|", 1)[1]) + 60 + 3600 <= MINUTE_START + 593 * 60 for n in closed)
+    assert not any("|1d|" in n for n in closed)

@@ -366,3 +366,46 @@ def test_pending_warnings_does_not_record() -> None:
     assert len(pending_warnings(case, cn(2026, 12, 1))) == 4
     assert len(pending_warnings(case, cn(2026, 12, 1))) == 4
     assert case.emitted == []
+
+
+class CountingState(dict[str, Any]):
+    """A state mapping that counts full scans, to see that expiry does not rescan."""
+
+    scans = 0
+
+    def __iter__(self) -> Any:
+        CountingState.scans += 1
+        return super().__iter__()
+
+
+def test_a_finished_case_is_dropped_after_its_retention_and_not_before() -> None:
+    book = CaseBook(CAL, CasePolicy(retention_days=35))
+    book.open_from_evaluation(evaluation("E1", cn(2026, 10, 12, 9)))
+    book.open_from_evaluation(evaluation("E2", cn(2026, 10, 12, 9)))
+    book.apply(event("E1", "called_back", cn(2026, 10, 12, 15)))
+    book.apply(event("E1", "rectified", cn(2026, 10, 20, 15)))  # E1 finished on 20 Oct
+    assert book.expire(cn(2026, 11, 24, 14)) == 0  # 35 days less an hour
+    assert book.expire(cn(2026, 11, 24, 16)) == 1
+    assert set(book.cases) == {"E2"}  # E2 is open: kept however old
+
+
+def test_events_whose_case_never_opens_expire() -> None:
+    book = CaseBook(CAL, CasePolicy(pending_days=7))
+    book.apply(event("GHOST", "called_back", cn(2026, 10, 12, 15)))
+    book.apply(event("LATE", "called_back", cn(2026, 10, 12, 15)))
+    book.open_from_evaluation(evaluation("LATE", cn(2026, 10, 12, 9)))  # its case came
+    assert book.expire(cn(2026, 10, 19, 16)) == 1
+    assert book.pending == {} and set(book.cases) == {"LATE"}
+
+
+def test_expiry_touches_only_what_is_due() -> None:
+    state = CountingState()
+    book = CaseBook(CAL, POLICY, state=state)
+    for n in range(200):
+        book.open_from_evaluation(evaluation(f"E{n}", cn(2026, 10, 12, 9)))
+    book.expire(cn(2026, 10, 12, 10))  # builds the expiry index: one scan
+    scans = CountingState.scans
+    for day in range(13, 28):
+        book.expire(cn(2026, 10, day))
+        book.warnings_due(cn(2026, 10, day))
+    assert CountingState.scans == scans  # the indexes were built once, then kept up

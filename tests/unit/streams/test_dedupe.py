@@ -57,3 +57,24 @@ def test_state_is_per_partition_and_expires_by_message_time() -> None:
     assert all(key.split("|")[0] in {"0", "1"} for key in state)
     expired = list(d.expired(partition=0, watermark=1000.0 + 900, ttl_s=100))
     assert expired == ["0|e|e1"]
+
+
+def test_expiry_returns_each_old_claim_once_and_keeps_new_ones() -> None:
+    state: dict = {}
+    dedupe = Deduplicator(state)
+    assert list(dedupe.expired(0, 0, 100)) == []  # builds the index
+    for offset in range(10):
+        dedupe.decide(
+            partition=0,
+            offset=offset,
+            timestamp=float(offset * 50),
+            evaluation_id=f"E{offset}",
+            transaction_id=None,
+            evaluation_round=1,
+        )
+    due = list(dedupe.expired(0, watermark=300.0, ttl_s=100))
+    assert due == ["0|e|E0", "0|e|E1", "0|e|E2", "0|e|E3"]  # claimed before 200
+    for key in due:
+        dedupe.forget(key)
+    assert list(dedupe.expired(0, watermark=300.0, ttl_s=100)) == []
+    assert len(state) == 6
