@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,15 @@ def prepare(settings: Settings) -> Client:
 
 
 def cleanup(settings: Settings) -> None:
-    connect(settings, database="default").execute(
-        f"DROP DATABASE IF EXISTS {settings.clickhouse_database}"
-    )
+    """Drop the test's database and topics. What a loaded machine cannot drop in time is left
+    behind with a warning: it is unique to the test and harms no other (seen: a DROP
+    DATABASE that took over a minute on 18.16 while the machine ran at load 13)."""
+    try:
+        client = connect(settings, database="default")
+        client.connection.send_receive_timeout = 300
+        client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    except Exception as exc:
+        warnings.warn(f"left database {settings.clickhouse_database} behind: {exc}", stacklevel=2)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
     try:
         existing = set(admin.list_topics())
