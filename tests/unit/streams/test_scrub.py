@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.scrub import PLACEHOLDERS, pseudonymize, scrub_text
+from streams.scrub import PLACEHOLDERS, RAW_COPY_MAX, pseudonymize, scrub_raw, scrub_text
 
 
 @pytest.mark.parametrize(
@@ -39,13 +40,111 @@ def test_personal_data_disappears(text: str, secret: str, placeholder: str) -> N
     assert placeholder in out
 
 
+@pytest.mark.parametrize(
+    ("text", "secret", "placeholder"),
+    [
+        # digits of other scripts and spellings, folded before matching
+        ("我的手机一三八一二三四五六七八，谢谢", "一三八一二三四五六七八", "[手机号]"),
+        ("手机幺三八 幺两三四 五六七八", "幺三八 幺两三四 五六七八", "[手机号]"),
+        ("我是张三一三八一二三四五六七八", "一三八一二三四五六七八", "[手机号]"),
+        ("电话①③⑧①②③④⑤⑥⑦⑧", "①③⑧①②③④⑤⑥⑦⑧", "[手机号]"),
+        ("电话١٣٨١٢٣٤٥٦٧٨", "١٣٨١٢٣٤٥٦٧٨", "[手机号]"),
+        ("电话۱۳۸۱۲۳۴۵۶۷۸", "۱۳۸۱۲۳۴۵۶۷۸", "[手机号]"),
+        ("手机𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "[手机号]"),
+        ("手机１３８－１２３４－５６７８", "１３８－１２３４－５６７８", "[手机号]"),
+        # separators inside the number
+        ("手机138\u200b1234\u200b5678", "5678", "[手机号]"),
+        ("手机138\u30001234\u30005678", "5678", "[手机号]"),
+        ("手机138\xa01234\xa05678", "5678", "[手机号]"),
+        ("手机138.1234.5678", "138.1234.5678", "[手机号]"),
+        ("手机138/1234/5678", "138/1234/5678", "[手机号]"),
+        ("手机138–1234—5678", "138–1234—5678", "[手机号]"),
+        ("手机138_1234_5678", "138_1234_5678", "[手机号]"),
+        ("手机138 -- 1234 -- 5678", "5678", "[手机号]"),
+        ("手机0086 138 1234 5678", "5678", "[手机号]"),
+        # landlines need no phone word when they have an area code
+        ("有事找0571-88886666咨询", "88886666", "[电话]"),
+        ("有事找021 62345678", "62345678", "[电话]"),
+        ("电话：8765 4321", "8765 4321", "[电话]"),
+        ("tel:87654321", "87654321", "[电话]"),
+        # ID numbers: spaced, old 15-digit form, Chinese numerals
+        ("身份证 110101 19900307 1233", "1233", "[身份证号]"),
+        ("身份证一一〇一〇一一九九〇〇三〇七一二三三", "一二三三", "[身份证号]"),
+        ("老身份证110101900307123", "110101900307123", "[身份证号]"),
+        ("ID:31010119900307123X", "31010119900307123X", "[身份证号]"),
+        # bank cards: Luhn-valid, grouped or not, no keyword needed
+        ("退款到 4111 1111 1111 1111", "1111 1111", "[银行卡号]"),
+        ("4111111111111111", "4111111111111111", "[银行卡号]"),
+        # e-mail addresses in the ways people avoid spam filters
+        ("邮箱 zhang.san @ qq.com", "zhang.san", "[邮箱]"),
+        ("邮箱 zhang.san＠qq.com", "zhang.san", "[邮箱]"),
+        ("邮箱 zhang.san[at]qq.com", "zhang.san", "[邮箱]"),
+        ("邮箱 zhang.san(at)qq[dot]com", "zhang.san", "[邮箱]"),
+        ("邮箱 zhang.san at qq dot com", "zhang.san", "[邮箱]"),
+        ("邮箱 zhangsan艾特qq点com", "zhangsan", "[邮箱]"),
+        ("我的邮箱是张三丰@例子.中国，谢谢", "张三丰", "[邮箱]"),
+        ("发到zs@政务.cn吧", "zs@", "[邮箱]"),
+        ("邮箱zhang\u200bsan@qq.com", "san", "[邮箱]"),
+        # QQ and WeChat only after their keywords
+        ("QQ：12345678", "12345678", "[QQ号]"),
+        ("qq号 1234567", "1234567", "[QQ号]"),
+        ("扣扣 ①②③④⑤⑥", "①②③④⑤⑥", "[QQ号]"),
+        ("企鹅号 987654321", "987654321", "[QQ号]"),
+        ("微信：zhang_san88", "zhang_san88", "[微信号]"),
+        ("vx zhangsan-1990", "zhangsan-1990", "[微信号]"),
+        ("WeChat: ZhangSan2026", "ZhangSan2026", "[微信号]"),
+        ("威信 abc12345", "abc12345", "[微信号]"),
+        ("加我微信 12345678", "12345678", "[微信号]"),
+    ],
+)
+def test_personal_data_in_other_forms_disappears(text: str, secret: str, placeholder: str) -> None:
+    out = scrub_text(text)
+    assert secret not in out
+    assert placeholder in out
+    assert scrub_text(out) == out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # QQ numbers and WeChat ids look like any other number or word without their keyword
+        "一共87654321人次",
+        "会员名zhangsan_88很好记",
+        "第123456期",
+        # bare 7-8 digit numbers are dates and amounts unless a phone word precedes them
+        "日期20261128，金额12345678",
+    ],
+)
+def test_numbers_that_need_a_keyword_are_kept_without_one(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+def test_the_original_span_is_replaced() -> None:
+    # matched on the folded text, replaced in the original: the words around stay as written
+    assert scrub_text("请联系１３８　１２３４　５６７８，谢谢！") == "请联系[手机号]，谢谢！"
+    assert scrub_text("请打（0571）8888888转123") == "请打[电话]"
+    assert scrub_text("(+86)17712345678") == "[手机号]"
+    assert scrub_text("我是张三13812345678") == "我是张三[手机号]"
+    assert scrub_text("⑩号窗口，手机13812345678") == "⑩号窗口，手机[手机号]"
+
+
 def test_several_kinds_in_one_comment() -> None:
     text = (
         "我叫张三，身份证110101199003071234，手机13812345678，"
-        "邮箱zs@163.com，座机021-62345678，卡号6222021234567890，办理很慢。"
+        "邮箱zs@163.com，座机021-62345678，卡号6222021234567890，"
+        "QQ 87654321，微信 zhangsan_88，办理很慢。"
     )
     out = scrub_text(text)
-    for gone in ("110101199003071234", "13812345678", "zs@163.com", "62345678", "6222021234567890"):
+    gone_values = (
+        "110101199003071234",
+        "13812345678",
+        "zs@163.com",
+        "62345678",
+        "6222021234567890",
+        "87654321",
+        "zhangsan_88",
+    )
+    for gone in gone_values:
         assert gone not in out
     for placeholder in PLACEHOLDERS:
         assert placeholder in out
@@ -67,6 +166,15 @@ def test_id_number_is_not_labelled_as_phone() -> None:
         "评分5分，100%满意",
         "日期20261128，版本1.2.3",
         "服务很好，非常满意！",
+        "办件编号SH2026112800012345，等了3个小时",
+        "受理编号：20261128000123，跑了5次",
+        "办件编号310101202611280001一直显示审核中",
+        "事项编码310000-070001002000-1办不了",
+        "费用1500元，退了￥2,000.50",
+        "预约的是14:00-15:00时段",
+        "一次就办好了，跑了三次，两个窗口",
+        "微信上办的，很方便",
+        "@工作人员 请尽快处理",
         "",
         "IP 192.168.1.10",
     ],
@@ -115,3 +223,66 @@ def test_pseudonymize_matches_hmac_sha256() -> None:
 
 def test_pseudonymize_survives_lone_surrogates() -> None:
     assert len(pseudonymize("\ud800x", b"k")) == 64
+
+
+def test_scrub_raw_of_an_object() -> None:
+    raw = json.dumps(
+        {"evaluator_id": "U-ZHANG-0001", "level": 9, "comment": "手机13812345678"},
+        ensure_ascii=False,
+    ).encode()
+    out = scrub_raw(raw, b"k")
+    assert "U-ZHANG-0001" not in out and "13812345678" not in out
+    assert "hash:" + pseudonymize("U-ZHANG-0001", b"k") in out
+    assert json.loads(out)["comment"] == "手机[手机号]"
+
+
+def test_scrub_raw_of_nested_and_non_object_json() -> None:
+    raw = json.dumps([{"evaluator_id": "U-ZHANG-0001"}, {"x": {"evaluator_id": 13812345678}}])
+    out = scrub_raw(raw.encode(), b"k")
+    assert "U-ZHANG-0001" not in out and "13812345678" not in out
+    assert json.loads(out)[1]["x"]["evaluator_id"] == "[removed]"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"evaluator_id": "U-ZHANG-0001", "comment": "\xe6\x89\x8b\xe6\x9c\xba13812345678',
+        b'{"level": 9, "evaluator_id" :\n "U-ZHANG-0001"',
+        b'{"evaluator_id": "U-ZHANG-00',
+        b'\xff\xfe{"evaluator_id": "U-ZHANG-0001", }',
+        b'[{"evaluator_id": "U-ZHANG-0001"},',
+        b'"evaluator_id": "U-ZHANG-0001"',
+        b'{"evaluator_id": 13812345678,',
+    ],
+)
+def test_scrub_raw_masks_evaluator_ids_in_broken_json(raw: bytes) -> None:
+    out = scrub_raw(raw, b"k")
+    for gone in ("U-ZHANG-00", "13812345678"):
+        assert gone not in out
+
+
+def test_scrub_raw_hashes_a_complete_id_in_broken_json_like_a_parsed_one() -> None:
+    out = scrub_raw(b'{"evaluator_id": "U\\u0031", "level": ', b"k")
+    assert "hash:" + pseudonymize("U1", b"k") in out
+
+
+def test_scrub_raw_survives_lone_surrogates_and_deep_nesting() -> None:
+    raw = b'{"evaluator_id": "\\ud800x", "comment": "\\udc00 13812345678"}'
+    out = scrub_raw(raw, b"k")
+    assert "13812345678" not in out and "hash:" in out
+    assert scrub_raw(b"[" * 100_000, b"k").startswith("[[[")
+    assert scrub_raw(b'{"a":' * 50_000 + b'{"evaluator_id": "U-ZHANG-0001"', b"k")
+
+
+@pytest.mark.timeout(60)
+def test_scrub_raw_of_a_huge_message_is_bounded_and_leaks_nothing() -> None:
+    # spaced-out card numbers shrink twelve-fold when masked: text from beyond the scanned
+    # part would reach the copy, including any number cut in two by the scan limit
+    card = " - ".join("4111111111111111") + "，"
+    raw = (card * (2_000_000 // len(card))).encode()
+    start = time.perf_counter()
+    out = scrub_raw(raw, b"k")
+    assert time.perf_counter() - start < 10
+    assert len(out) <= RAW_COPY_MAX
+    assert not any(ch.isdigit() for ch in out)
+    assert "[银行卡号]" in out
