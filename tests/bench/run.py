@@ -30,6 +30,7 @@ from channels.producer import ChannelProducer
 from channels.simulator import Simulator
 from runtime.settings import Settings
 from sinks.clickhouse import connect
+from tests.bench.scrub_fuzz import slowest_input
 from tests.integration.harness import Service, cleanup, prepare, unique_settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -256,6 +257,9 @@ def main() -> None:
         help="evaluations/s of the live surge-detection run (5 minutes)",
     )
     parser.add_argument("--skip-surge", action="store_true", help="skip the surge-delay run")
+    parser.add_argument(
+        "--scrub-seconds", type=float, default=10.0, help="time for the scrubbing fuzz run"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
 
@@ -317,6 +321,11 @@ def main() -> None:
     print(
         f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
         f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
+    )
+    slowest, length, what = slowest_input(args.scrub_seconds)
+    print(
+        f"| scrubbing, slowest of random adversarial inputs ({args.scrub_seconds:.0f} s) | "
+        f"{slowest * 1000:.0f} ms for {length:,} characters ({what}) |"
     )
     if delay is not None:
         wall, event_offset, department = delay

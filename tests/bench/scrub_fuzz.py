@@ -1,6 +1,6 @@
 """Random adversarial inputs for streams.scrub, timed: the slowest one found in a time budget.
 
-For `make bench` (not wired into tests/bench/run.py yet): a catastrophic-backtracking
+For `make bench` (tests/bench/run.py prints its result): a catastrophic-backtracking
 regression shows up as one input taking seconds where all others take milliseconds.
 
     python -m tests.bench.scrub_fuzz 10
