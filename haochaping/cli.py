@@ -224,13 +224,16 @@ def worker(
         start_http_server(settings.worker_web_port, addr="127.0.0.1")
     from faust import Worker
 
+    # Faust makes only the last level of its data directory (.data/faust on a fresh clone)
+    Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     console.print(
         f"worker: reading {settings.topic_raw} at {settings.kafka_bootstrap}; metrics on "
         f"http://127.0.0.1:{settings.worker_web_port}/metrics",
         highlight=False,
     )
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    # our own lines (start, progress, stall) go to stdout as they are, not through logging
+    Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False).execute_from_commandline()
 
 
 @cli.command()
@@ -275,7 +278,10 @@ def sink(
         settings, consumer, ClickHouseWriter(settings), say=say, should_stop=lambda: stopping
     )
     watchdog = SinkWatchdog(
-        LagProbe(settings, topics, settings.sink_group), runner, stall_s=settings.sink_stall_s
+        LagProbe(settings, topics, settings.sink_group),
+        runner,
+        stall_s=settings.sink_stall_s,
+        say=say,
     )
     watchdog.start()
     say(

@@ -34,6 +34,7 @@ class Watched(Protocol):
 
     last_batch_at: float  # time.monotonic() of the last batch landed and committed
     clickhouse_down: bool
+    rows_landed: int
 
 
 class LagProbe:
@@ -74,8 +75,12 @@ class SinkWatchdog:
         stall_s: float,
         every_s: float = 10.0,
         on_stall: Callable[[], None] | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self._probe, self._sink = probe, sink
+        self._say = say  # one progress line a minute, at the default level
+        self._lag = 0
+        self._landed_at_last_line = 0
         self._every_s = every_s
         self._detector = StallDetector(stall_s)
         self._on_stall = on_stall or (lambda: exit_stalled("sink", stall_s))
@@ -91,6 +96,7 @@ class SinkWatchdog:
     def check(self) -> bool:
         """One look: publish the lag; True when the sink is stalled."""
         ends, positions = self._probe.read()
+        self._lag = sum(max(0, end - positions[tp]) for tp, end in ends.items())
         for tp, end in ends.items():
             metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(0, end - positions[tp])
@@ -103,7 +109,11 @@ class SinkWatchdog:
         )
 
     def _run(self) -> None:
+        looks = 0
         while not self._stopped.wait(self._every_s):
+            looks += 1
+            if self._say is not None and looks % 6 == 0:
+                self._say_progress()
             try:
                 stalled = self.check()
             except Exception as exc:  # Kafka away: the sink says so itself
@@ -112,3 +122,12 @@ class SinkWatchdog:
             if stalled:
                 self._on_stall()
                 return
+
+    def _say_progress(self) -> None:
+        assert self._say is not None
+        landed = self._sink.rows_landed
+        self._say(
+            f"sink: {landed - self._landed_at_last_line} rows landed in the last minute, "
+            f"{landed} since start; {self._lag} records waiting"
+        )
+        self._landed_at_last_line = landed

@@ -81,9 +81,12 @@ class Progress:
 
     batches: int = 0
     at: float = field(default_factory=time.monotonic)
+    evaluations: int = 0
+    reported: int = 0  # evaluations at the last progress line
 
-    def batch_done(self) -> None:
+    def batch_done(self, size: int) -> None:
         self.batches += 1
+        self.evaluations += size
         self.at = time.monotonic()
         metrics.last_batch.set_to_current_time()
 
@@ -259,7 +262,7 @@ def _agents(worker: Worker) -> None:
             started = time.perf_counter()
             worker.ingest.process([record_of(event) for event in events])
             await worker.send()
-            worker.progress.batch_done()
+            worker.progress.batch_done(len(events))
             metrics.evaluations_in.inc(len(events))
             metrics.batch_size.observe(len(events))
             metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -337,3 +340,14 @@ def _timers(worker: Worker) -> None:
             sorted(tp.partition for tp in paused if tp.topic == raw_topic),
             "active" if getattr(consumer, "flow_active", True) else "suspended",
         )
+
+    @app.timer(interval=60.0)
+    async def say_progress() -> None:
+        # at the default level too: one line a minute says the worker is alive and moving
+        done = worker.progress.evaluations
+        print(
+            f"worker: {done - worker.progress.reported} evaluations in the last minute, "
+            f"{done} since start; last batch {time.monotonic() - worker.progress.at:.0f}s ago",
+            flush=True,
+        )
+        worker.progress.reported = done

@@ -24,6 +24,7 @@ class FakeSink:
     def __init__(self) -> None:
         self.last_batch_at = time.monotonic()
         self.clickhouse_down = False
+        self.rows_landed = 0
 
 
 def watchdog(probe: FakeProbe, sink: FakeSink, stall_s: float) -> SinkWatchdog:
