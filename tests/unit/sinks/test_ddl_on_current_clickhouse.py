@@ -509,17 +509,22 @@ def check_rolling_hour(rows: Rows, view: str = ROLLING_VIEW) -> list[Any]:
 ROLLING_DB = "haochaping_rolling"
 
 
-@pytest.fixture(scope="module")
-def rolling_db(chdb_db: Chdb) -> Iterator[Chdb]:
-    chdb_db.execute(f"CREATE DATABASE IF NOT EXISTS {ROLLING_DB}")
-    chdb_db.execute(f"USE {ROLLING_DB}")
+def migrated(chdb_db: Chdb, database: str) -> Chdb:
+    """A second database in the same chdb session, with every migration applied."""
+    chdb_db.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    chdb_db.execute(f"USE {database}")
     try:
         for migration in load_migrations():
             for statement in migration.statements():
                 chdb_db.execute(statement)
     finally:
         chdb_db.execute("USE haochaping")
-    insert_rolling(chdb_db.insert, f"{ROLLING_DB}.satisfaction_partials")
+    return chdb_db
+
+
+@pytest.fixture(scope="module")
+def rolling_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    insert_rolling(migrated(chdb_db, ROLLING_DB).insert, f"{ROLLING_DB}.satisfaction_partials")
     yield chdb_db
 
 
@@ -567,15 +572,7 @@ def check_halls(rows: Rows, view: str = "ranking_halls_daily") -> list[tuple[Any
 
 @pytest.fixture(scope="module")
 def halls_db(chdb_db: Chdb) -> Iterator[Chdb]:
-    chdb_db.execute(f"CREATE DATABASE IF NOT EXISTS {HALLS_DB}")
-    chdb_db.execute(f"USE {HALLS_DB}")
-    try:
-        for migration in load_migrations():
-            for statement in migration.statements():
-                chdb_db.execute(statement)
-    finally:
-        chdb_db.execute("USE haochaping")
-    insert_halls(chdb_db.insert, f"{HALLS_DB}.satisfaction_partials")
+    insert_halls(migrated(chdb_db, HALLS_DB).insert, f"{HALLS_DB}.satisfaction_partials")
     yield chdb_db
 
 
