@@ -19,9 +19,14 @@ from streams.alerting import AlertLifecycle
 from streams.minutes import MinuteMerger
 from streams.outbox import OutboxPort
 from streams.spikes import SpikeConfig, SpikeDetector
+from streams.splitstate import SplitState
 
+# One record each for what is small (detector and merger settings and clocks, open alerts),
+# one record per key for what grows with the keys (streams/splitstate.py).
 JUDGED_KEY = "0|judged"
 MERGER_KEY = "0|merger"
+KEYS_PREFIX = "0|keys|"  # + dimension + "|" + key: a key's detector state
+PENDING_PREFIX = "0|pending|"  # + dimension|key|minute: the partials of an unjudged minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class SurgeStep:
         self._alerts_topic = alerts_topic
         self._notify = notify
         self._merger: MinuteMerger | None = None
+        self._keys = {d: SplitState(state, f"{KEYS_PREFIX}{d}|") for d in SURGE_DIMENSIONS}
+        self._pending = SplitState(state, PENDING_PREFIX)
         self._detectors: dict[str, SpikeDetector] = {}
         self._lifecycles: dict[str, AlertLifecycle] = {}
 
@@ -55,16 +62,22 @@ class SurgeStep:
         # after recovery the table holds the last state written; absent on a fresh start
         judged = self._state.get(JUDGED_KEY) or {}
         merger = self._state.get(MERGER_KEY)
+        pending = self._pending.read()
         self._merger = (
-            MinuteMerger.from_state(merger) if merger else MinuteMerger(self.rules.grace_s)
+            MinuteMerger.from_state({"pending": pending, **merger})
+            if merger
+            else MinuteMerger(self.rules.grace_s)
         )
         detectors, lifecycles = judged.get("detectors", {}), judged.get("lifecycles", {})
-        self._detectors = {
-            d: SpikeDetector.from_state(self.rules.spike, detectors[d])
-            if d in detectors
-            else SpikeDetector(self.rules.spike)
-            for d in SURGE_DIMENSIONS
-        }
+        self._detectors = {}
+        for d in SURGE_DIMENSIONS:
+            keys = self._keys[d].read()
+            if d in detectors:
+                # a state written before keys had records of their own still holds "keys"
+                state = {**detectors[d], "keys": {**detectors[d].get("keys", {}), **keys}}
+                self._detectors[d] = SpikeDetector.from_state(self.rules.spike, state)
+            else:
+                self._detectors[d] = SpikeDetector(self.rules.spike)
         self._lifecycles = {d: self._lifecycle(d, lifecycles.get(d)) for d in SURGE_DIMENSIONS}
         return self._merger
 
@@ -103,11 +116,20 @@ class SurgeStep:
                 self._notify(alert)  # never waits: a slow receiver cannot slow the stream
             metrics.alerts_raised.labels(dimension=alert.dimension, state=alert.state).inc()
         if minutes:
-            # written before the merger: a crash between the two re-offers judged minutes,
-            # which the lifecycle ignores, and never loses a minute
-            self._state[JUDGED_KEY] = {
-                "detectors": {d: self._detectors[d].to_state() for d in SURGE_DIMENSIONS},
-                "lifecycles": {d: self._lifecycles[d].to_state() for d in SURGE_DIMENSIONS},
-            }
-        self._state[MERGER_KEY] = merger.to_state()
+            self._save_judged()
+        merger_state = merger.to_state()
+        self._pending.write(merger_state.pop("pending"))
+        self._state[MERGER_KEY] = merger_state
         return raised
+
+    def _save_judged(self) -> None:
+        # The clocks before the keys, and both before the merger: a crash part-way re-offers
+        # judged minutes, which are then neither learned twice nor alerted twice.
+        detectors = {d: self._detectors[d].to_state() for d in SURGE_DIMENSIONS}
+        keys = {d: state.pop("keys") for d, state in detectors.items()}
+        self._state[JUDGED_KEY] = {
+            "detectors": detectors,
+            "lifecycles": {d: self._lifecycles[d].to_state() for d in SURGE_DIMENSIONS},
+        }
+        for d in SURGE_DIMENSIONS:
+            self._keys[d].write(keys[d])
