@@ -260,6 +260,12 @@ def main() -> None:
     parser.add_argument(
         "--scrub-seconds", type=float, default=10.0, help="time for the scrubbing fuzz run"
     )
+    parser.add_argument(
+        "--memory-count",
+        type=int,
+        default=1_000_000,
+        help="evaluations (over 10,000 service keys) for the in-memory state measurement",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
 
@@ -321,6 +327,21 @@ def main() -> None:
     print(
         f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
         f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
+    )
+    # its own process, so the peak RSS is the state's and not the benchmark's
+    state = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tests.bench.memory", str(args.memory_count), "10000"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    print(
+        f"| worker state after {args.memory_count:,} evaluations over 10,000 service keys "
+        f"(six hours, in memory) | {state['window_entries']:,.0f} window entries, "
+        f"{state['dedupe_entries']:,.0f} dedupe claims, {state['surge_records']:,.0f} surge "
+        f"records; peak RSS {state['max_rss_mb']:,.0f} MB |"
     )
     slowest, length, what = slowest_input(args.scrub_seconds)
     print(
