@@ -91,6 +91,10 @@ class Sink:
                     self._rows[landing.table].append(landing.to_row(record.value))
                 except Exception as exc:
                     metrics.rows_refused.labels(table=landing.table).inc()
+                    if landing.checked_by_worker:
+                        # the worker rejects it with the real reason under the same key of
+                        # `rejected` (topic, partition, offset); a second row would replace it
+                        continue
                     self._rows["refused"].append(
                         refused_row(
                             tp.topic, tp.partition, record.offset, landing.kind, describe(exc)

@@ -41,6 +41,8 @@ class Landing:
     to_row: Callable[[bytes], tuple[Any, ...]]
     compacted: bool = False  # the topic keeps the newest record per key, not a time span
     monthly_partitions: bool = True  # PARTITION BY toYYYYMM(...): retention drops months
+    # records others write, which the worker also checks and rejects with their reason
+    checked_by_worker: bool = False
 
     @property
     def kind(self) -> str:
@@ -75,6 +77,7 @@ LANDINGS: tuple[Landing, ...] = (
         "case_events",
         CASE_EVENTS_COLUMNS,
         lambda v: case_event_row(CaseEvent.model_validate_json(v)),
+        checked_by_worker=True,  # departments' systems write cases.events
     ),
     Landing(
         "topic_case_warnings",
