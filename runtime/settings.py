@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     sink_group: str = Field("haochaping-sink", description="consumer group of the ClickHouse sink")
     sink_batch_rows: int = Field(5000, ge=1, description="rows per ClickHouse insert, at most")
     sink_batch_s: float = Field(1.0, gt=0, description="longest wait before an insert, seconds")
+    worker_stall_s: float = Field(
+        60.0,
+        ge=10,
+        description="evaluations waiting this long with no batch processed: the worker exits "
+        "with status 75 for its supervisor to restart it",
+    )
     sink_stall_s: float = Field(
         60.0,
         ge=10,

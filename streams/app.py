@@ -33,7 +33,6 @@ from streams.webhook import AlertWebhook
 log = logging.getLogger("haochaping.worker")
 
 DEMO_SECRET = "haochaping-demo-secret-not-for-production"
-STALL_S = 60
 # table recovery replays changelogs; even a city's month of state recovers well within this
 REBALANCE_BOUND_S = 300
 __all__ = ["STALLED", "create_app", "evaluator_secret"]
@@ -288,7 +287,7 @@ def _json_values(events: list[EventT]) -> list[dict[str, Any]]:
 
 def _timers(worker: Worker) -> None:
     app = worker.app
-    stall = StallDetector(STALL_S, pause_bound_s=REBALANCE_BOUND_S)
+    stall = StallDetector(worker.settings.worker_stall_s, pause_bound_s=REBALANCE_BOUND_S)
 
     @app.timer(interval=30.0)
     async def expire_state() -> None:
@@ -301,7 +300,7 @@ def _timers(worker: Worker) -> None:
     @app.timer(interval=10.0)
     async def watchdog() -> None:
         # A worker whose consumer silently stops fetching after a rebalance would hold its
-        # partitions forever. When new evaluations have waited STALL_S with no batch
+        # partitions forever. When new evaluations have waited worker_stall_s with no batch
         # processed, exit with STALLED so the supervisor starts a fresh worker, which resumes
         # from the committed offsets: at-least-once, and every step is idempotent.
         assigned = worker.raw_partitions()
@@ -323,7 +322,7 @@ def _timers(worker: Worker) -> None:
             lag = max(0, end - positions[tp])
             metrics.consumer_lag.labels(partition=str(tp.partition)).set(lag)
         if stall.stalled(ends, worker.progress.at, time.monotonic(), positions=positions):
-            exit_stalled("worker", STALL_S)
+            exit_stalled("worker", worker.settings.worker_stall_s)
 
     @app.timer(interval=10.0)
     async def report_progress() -> None:

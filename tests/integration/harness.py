@@ -47,6 +47,10 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "demo_mode": True,
         "batch_within_s": 0.2,
         "sink_batch_s": 0.3,
+        # a stalled client is restarted sooner than in production (seen: a fresh Faust
+        # worker that never fetched, about one CI run in six); every wait allows for it
+        "worker_stall_s": 30.0,
+        "sink_stall_s": 30.0,
     }
     values.update(overrides)
     return Settings(**values)

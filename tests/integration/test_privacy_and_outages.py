@@ -124,8 +124,8 @@ def test_a_sink_without_clickhouse_says_so_retries_and_loses_nothing(
         wait_until(
             "the sink to report the outage twice",
             lambda: sink.output().count("unreachable") >= 2,
-            timeout=60,
-            services=[sink],
+            timeout=180,  # room for a worker stall and its restart (harness.Service.alive)
+            services=[worker, sink],
         )
         sink.stop()
         assert "Traceback" not in sink.output()
