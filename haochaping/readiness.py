@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient
 
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from sinks.watchdog import LagProbe
+from sinks.watchdog import LagProbe, total_lag
 from streams.pipeline import surge_minutes_topic
 
 
@@ -60,7 +60,7 @@ class Readiness:
         for name, (group, _) in self._groups.items():
             info = described.get(group, {})
             ends, positions = self._probes[name].read()
-            lag = sum(max(0, end - positions[tp]) for tp, end in ends.items())
+            lag = total_lag(ends, positions)
             out.append(
                 GroupState(
                     name, group, info.get("group_state", "?"), len(info.get("members", [])), lag

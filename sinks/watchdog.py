@@ -29,6 +29,11 @@ log = logging.getLogger("haochaping.sink")
 Offsets = dict[TopicPartition, int]
 
 
+def total_lag(ends: Offsets, positions: Offsets) -> int:
+    """Records not yet committed, over all partitions."""
+    return sum(max(0, end - positions[tp]) for tp, end in ends.items())
+
+
 class Watched(Protocol):
     """What the watchdog reads of the sink (from another thread: plain attributes only)."""
 
@@ -96,7 +101,7 @@ class SinkWatchdog:
     def check(self) -> bool:
         """One look: publish the lag; True when the sink is stalled."""
         ends, positions = self._probe.read()
-        self._lag = sum(max(0, end - positions[tp]) for tp, end in ends.items())
+        self._lag = total_lag(ends, positions)
         for tp, end in ends.items():
             metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(0, end - positions[tp])

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from faust.types import EventT
 
 from runtime.settings import Settings
-from runtime.watchdog import STALLED, StallDetector, exit_stalled
+from runtime.watchdog import StallDetector, exit_stalled
 from streams import metrics
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps, surge_minutes_topic
@@ -35,7 +35,6 @@ log = logging.getLogger("haochaping.worker")
 DEMO_SECRET = "haochaping-demo-secret-not-for-production"
 # table recovery replays changelogs; even a city's month of state recovers well within this
 REBALANCE_BOUND_S = 300
-__all__ = ["STALLED", "create_app", "evaluator_secret"]
 
 
 class SourcePartitionTable(faust.Table):  # type: ignore[misc]
@@ -301,7 +300,7 @@ def _timers(worker: Worker) -> None:
     async def watchdog() -> None:
         # A worker whose consumer silently stops fetching after a rebalance would hold its
         # partitions forever. When new evaluations have waited worker_stall_s with no batch
-        # processed, exit with STALLED so the supervisor starts a fresh worker, which resumes
+        # processed, exit with STALLED (75) so the supervisor starts a fresh worker, which resumes
         # from the committed offsets: at-least-once, and every step is idempotent.
         assigned = worker.raw_partitions()
         if getattr(app, "in_recovery", False) or app.rebalancing:
