@@ -297,6 +297,78 @@ def sink(
 
 
 @cli.command()
+def notify(
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(
+            min=1, max=86_400, help="stop after this many seconds without new alert events"
+        ),
+    ] = None,
+) -> None:
+    """Deliver alerts.spikes to the webhook (HAOCHAPING_WEBHOOK_URL), at least once."""
+    from notify.delivery import Notifier, consumer_lag
+    from notify.webhook import WebhookClient
+    from sinks.consumer import make_consumer
+    from sinks.watchdog import LagProbe, SinkWatchdog
+
+    settings = get_settings()
+    say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
+    if not settings.webhook_url:
+        # exit 0: supervisord does not restart a program that ends as expected
+        say("notify: no webhook configured (HAOCHAPING_WEBHOOK_URL is empty); nothing to do")
+        return
+    try:
+        client = WebhookClient(
+            settings.webhook_url,
+            settings.webhook_format,
+            secret=settings.webhook_secret,
+            timeout_s=settings.webhook_timeout_s,
+        )
+    except ValueError as exc:
+        fail(f"HAOCHAPING_WEBHOOK_*: {exc}")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    topics = [settings.topic_alerts]
+    consumer = wait_for(
+        f"notify: Kafka at {settings.kafka_bootstrap}",
+        lambda: make_consumer(
+            settings, topics, group=settings.notify_group, client_id="haochaping-notify"
+        ),
+        say,
+    )
+    if settings.notify_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.notify_metrics_port, addr="127.0.0.1")
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner = Notifier(consumer, client, say=say, should_stop=lambda: stopping)
+    watchdog = SinkWatchdog(
+        LagProbe(settings, topics, settings.notify_group),
+        runner,
+        stall_s=settings.notify_stall_s,
+        say=say,
+        who="notify",
+        done="alert events settled",
+        lag_gauge=consumer_lag,
+    )
+    watchdog.start()
+    say(f"notify: {settings.topic_alerts} → {settings.webhook_format} webhook at {client.where}")
+    try:
+        runner.run(idle_exit_s=idle_exit)
+    finally:
+        watchdog.stop()
+        consumer.close()
+    say(f"notify: stopped; {runner.delivered} alert events delivered")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of a raw evaluation (for channel teams)."""
     from schemas.evaluation import raw_evaluation_json_schema

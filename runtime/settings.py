@@ -86,14 +86,31 @@ class Settings(BaseSettings):
     alert_quiet_minutes: int = Field(
         3, ge=1, description="quiet minutes after which an alert is resolved"
     )
-    webhook_url: str = Field("", description="POST every alert event here (empty: no webhook)")
+
+    # --- notifier: alerts.spikes → webhook (`haochaping notify`)
+    webhook_url: str = Field(
+        "", description="POST every alert event here (empty: `haochaping notify` has nothing to do)"
+    )
     webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
         "generic", description="body of the webhook: generic JSON, DingTalk or WeCom robot"
     )
-    webhook_secret: str = Field("", description="DingTalk robot signing secret (加签), optional")
-    webhook_timeout_s: float = Field(5.0, gt=0, description="timeout of one webhook POST")
-    webhook_queue: int = Field(
-        1000, ge=1, description="alert events waiting for the webhook; more are dropped"
+    webhook_secret: str = Field(
+        "",
+        description="signing key: generic JSON gets an X-Haochaping-Signature HMAC header, "
+        "DingTalk the robot's 加签 signature; optional",
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="timeout of one webhook POST")
+    notify_group: str = Field(
+        "haochaping-notify", description="consumer group of the notifier on alerts.spikes"
+    )
+    notify_stall_s: float = Field(
+        60.0,
+        ge=10,
+        description="alert events waiting this long with no delivery attempt: the notifier "
+        "exits with status 75 for its supervisor to restart it",
+    )
+    notify_metrics_port: int = Field(
+        9465, description="Prometheus metrics port of the notifier (0: off)"
     )
 
     # --- follow-up of bad reviews (cases)

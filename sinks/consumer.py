@@ -73,6 +73,14 @@ class Sink:
         self.clickhouse_down = False
 
     @property
+    def outage(self) -> bool:
+        return self.clickhouse_down
+
+    @property
+    def progress(self) -> int:
+        return self.rows_landed
+
+    @property
     def topics(self) -> list[str]:
         return list(self._landings)
 
@@ -218,7 +226,12 @@ class TopicsMissing(Exception):
     """The sink's topics do not exist yet (`haochaping topics` creates them)."""
 
 
-def make_consumer(settings: Settings, topics: list[str], group: str | None = None) -> KafkaConsumer:
+def make_consumer(
+    settings: Settings,
+    topics: list[str],
+    group: str | None = None,
+    client_id: str = "haochaping-sink",
+) -> KafkaConsumer:
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_servers,
         group_id=group or settings.sink_group,
@@ -231,7 +244,7 @@ def make_consumer(settings: Settings, topics: list[str], group: str | None = Non
         # this expires; kafka-python 3's default is 45 s
         session_timeout_ms=20_000,
         heartbeat_interval_ms=3_000,
-        client_id="haochaping-sink",
+        client_id=client_id,
     )
     # kafka-python 3.0.12: a member that joins before its topics' partitions are known gets
     # an empty assignment; the rejoin that follows the metadata update, if it outlasts one

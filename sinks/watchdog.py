@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from prometheus_client import Gauge
 
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
@@ -35,19 +36,30 @@ def total_lag(ends: Offsets, positions: Offsets) -> int:
 
 
 class Watched(Protocol):
-    """What the watchdog reads of the sink (from another thread: plain attributes only)."""
+    """What the watchdog reads of the loop it watches (from another thread: plain attributes
+    only). The sink and the notifier (notify/delivery.py) both have them."""
 
-    last_batch_at: float  # time.monotonic() of the last batch landed and committed
-    clickhouse_down: bool
-    rows_landed: int
+    last_batch_at: float  # time.monotonic() of the last batch settled and committed
+
+    @property
+    def outage(self) -> bool:
+        """Waiting on an outage the loop reports itself (ClickHouse, the webhook)."""
+
+    @property
+    def progress(self) -> int:
+        """Rows landed, events settled."""
 
 
 class LagProbe:
     def __init__(self, settings: Settings, topics: list[str], group: str) -> None:
         self._topics, self._group = topics, group
-        common = {"bootstrap_servers": settings.kafka_servers, "request_timeout_ms": 10_000}
-        self._consumer = KafkaConsumer(client_id="haochaping-sink-probe", **common)
-        self._admin = KafkaAdminClient(client_id="haochaping-sink-probe", **common)
+        common = {
+            "bootstrap_servers": settings.kafka_servers,
+            "request_timeout_ms": 10_000,
+            "client_id": f"{group}-probe",
+        }
+        self._consumer = KafkaConsumer(**common)
+        self._admin = KafkaAdminClient(**common)
 
     def read(self) -> tuple[Offsets, Offsets]:
         """(end offsets, committed positions) of every partition of the sink's topics; a
@@ -81,16 +93,20 @@ class SinkWatchdog:
         every_s: float = 10.0,
         on_stall: Callable[[], None] | None = None,
         say: Callable[[str], None] | None = None,
+        who: str = "sink",
+        done: str = "rows landed",
+        lag_gauge: Gauge = metrics.consumer_lag,
     ) -> None:
         self._probe, self._sink = probe, sink
+        self._who, self._done, self._lag_gauge = who, done, lag_gauge
         self._say = say  # one progress line a minute, at the default level
         self._lag = 0
         self._landed_at_last_line = 0
         self._every_s = every_s
         self._detector = StallDetector(stall_s)
-        self._on_stall = on_stall or (lambda: exit_stalled("sink", stall_s))
+        self._on_stall = on_stall or (lambda: exit_stalled(who, stall_s))
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sink-watchdog", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{who}-watchdog", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -103,11 +119,11 @@ class SinkWatchdog:
         ends, positions = self._probe.read()
         self._lag = total_lag(ends, positions)
         for tp, end in ends.items():
-            metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+            self._lag_gauge.labels(topic=tp.topic, partition=str(tp.partition)).set(
                 max(0, end - positions[tp])
             )
-        if self._sink.clickhouse_down:
-            self._detector.pause()  # the sink reports the outage itself and holds its batch
+        if self._sink.outage:
+            self._detector.pause()  # the loop reports the outage itself and holds its batch
             return False
         return self._detector.stalled(
             ends, self._sink.last_batch_at, time.monotonic(), positions=positions
@@ -130,9 +146,9 @@ class SinkWatchdog:
 
     def _say_progress(self) -> None:
         assert self._say is not None
-        landed = self._sink.rows_landed
+        done = self._sink.progress
         self._say(
-            f"sink: {landed - self._landed_at_last_line} rows landed in the last minute, "
-            f"{landed} since start; {self._lag} records waiting"
+            f"{self._who}: {done - self._landed_at_last_line} {self._done} in the last minute, "
+            f"{done} since start; {self._lag} records waiting"
         )
-        self._landed_at_last_line = landed
+        self._landed_at_last_line = done

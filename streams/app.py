@@ -28,7 +28,6 @@ from streams import metrics
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps, surge_minutes_topic
 from streams.records import Record
-from streams.webhook import AlertWebhook
 
 log = logging.getLogger("haochaping.worker")
 
@@ -185,17 +184,6 @@ class Worker:
 
     def _build_steps(self) -> None:
         s = self.settings
-        self.webhook = (
-            AlertWebhook(
-                s.webhook_url,
-                s.webhook_format,
-                timeout_s=s.webhook_timeout_s,
-                queue_size=s.webhook_queue,
-                secret=s.webhook_secret,
-            )
-            if s.webhook_url
-            else None
-        )
         steps = build_steps(
             s,
             secret=self.secret,
@@ -203,7 +191,6 @@ class Worker:
             states=StepStates(
                 self.window_state, self.dedupe_state, self.case_state, self.surge_state
             ),
-            notify=self.webhook.offer if self.webhook else None,
         )
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
 
@@ -230,17 +217,6 @@ def create_app(settings: Settings) -> faust.App:
     app = worker.app
     _agents(worker)
     _timers(worker)
-    if worker.webhook is not None:
-        webhook = worker.webhook
-
-        @app.task
-        async def start_webhook() -> None:
-            await webhook.start()
-
-        @app.on_before_shutdown.connect  # type: ignore[arg-type]
-        async def stop_webhook(sender: Any, **_: Any) -> None:
-            await webhook.stop()
-
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
         worker.forget_revoked(revoked)

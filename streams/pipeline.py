@@ -7,12 +7,11 @@ what the worker runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.settings import Settings
-from schemas.alerts import AlertEvent
 from streams.cases import CasePolicy
 from streams.deadlines import WorkingCalendar
 from streams.outbox import OutboxPort
@@ -51,7 +50,6 @@ def build_steps(
     secret: bytes,
     outbox: OutboxPort,
     states: StepStates,
-    notify: Callable[[AlertEvent], object] | None = None,
 ) -> Steps:
     s = settings
     calendar = WorkingCalendar(
@@ -87,7 +85,6 @@ def build_steps(
         state=states.surge,
         outbox=outbox,
         alerts_topic=s.topic_alerts,
-        notify=notify,
     )
     cases = CaseStep(
         calendar=calendar,

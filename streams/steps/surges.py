@@ -8,7 +8,7 @@ written back as one record per batch in which a minute was judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +45,11 @@ class SurgeStep:
         state: MutableMapping[str, Any],
         outbox: OutboxPort,
         alerts_topic: str,
-        notify: Callable[[AlertEvent], object] | None = None,
     ) -> None:
         self.rules = rules
         self._state = state
         self._outbox = outbox
         self._alerts_topic = alerts_topic
-        self._notify = notify
         self._merger: MinuteMerger | None = None
         self._keys = {d: SplitState(state, f"{KEYS_PREFIX}{d}|") for d in SURGE_DIMENSIONS}
         self._pending = SplitState(state, PENDING_PREFIX)
@@ -112,8 +110,6 @@ class SurgeStep:
             metrics.open_alerts.labels(dimension=minute.dimension).set(len(lifecycle.open_alerts))
         for alert in raised:
             self._outbox.add(self._alerts_topic, alert.alert_id.encode(), alert.to_json_bytes())
-            if self._notify is not None:
-                self._notify(alert)  # never waits: a slow receiver cannot slow the stream
             metrics.alerts_raised.labels(dimension=alert.dimension, state=alert.state).inc()
         if minutes:
             self._save_judged()

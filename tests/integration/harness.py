@@ -40,6 +40,8 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_partitions": 2,
         "app_id": f"hcp-test-{tag}",
         "sink_group": f"hcp-test-sink-{tag}",
+        "notify_group": f"hcp-test-notify-{tag}",
+        "notify_metrics_port": 0,
         "clickhouse_database": f"hcp_test_{tag}",
         "worker_data_dir": str(tmp_path / "faust"),
         "worker_web_port": 0,
@@ -51,6 +53,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # worker that never fetched, about one CI run in six); every wait allows for it
         "worker_stall_s": 30.0,
         "sink_stall_s": 30.0,
+        "notify_stall_s": 30.0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -65,7 +68,7 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 class Service:
-    """`haochaping worker` or `haochaping sink` as a child process, output in a log file."""
+    """`haochaping worker`, `sink` or `notify` as a child process, output in a log file."""
 
     def __init__(self, settings: Settings, command: str, log_path: Path, *args: str) -> None:
         self.log_path = log_path

@@ -22,6 +22,7 @@ EXPECTED_ALERTS = {
     "HaochapingSinkDown",
     "HaochapingWorkerStalled",
     "HaochapingSinkStalled",
+    "HaochapingWebhookUndelivered",
 }
 
 

@@ -23,8 +23,8 @@ class FakeProbe:
 class FakeSink:
     def __init__(self) -> None:
         self.last_batch_at = time.monotonic()
-        self.clickhouse_down = False
-        self.rows_landed = 0
+        self.outage = False
+        self.progress = 0
 
 
 def watchdog(probe: FakeProbe, sink: FakeSink, stall_s: float) -> SinkWatchdog:
@@ -49,7 +49,7 @@ def test_a_sink_that_lands_is_no_stall_and_an_outage_pauses_the_clock() -> None:
     time.sleep(0.3)
     sink.last_batch_at = time.monotonic()  # it landed a batch meanwhile
     assert not dog.check()
-    sink.clickhouse_down = True
+    sink.outage = True
     time.sleep(0.3)
     assert not dog.check()  # holding its batch through an outage is not a stall
 

@@ -1,0 +1,148 @@
+"""alerts.spikes → the webhook, at least once: an event's offset is committed only after the
+receiver took it (or refused it for good).
+
+The worker only writes alert events to Kafka; this loop, a process of its own, delivers
+them. So a restart of either loses nothing: a notifier that dies between a POST and its commit
+sends that event again on start, with the same ``X-Haochaping-Event-Id``, and the receiver
+drops the repeat. While the receiver is unreachable the loop keeps the event: after each
+round of retries it seeks back to it, and polls (which keeps it in its group) before the
+next round. Events are delivered in order within a partition; an alert's events share a key,
+hence a partition, so a receiver sees opened before updated before resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+
+from notify.webhook import WebhookClient
+from schemas.alerts import AlertEvent
+
+log = logging.getLogger("haochaping.notify")
+
+last_batch = Gauge(
+    "haochaping_notify_last_batch_timestamp_seconds",
+    "when the notifier last finished a delivery round (delivered, refused or unreachable)",
+)
+unreadable = Counter(
+    "haochaping_notify_unreadable_total", "records on alerts.spikes that are no alert event"
+)
+consumer_lag = Gauge(
+    "haochaping_notify_consumer_lag",
+    "alert events not yet delivered, per partition (read from the broker)",
+    ["topic", "partition"],
+)
+
+
+class Notifier:
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        client: WebhookClient,
+        *,
+        say: Callable[[str], None] = print,
+        should_stop: Callable[[], bool] = lambda: False,
+        retry_pause_s: float = 5.0,
+    ) -> None:
+        self._consumer = consumer
+        self._client = client
+        self._say = say
+        self._should_stop = should_stop
+        self._retry_pause_s = retry_pause_s
+        # read by the watchdog thread (sinks/watchdog.py): plain attributes only
+        self.last_batch_at = time.monotonic()
+        self.outage = False  # the receiver is unreachable: waiting is not a stall
+        self.progress = 0  # events delivered or refused for good
+        self.delivered = 0
+
+    def poll_once(self) -> int:
+        """Deliver what one poll returns, in order; returns how many events were settled."""
+        batches = list(self._consumer.poll(timeout_ms=500, max_records=50).items())
+        settled = 0
+        for i, (tp, records) in enumerate(batches):
+            for record in records:
+                if self._should_stop() or not self._settle(tp, record.offset, record.value):
+                    # not settled: this record and every later one of the batch are read
+                    # again by the next poll
+                    self._consumer.seek(tp, record.offset)
+                    for later, later_records in batches[i + 1 :]:
+                        self._consumer.seek(later, later_records[0].offset)
+                    return settled
+                settled += 1
+        return settled
+
+    def _settle(self, tp: TopicPartition, offset: int, value: bytes | None) -> bool:
+        """True once the event at ``offset`` needs no more attempts (and is committed)."""
+        event = _parse(value)
+        if event is None:
+            unreadable.inc()
+            log.warning("%s[%d]@%d is no alert event; skipped", tp.topic, tp.partition, offset)
+        else:
+            result = self._client.deliver(event)
+            self.last_batch_at = time.monotonic()
+            last_batch.set_to_current_time()
+            if result.outcome == "unreachable":
+                if not self.outage:
+                    self._say(
+                        f"notify: webhook {self._client.where} unreachable ({result.detail}); "
+                        f"alert {event.alert_id} and those after it wait, retrying"
+                    )
+                self.outage = True
+                self._pause()
+                return False
+            if self.outage:
+                self._say(f"notify: webhook {self._client.where} reachable again")
+                self.outage = False
+            if result.outcome == "refused":
+                log.warning(
+                    "webhook %s refused alert %s %s (%s); not sent again",
+                    self._client.where,
+                    event.alert_id,
+                    event.state,
+                    result.detail,
+                )
+            else:
+                self.delivered += 1
+        self._commit(tp, offset + 1)
+        self.progress += 1
+        return True
+
+    def _pause(self) -> None:
+        deadline = time.monotonic() + self._retry_pause_s
+        while time.monotonic() < deadline and not self._should_stop():
+            time.sleep(0.2)
+
+    def _commit(self, tp: TopicPartition, offset: int) -> None:
+        try:
+            self._consumer.commit(offsets={tp: OffsetAndMetadata(offset, "", -1)})
+        except (CommitFailedError, KafkaError) as exc:
+            # Delivered, but the partition moved: its next owner sends the event again, with
+            # the same event id.
+            log.warning("offset commit failed after a rebalance (%s); may be sent again", exc)
+
+    def run(self, *, idle_exit_s: float | None = None) -> None:
+        last_record = time.monotonic()
+        while not self._should_stop():
+            polled_at = time.monotonic()
+            if self.poll_once():
+                last_record = time.monotonic()
+            elif time.monotonic() - polled_at < 0.05:
+                time.sleep(0.1)  # no partitions yet (joining): do not spin a core
+            if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
+                break
+
+
+def _parse(value: bytes | None) -> AlertEvent | None:
+    if value is None:
+        return None
+    try:
+        return AlertEvent.from_json_bytes(value)
+    except (ValidationError, ValueError):
+        return None

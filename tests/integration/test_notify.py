@@ -1,0 +1,158 @@
+"""`haochaping notify` delivers every alert event on alerts.spikes to the webhook at least
+once, through a receiver outage and a SIGKILL, and sends nothing again after a clean restart."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaProducer
+
+from haochaping.topics import ensure_topics
+from notify.messages import EVENT_ID_HEADER, event_id
+from runtime.settings import Settings
+from schemas.alerts import AlertEvent
+from tests.integration.harness import Service, unique_settings, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that answers 503 while ``down`` and counts event ids."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.ids: Counter[str] = Counter()
+        self.refusals = 0
+        self._lock = threading.Lock()
+
+    def seen(self) -> set[str]:
+        with self._lock:
+            return set(self.ids)
+
+
+@contextmanager
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with state._lock:
+                if state.down:
+                    state.refusals += 1
+                    status = 503
+                else:
+                    state.ids[self.headers[EVENT_ID_HEADER]] += 1
+                    status = 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{httpd.server_address[1]}/hook"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def alert(number: int, state: str) -> AlertEvent:
+    window_start = START + timedelta(minutes=number)
+    return AlertEvent(
+        alert_id=f"department:D{number}:{int(window_start.timestamp())}",
+        dimension="department",
+        key=f"D{number}",
+        state=state,  # type: ignore[arg-type]
+        bad=9,
+        total=20,
+        expected=1.0,
+        score=8.0,
+        p_value=1e-8,
+        window_start=window_start,
+        window_end=window_start + timedelta(minutes=1),
+        at=window_start + timedelta(minutes=1),
+    )
+
+
+def publish(settings: Settings, events: list[AlertEvent]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    for e in events:
+        producer.send(settings.topic_alerts, key=e.kafka_key(), value=e.to_json_bytes())
+    producer.flush(timeout=30)
+    producer.close()
+
+
+def test_alert_events_survive_an_outage_a_kill_and_a_restart(tmp_path: Path) -> None:
+    with receiver() as (hook, url):
+        settings = unique_settings(tmp_path, webhook_url=url, webhook_timeout_s=2.0)
+        ensure_topics(settings)
+        first = [alert(n, s) for n in range(3) for s in ("opened", "resolved")]
+        publish(settings, first)
+
+        # the receiver is down: the notifier holds the events and keeps trying
+        hook.down = True
+        notifier = Service(settings, "notify", tmp_path / "notify-1.log")
+        try:
+            wait_until(
+                "the notifier to try the unreachable webhook twice",
+                lambda: hook.refusals >= 2,
+                timeout=180,
+                services=[notifier],
+            )
+        finally:
+            notifier.kill()  # SIGKILL: nothing committed for the events it could not deliver
+        assert hook.seen() == set()
+
+        hook.down = False
+        notifier = Service(settings, "notify", tmp_path / "notify-2.log")
+        try:
+            wait_until(
+                "every alert event to reach the webhook",
+                lambda: hook.seen() == {event_id(e) for e in first},
+                timeout=180,
+                services=[notifier],
+            )
+        finally:
+            notifier.stop()  # SIGTERM: it finishes the event in hand and commits
+        assert "stopped; 6 alert events delivered" in notifier.output(), notifier.output()
+        delivered_before = sum(hook.ids.values())
+
+        # a clean restart sends nothing again, and the next event goes out
+        later = [alert(7, "opened")]
+        publish(settings, later)
+        notifier = Service(settings, "notify", tmp_path / "notify-3.log")
+        try:
+            wait_until(
+                "the event published while the notifier was away",
+                lambda: event_id(later[0]) in hook.seen(),
+                timeout=180,
+                services=[notifier],
+            )
+        finally:
+            notifier.stop()
+    assert sum(hook.ids.values()) == delivered_before + 1, hook.ids
+    assert all(count == 1 for count in hook.ids.values()), hook.ids
+
+
+def test_no_webhook_configured_is_a_clean_exit(tmp_path: Path) -> None:
+    settings = unique_settings(tmp_path)
+    notifier = Service(settings, "notify", tmp_path / "notify.log")
+    notifier.process.wait(timeout=60)
+    assert notifier.process.returncode == 0
+    assert "no webhook configured" in notifier.output()
+    notifier.stop()
