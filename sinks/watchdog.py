@@ -20,6 +20,7 @@ from typing import Protocol
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
 from sinks import metrics
@@ -45,7 +46,11 @@ class Watched(Protocol):
 class LagProbe:
     def __init__(self, settings: Settings, topics: list[str], group: str) -> None:
         self._topics, self._group = topics, group
-        common = {"bootstrap_servers": settings.kafka_servers, "request_timeout_ms": 10_000}
+        common = {
+            "bootstrap_servers": settings.kafka_servers,
+            "request_timeout_ms": 10_000,
+            **kafka_security(settings),
+        }
         self._consumer = KafkaConsumer(client_id="haochaping-sink-probe", **common)
         self._admin = KafkaAdminClient(client_id="haochaping-sink-probe", **common)
 
