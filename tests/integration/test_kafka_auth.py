@@ -20,6 +20,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
 from channels.producer import ChannelProducer, DeliveryFailed
+from channels.simulator import Simulator
 from haochaping.kafka_auth import (
     ADMIN,
     CHANNEL,
@@ -27,10 +28,21 @@ from haochaping.kafka_auth import (
     PASSWORD_VARS,
     PLAINTEXT_BOOTSTRAP_VAR,
     SASL_BOOTSTRAP_VAR,
+    SINK,
+    WORKER,
     read_env_file,
 )
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
+from tests.integration.harness import (
+    Service,
+    cleanup,
+    prepare,
+    scalar,
+    send,
+    unique_settings,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +151,62 @@ def test_wrong_password_is_refused(
     reasons = " ".join(record.getMessage() for record in caplog.records)
     assert "SaslAuthenticationFailed" in reasons, reasons
     assert "invalid credentials" in reasons, reasons
+
+
+def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: Path) -> None:
+    """The whole pipeline over the SASL listener: the channel, the worker and the sink each
+    log in as their own user, with the ACLs services.sh set for the default names (the
+    topics, groups and app id of this test start with them)."""
+    tag = uuid.uuid4().hex[:10]
+    names = {
+        "topic_raw": f"ratings.raw-{tag}",
+        "topic_valid": f"ratings.valid-{tag}",
+        "topic_rejected": f"ratings.rejected-{tag}",
+        "topic_windows": f"satisfaction.windows-{tag}",
+        "topic_alerts": f"alerts.spikes-{tag}",
+        "topic_cases": f"cases.events-{tag}",
+        "topic_case_warnings": f"alerts.cases-{tag}",
+        "app_id": f"haochaping-t{tag}",
+        "sink_group": f"haochaping-sink-{tag}",
+    }
+
+    base = unique_settings(tmp_path, **names)
+
+    def as_user(user: str) -> Settings:
+        return base.model_copy(update=login(sasl_env, user).model_dump(include=LOGIN_FIELDS))
+
+    admin = as_user(ADMIN)
+    clickhouse = prepare(admin)
+    messages = list(Simulator(seed=11).stream(200, scenario="malformed"))
+    valid = sum(1 for m in messages if m.kind == "valid")
+    worker = Service(as_user(WORKER), "worker", tmp_path / "worker.log")
+    sink = Service(as_user(SINK), "sink", tmp_path / "sink.log")
+    try:
+        send(as_user(CHANNEL), ((m.key, m.value) for m in messages))
+        wait_until(
+            "every valid evaluation to land",
+            lambda: scalar(clickhouse, "SELECT count() FROM ratings FINAL") >= valid,
+            timeout=180,
+            services=(worker, sink),
+        )
+        wait_until(
+            "the rejected messages to land",
+            lambda: scalar(clickhouse, "SELECT count() FROM rejected FINAL")
+            >= len(messages) - valid,
+            timeout=60,
+            services=(worker, sink),
+        )
+    finally:
+        worker.stop()
+        sink.stop()
+        cleanup(admin)
+    for service in (worker, sink):
+        assert "AuthorizationFailed" not in service.output(), service.output()[-3000:]
+
+
+LOGIN_FIELDS = {
+    "kafka_bootstrap",
+    "kafka_security_protocol",
+    "kafka_sasl_username",
+    "kafka_sasl_password",
+}
