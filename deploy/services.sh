@@ -586,7 +586,7 @@ cmd_status() {
             die "kafka: already running (pid $pid) on port $running_port, not $KAFKA_PORT; run \`down\` first to change ports"
         fi
         if kafka_ready; then
-            say "kafka:      running (pid $pid, 127.0.0.1:$KAFKA_PORT)"
+            say "kafka:      running (pid $pid, 127.0.0.1:$KAFKA_PORT, SASL :$(kafka_running_sasl_port))"
         else
             say "kafka:      starting/not answering (pid $pid, 127.0.0.1:$KAFKA_PORT)"; rc=3
         fi

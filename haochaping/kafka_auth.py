@@ -235,9 +235,9 @@ def describe_grants(settings: Settings) -> Iterable[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m haochaping.kafka_auth", description=__doc__)
-    parser.add_argument("--bootstrap", required=True, help="PLAINTEXT listener (super user)")
+    parser.add_argument("--bootstrap", help="PLAINTEXT listener (super user)")
     parser.add_argument("--sasl-bootstrap", default="", help="SASL listener, noted in the file")
-    parser.add_argument("--env-file", required=True, type=Path, help="passwords file (0600)")
+    parser.add_argument("--env-file", type=Path, help="passwords file (0600)")
     parser.add_argument("--print", action="store_true", help="only print the grants")
     args = parser.parse_args(argv)
     # topic names, app id and sink group as the clients see them (HAOCHAPING_* and .env)
@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.print:
         print("\n".join(describe_grants(settings)))
         return 0
+    if not (args.bootstrap and args.env_file):
+        parser.error("--bootstrap and --env-file are required (or --print)")
 
     logins = passwords(args.env_file, os.environ)
     values = {PASSWORD_VARS[user]: password for user, password in logins.items()}
