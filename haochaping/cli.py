@@ -20,6 +20,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings, get_settings
 
 cli = typer.Typer(
@@ -478,7 +479,9 @@ def simulate(
         fail(str(exc))
     tally = SentTally()
     with one_line_errors(settings):
-        producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+        producer = ChannelProducer(
+            settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+        )
         _send_paced(producer, messages, tally, count=count, rate=rate)
         try:
             producer.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
@@ -47,6 +48,7 @@ class Readiness:
             bootstrap_servers=settings.kafka_servers,
             client_id="haochaping-wait",
             request_timeout_ms=10_000,
+            **kafka_security(settings),
         )
         self._groups = group_inputs(settings)
         self._probes = {

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 
@@ -38,6 +39,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
         client_id="haochaping-admin",
         request_timeout_ms=15_000,
         bootstrap_timeout_ms=4_000,
+        **kafka_security(settings),
     )
 
 

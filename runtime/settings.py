@@ -11,7 +11,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,22 @@ class Settings(BaseSettings):
     # --- Kafka
     kafka_bootstrap: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = Field(
+        "PLAINTEXT",
+        description="PLAINTEXT (no login), or SASL_PLAINTEXT to log in with a SCRAM user "
+        "(kafka_bootstrap then names the SASL listener; docs/security-kafka.md)",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism of the Kafka login"
+    )
+    kafka_sasl_username: str = Field(
+        "", description="Kafka SCRAM user (channel, department, worker, sink, haochaping-admin)"
+    )
+    kafka_sasl_password: str = Field(
+        "",
+        description="password of kafka_sasl_username (deploy/services.sh keeps them in "
+        ".deploy/kafka/sasl.env)",
     )
     topic_raw: str = Field("ratings.raw", description="raw evaluations from the channels")
     topic_valid: str = Field(
@@ -176,6 +192,17 @@ class Settings(BaseSettings):
     def _valid_dates(cls, value: str) -> str:
         _dates(value)  # raises ValueError, naming the setting, on a wrong date
         return value
+
+    @model_validator(mode="after")
+    def _sasl_login_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                "kafka_security_protocol is SASL_PLAINTEXT: set kafka_sasl_username and "
+                "kafka_sasl_password too"
+            )
+        return self
 
     @property
     def case_extra_holiday_dates(self) -> list[date]:

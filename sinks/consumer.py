@@ -20,6 +20,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from tenacity import Retrying, retry_if_exception, wait_exponential
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from schemas.codes import RejectReason
 from sinks import metrics
@@ -245,6 +246,7 @@ def make_consumer(
         session_timeout_ms=20_000,
         heartbeat_interval_ms=3_000,
         client_id=client_id,
+        **kafka_security(settings),
     )
     # kafka-python 3.0.12: a member that joins before its topics' partitions are known gets
     # an empty assignment; the rejoin that follows the metadata update, if it outlasts one

@@ -21,6 +21,7 @@ from typing import Protocol
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
 from sinks import metrics
@@ -57,6 +58,7 @@ class LagProbe:
             "bootstrap_servers": settings.kafka_servers,
             "request_timeout_ms": 10_000,
             "client_id": f"{group}-probe",
+            **kafka_security(settings),
         }
         self._consumer = KafkaConsumer(**common)
         self._admin = KafkaAdminClient(**common)

@@ -22,6 +22,7 @@ import faust
 from aiokafka import AIOKafkaProducer
 from faust.types import EventT
 
+from runtime.kafka_security import sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
 from streams import metrics
@@ -88,10 +89,21 @@ class Progress:
         metrics.last_batch.set_to_current_time()
 
 
+def faust_credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """The worker's Kafka login (aiokafka does SCRAM-SHA-256/512), or None: PLAINTEXT."""
+    login = sasl_login(settings)
+    if login is None:
+        return None
+    return faust.SASLCredentials(
+        username=login.username, password=login.password, mechanism=login.mechanism
+    )
+
+
 def faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_servers],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         datadir=settings.worker_data_dir,
         topic_partitions=settings.topic_partitions,

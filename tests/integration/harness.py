@@ -19,6 +19,7 @@ from kafka import KafkaAdminClient
 
 from channels.producer import ChannelProducer
 from haochaping.topics import ensure_topics, topic_specs
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from runtime.watchdog import STALLED
 from sinks import migrate
@@ -136,7 +137,7 @@ def cleanup(settings: Settings) -> None:
         client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     except Exception as exc:
         warnings.warn(f"left database {settings.clickhouse_database} behind: {exc}", stacklevel=2)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     try:
         existing = set(admin.list_topics())
         ours = [s.name for s in topic_specs(settings) if s.name in existing]
@@ -148,7 +149,9 @@ def cleanup(settings: Settings) -> None:
 
 
 def send(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
-    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+    producer = ChannelProducer(
+        settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+    )
     count = 0
     for key, value in messages:
         producer.send_raw(key, value)

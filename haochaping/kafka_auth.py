@@ -1,0 +1,275 @@
+"""The Kafka users of the pipeline and what each may do: SCRAM-SHA-512 logins on the SASL
+listener of ``deploy/services.sh`` and the ACLs of the broker's StandardAuthorizer.
+
+``python -m haochaping.kafka_auth --bootstrap 127.0.0.1:9092 --env-file .deploy/kafka/sasl.env``
+(run by ``deploy/services.sh up``) keeps the passwords in the env file, generating the
+missing ones, sets every user's SCRAM credential, creates the ACLs below and deletes any
+other ACL of these users. It connects to the PLAINTEXT listener, where ``User:ANONYMOUS`` is
+a super user (docs/security-kafka.md). Running it again changes nothing.
+
+Every topic and group ACL is PREFIXED on the configured name, so ``ratings.raw`` also covers
+``ratings.raw-<suffix>`` (tests, a second environment): a name that merely starts like one
+of ours is covered too, so do not create unrelated topics under these prefixes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from runtime.settings import Settings
+
+ADMIN = "haochaping-admin"
+CHANNEL = "channel"
+DEPARTMENT = "department"
+WORKER = "worker"
+SINK = "sink"
+
+# user -> the variable of the env file (and of services.sh's environment) with its password
+PASSWORD_VARS: dict[str, str] = {
+    ADMIN: "KAFKA_SASL_ADMIN_PASSWORD",
+    CHANNEL: "KAFKA_SASL_CHANNEL_PASSWORD",
+    DEPARTMENT: "KAFKA_SASL_DEPARTMENT_PASSWORD",
+    WORKER: "KAFKA_SASL_WORKER_PASSWORD",
+    SINK: "KAFKA_SASL_SINK_PASSWORD",
+}
+SASL_BOOTSTRAP_VAR = "KAFKA_SASL_BOOTSTRAP"
+PLAINTEXT_BOOTSTRAP_VAR = "KAFKA_PLAINTEXT_BOOTSTRAP"
+SCRAM_ITERATIONS = 8192
+
+Op = ACLOperation
+READ, WRITE, CREATE, DESCRIBE = Op.READ, Op.WRITE, Op.CREATE, Op.DESCRIBE
+
+
+@dataclass(frozen=True)
+class Grant:
+    """``user`` may (or, if not ``allow``, may not) do ``ops`` on resources of ``kind`` whose
+    name starts with ``prefix``."""
+
+    user: str
+    kind: ResourceType
+    prefix: str
+    ops: tuple[ACLOperation, ...]
+    allow: bool = True
+
+
+def grants(settings: Settings) -> list[Grant]:
+    """What each user may do. haochaping-admin is a super user (server.properties), no ACL."""
+    s = settings
+    topic, group = ResourceType.TOPIC, ResourceType.GROUP
+    outputs = [s.topic_valid, s.topic_rejected, s.topic_alerts, s.topic_case_warnings]
+    landed = [*outputs, s.topic_windows, s.topic_cases]  # what the sink reads
+    worker_ops = (READ, WRITE, CREATE, DESCRIBE, Op.DESCRIBE_CONFIGS)
+    out = [
+        # a channel writes evaluations, a department writes case events: nothing else
+        Grant(CHANNEL, topic, s.topic_raw, (WRITE, DESCRIBE)),
+        Grant(DEPARTMENT, topic, s.topic_cases, (WRITE, DESCRIBE)),
+        # the Faust worker reads its inputs, writes its outputs, and owns everything named
+        # after its app id: its consumer group, changelogs, repartition and surge topics.
+        # CREATE because Faust declares the topics it uses (they exist after `haochaping
+        # topics`, but CreateTopics is authorized before "already exists" is answered).
+        Grant(WORKER, topic, s.topic_raw, (READ, DESCRIBE, CREATE)),
+        Grant(WORKER, topic, s.topic_cases, (READ, WRITE, DESCRIBE, CREATE)),
+        # satisfaction.windows is the changelog of the window table: read on recovery
+        Grant(WORKER, topic, s.topic_windows, (READ, WRITE, DESCRIBE, CREATE)),
+        *(Grant(WORKER, topic, name, (WRITE, DESCRIBE, CREATE)) for name in outputs),
+        Grant(WORKER, topic, f"{s.app_id}-", worker_ops),
+        Grant(WORKER, group, s.app_id, (READ, DESCRIBE)),
+        # the sink reads what it lands, in its own group
+        *(Grant(SINK, topic, name, (READ, DESCRIBE)) for name in landed),
+        Grant(SINK, group, s.sink_group, (READ, DESCRIBE)),
+    ]
+    if s.sink_group.startswith(s.app_id):
+        # "haochaping-sink" starts with the app id "haochaping": the worker's group prefix
+        # would cover the sink's group; a DENY (stronger than any ALLOW) keeps it out
+        out.append(Grant(WORKER, group, s.sink_group, (Op.ALL,), allow=False))
+    return out
+
+
+def acls(settings: Settings) -> list[ACL]:
+    return [
+        ACL(
+            principal=f"User:{g.user}",
+            host="*",
+            operation=op,
+            permission_type=ACLPermissionType.ALLOW if g.allow else ACLPermissionType.DENY,
+            resource_pattern=ResourcePattern(g.kind, g.prefix, ACLResourcePatternType.PREFIXED),
+        )
+        for g in grants(settings)
+        for op in g.ops
+    ]
+
+
+def _key(acl: ACL) -> tuple[object, ...]:
+    p = acl.resource_pattern
+    return (
+        acl.principal,
+        acl.host,
+        int(acl.operation),
+        int(acl.permission_type),
+        int(p.resource_type),
+        p.resource_name,
+        int(p.pattern_type),
+    )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                values[name.strip()] = value.strip()
+    return values
+
+
+def passwords(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each user's password: given in ``environ``, else kept in the file, else new."""
+    kept = read_env_file(path)
+    return {
+        user: environ.get(var) or kept.get(var) or secrets.token_urlsafe(24)
+        for user, var in PASSWORD_VARS.items()
+    }
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> None:
+    """Written whole, mode 0600 from the start (never readable by others, even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# Kafka SCRAM users of haochaping (docs/security-kafka.md)\n")
+        out.writelines(f"{name}={value}\n" for name, value in values.items())
+    os.replace(tmp, path)
+
+
+def apply(admin: KafkaAdminClient, settings: Settings, logins: Mapping[str, str]) -> list[str]:
+    """Set the users and their ACLs; returns what changed, one line each."""
+    report = []
+    errors = admin.alter_user_scram_credentials(
+        [
+            UserScramCredentialUpsertion(
+                user, ScramMechanism.SCRAM_SHA_512, password, iterations=SCRAM_ITERATIONS
+            )
+            for user, password in logins.items()
+        ]
+    )
+    failed = {user: message for user, message in errors.items() if message}
+    if failed:
+        raise RuntimeError(f"SCRAM credentials refused: {failed}")
+    report.append(f"SCRAM-SHA-512 credentials set: {', '.join(logins)}")
+
+    wanted = {_key(acl): acl for acl in acls(settings)}
+    existing: dict[tuple[object, ...], ACL] = {}
+    for user in PASSWORD_VARS:
+        found, _ = admin.describe_acls(_user_filter(user))  # raises on an error
+        existing.update((_key(acl), acl) for acl in found)
+    stale = [acl for key, acl in existing.items() if key not in wanted]
+    if stale:
+        admin.delete_acls([_exact_filter(acl) for acl in stale])
+        report.extend(f"ACL deleted: {_describe(acl)}" for acl in stale)
+    missing = [acl for key, acl in wanted.items() if key not in existing]
+    if missing:
+        result = admin.create_acls(missing)
+        if result.get("failed"):
+            raise RuntimeError(f"ACLs refused: {result['failed']}")
+    report.append(f"ACLs: {len(wanted)} in force ({len(missing)} created, {len(stale)} deleted)")
+    return report
+
+
+def _user_filter(user: str) -> ACLFilter:
+    return ACLFilter(
+        principal=f"User:{user}",
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+
+
+def _exact_filter(acl: ACL) -> ACLFilter:
+    p = acl.resource_pattern
+    return ACLFilter(
+        principal=acl.principal,
+        host=acl.host,
+        operation=acl.operation,
+        permission_type=acl.permission_type,
+        resource_pattern=ResourcePatternFilter(p.resource_type, p.resource_name, p.pattern_type),
+    )
+
+
+def _describe(acl: ACL) -> str:
+    p = acl.resource_pattern
+    return (
+        f"{acl.principal} {acl.permission_type.name} {acl.operation.name} on "
+        f"{p.resource_type.name} {p.pattern_type.name} {p.resource_name!r}"
+    )
+
+
+def describe_grants(settings: Settings) -> Iterable[str]:
+    for g in grants(settings):
+        verb = "may" if g.allow else "may NOT"
+        ops = ", ".join(op.name for op in g.ops)
+        yield f"{g.user} {verb} {ops} on {g.kind.name.lower()}s prefixed {g.prefix!r}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m haochaping.kafka_auth", description=__doc__)
+    parser.add_argument("--bootstrap", help="PLAINTEXT listener (super user)")
+    parser.add_argument("--sasl-bootstrap", default="", help="SASL listener, noted in the file")
+    parser.add_argument("--env-file", type=Path, help="passwords file (0600)")
+    parser.add_argument("--print", action="store_true", help="only print the grants")
+    args = parser.parse_args(argv)
+    # topic names, app id and sink group as the clients see them (HAOCHAPING_* and .env)
+    # the Kafka login of the clients plays no part here: this connects as ANONYMOUS
+    settings = Settings(kafka_security_protocol="PLAINTEXT")
+    if args.print:
+        print("\n".join(describe_grants(settings)))
+        return 0
+    if not (args.bootstrap and args.env_file):
+        parser.error("--bootstrap and --env-file are required (or --print)")
+
+    logins = passwords(args.env_file, os.environ)
+    values = {PASSWORD_VARS[user]: password for user, password in logins.items()}
+    values[PLAINTEXT_BOOTSTRAP_VAR] = args.bootstrap
+    if args.sasl_bootstrap:
+        values[SASL_BOOTSTRAP_VAR] = args.sasl_bootstrap
+    write_env_file(args.env_file, values)
+
+    admin = KafkaAdminClient(
+        bootstrap_servers=args.bootstrap.split(","),
+        client_id="haochaping-kafka-auth",
+        request_timeout_ms=15_000,
+        bootstrap_timeout_ms=10_000,
+    )
+    try:
+        for line in apply(admin, settings, logins):
+            print(f"kafka auth: {line}")
+    finally:
+        admin.close()
+    print(f"kafka auth: passwords in {args.env_file} (mode 0600)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
