@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HCP    := $(BIN)/haochaping
 
-.PHONY: help install services up down status topics migrate demo test unit integration lint bench clean
+.PHONY: help install services up down status topics migrate demo test unit integration lint bench clean soak
 
 help:
 	@echo "make demo         the main job on a fresh machine: services, worker, sink, traffic, report"
@@ -66,3 +66,8 @@ bench: services
 
 clean: down
 	rm -rf $(VENV) .deploy .data
+
+# not part of `make test`: 30 cycles of restarts (worker, sink, ClickHouse, a broker SIGKILL)
+# with exact counts checked after each; 20 to 40 minutes
+soak: services
+	$(BIN)/python -m tests.soak.run

@@ -71,11 +71,22 @@ def env_for(settings: Settings) -> dict[str, str]:
 class Service:
     """`haochaping worker`, `sink` or `notify` as a child process, output in a log file."""
 
-    def __init__(self, settings: Settings, command: str, log_path: Path, *args: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        command: str,
+        log_path: Path,
+        *args: str,
+        max_restarts: int = 3,
+        restart_any_exit: bool = False,
+    ) -> None:
         self.log_path = log_path
         self._settings, self._command, self._args = settings, command, args
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.restarts = 0
+        self.exits: list[int] = []  # exit statuses of the processes restarted
+        self._max_restarts = max_restarts
+        self._restart_any_exit = restart_any_exit
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -91,8 +102,13 @@ class Service:
 
     def alive(self) -> bool:
         # Like its supervisor in production, restart a worker that exits because it
-        # stalled (streams.app.STALLED); any other exit is a death the test reports.
-        if self.process.poll() == STALLED and self.restarts < 3:
+        # stalled (streams.app.STALLED); any other exit is a death the test reports, unless
+        # the caller plays supervisord (restart_any_exit), which restarts any exit but 0.
+        status = self.process.poll()
+        restartable = status == STALLED or (self._restart_any_exit and status not in (None, 0))
+        if restartable and self.restarts < self._max_restarts:
+            assert status is not None
+            self.exits.append(status)
             self.restarts += 1
             self.process = self._start()
         return self.process.poll() is None
