@@ -309,13 +309,14 @@ def show_settings() -> None:
     """Print every setting, its value in force and its environment variable."""
     from rich.table import Table
 
+    from runtime.redact import shown_setting
+
     settings = get_settings()
     table = Table("environment variable", "value", "meaning")
     for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        if "secret" in name or "password" in name:
-            value = "(set)" if value else "(empty)"
-        table.add_row(f"HAOCHAPING_{name.upper()}", str(value), field.description or "")
+        # secrets and the credentials in URLs never reach a terminal or a pasted log
+        value = shown_setting(name, getattr(settings, name))
+        table.add_row(f"HAOCHAPING_{name.upper()}", value, field.description or "")
     out.print(table)
 
 

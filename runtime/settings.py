@@ -3,6 +3,11 @@
 Every setting is an environment variable with the prefix ``HAOCHAPING_`` (for example
 ``HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:9092``); a ``.env`` file in the working directory is
 read too. ``haochaping settings`` prints the values in force.
+
+Secrets are ``SecretStr``: a repr, a log line or ``haochaping settings`` shows ``**********``
+or "(set, N chars)", never the value; the one place that needs a secret reads it with
+``.get_secret_value()``. A test holds every setting named *secret*, *password*, *token* or
+*key* to that.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,8 +67,8 @@ class Settings(BaseSettings):
     dedupe_ttl_days: int = Field(
         30, ge=1, description="how long evaluation and transaction ids are remembered"
     )
-    evaluator_secret: str = Field(
-        "", description="key of the evaluator_id hash; required unless demo_mode is on"
+    evaluator_secret: SecretStr = Field(
+        SecretStr(""), description="key of the evaluator_id hash; required unless demo_mode is on"
     )
     demo_mode: bool = Field(
         False, description="allow a built-in evaluator secret (demo and tests only)"
@@ -90,7 +95,9 @@ class Settings(BaseSettings):
     webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
         "generic", description="body of the webhook: generic JSON, DingTalk or WeCom robot"
     )
-    webhook_secret: str = Field("", description="DingTalk robot signing secret (加签), optional")
+    webhook_secret: SecretStr = Field(
+        SecretStr(""), description="DingTalk robot signing secret (加签), optional"
+    )
     webhook_timeout_s: float = Field(5.0, gt=0, description="timeout of one webhook POST")
     webhook_queue: int = Field(
         1000, ge=1, description="alert events waiting for the webhook; more are dropped"
@@ -132,7 +139,7 @@ class Settings(BaseSettings):
     clickhouse_user: str = Field(
         "default", description="ClickHouse user of the sink and migrations"
     )
-    clickhouse_password: str = Field("", description="ClickHouse password")
+    clickhouse_password: SecretStr = Field(SecretStr(""), description="ClickHouse password")
     clickhouse_database: str = Field("haochaping", description="ClickHouse database")
 
     # --- sink

@@ -58,8 +58,8 @@ def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
 
 
 def evaluator_secret(settings: Settings) -> bytes:
-    if settings.evaluator_secret:
-        return settings.evaluator_secret.encode()
+    if secret := settings.evaluator_secret.get_secret_value():
+        return secret.encode()
     if settings.demo_mode:
         return DEMO_SECRET.encode()
     raise SystemExit(
@@ -191,7 +191,7 @@ class Worker:
                 s.webhook_format,
                 timeout_s=s.webhook_timeout_s,
                 queue_size=s.webhook_queue,
-                secret=s.webhook_secret,
+                secret=s.webhook_secret.get_secret_value(),
             )
             if s.webhook_url
             else None

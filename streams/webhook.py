@@ -26,7 +26,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
+import traceback
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -40,12 +42,15 @@ from tenacity import (
     wait_exponential,
 )
 
+from runtime.redact import mask_url
 from schemas.alerts import AlertEvent
 from schemas.dimensions import dimension_label
 
 log = logging.getLogger("haochaping.webhook")
 
 FORMATS: Final = ("generic", "dingtalk", "wecom")
+# the DingTalk signature appended to the URL: an HMAC of the secret, not shown either
+_SIGNATURE: Final = re.compile(r"([?&]sign=)[^&\s'\"]+")
 
 sent = Counter("haochaping_webhook_sent_total", "alert events a webhook accepted")
 failed = Counter(
@@ -190,7 +195,7 @@ class AlertWebhook:
         _check_format(fmt)
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"webhook url must be an http(s) URL, got {url!r}")
+            raise ValueError(f"webhook url must be an http(s) URL, got {mask_url(url)!r}")
         if secret and fmt != "dingtalk":
             raise ValueError("a webhook secret is only used by the dingtalk format")
         if timeout_s <= 0:
@@ -210,6 +215,13 @@ class AlertWebhook:
         self._secret = secret
         # the host only: robot URLs carry their access token in the query string
         self._where = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
+        # what an exception's text must not show: aiohttp names the URL in some of them,
+        # re-encoded, so each query value is masked on its own too
+        values = [v for _, _, v in (p.partition("=") for p in parsed.query.split("&"))]
+        candidates = [parsed.query, parsed.username, parsed.password, *values]
+        candidates += [urllib.parse.unquote_plus(v) for v in values]
+        # longest first, so a value inside the whole query does not split it
+        self._credentials = sorted({c for c in candidates if c}, key=len, reverse=True)
         self._queue: asyncio.Queue[AlertEvent] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self._inflight: AlertEvent | None = None
@@ -304,15 +316,29 @@ class AlertWebhook:
                 self._where,
                 event.alert_id,
                 self.max_attempts,
-                _describe(exc),
+                self._scrubbed(_describe(exc)),
             )
         except Exception as exc:  # a bug must not stop the deliveries that follow
             failed.labels(reason="exhausted").inc()
-            log.exception(
-                "webhook %s: alert %s not delivered: %r", self._where, event.alert_id, exc
+            # no traceback: its lines may quote the URL; where it was raised is enough to
+            # find the bug
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error(
+                "webhook %s: alert %s not delivered: %s (%s:%d)",
+                self._where,
+                event.alert_id,
+                self._scrubbed(repr(exc)),
+                frame.filename,
+                frame.lineno,
             )
         else:
             sent.inc()
+
+    def _scrubbed(self, text: str) -> str:
+        """``text`` with the URL's query string (and the signature added to it) masked."""
+        for credential in self._credentials:
+            text = text.replace(credential, "***")
+        return _SIGNATURE.sub(r"\1***", text)
 
     def _body(self, event: AlertEvent) -> bytes:
         if self.fmt == "generic":

@@ -9,12 +9,14 @@ import hmac
 import json
 import socket
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -377,3 +379,41 @@ def test_timeout_is_retried_then_given_up() -> None:
     receiver = asyncio.run(main())
     assert len(receiver.requests) == 2
     assert delta(before) == {"exhausted": 1}
+
+
+# ------------------------------------------------------------------------ credentials in logs
+
+TOKEN = "tok+en/0123456789abcdef"
+ROBOT = "https://oapi.dingtalk.com/robot/send?access_token=" + urllib.parse.quote(TOKEN, safe="")
+
+
+def test_a_refused_url_is_named_without_its_token() -> None:
+    with pytest.raises(ValueError) as refused:
+        AlertWebhook(ROBOT.replace("https", "ftp"))
+    assert "access_token" not in str(refused.value) and "0123456789abcdef" not in str(refused.value)
+    assert "ftp://oapi.dingtalk.com/robot/send?***" in str(refused.value)
+
+
+@pytest.mark.parametrize("error", [aiohttp.InvalidURL, RuntimeError])
+def test_an_error_that_quotes_the_url_is_logged_without_its_token_or_signature(
+    error: type[Exception], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = AlertWebhook(ROBOT, "dingtalk", secret="SEC123", **FAST, max_attempts=1)
+
+    async def post(_: Any, __: bytes) -> None:
+        # what aiohttp may do: quote the URL, encoded or decoded, with the signed query
+        raise error(f"{hook._target()} / {urllib.parse.unquote(hook._target())}")
+
+    monkeypatch.setattr(hook, "_post", post)
+
+    async def main() -> None:
+        await hook.start()
+        hook.offer(event())
+        await hook.stop()
+
+    asyncio.run(main())
+    [record] = [r for r in caplog.records if r.name == "haochaping.webhook"]
+    text = record.getMessage()
+    assert "not delivered" in text and "oapi.dingtalk.com" in text
+    assert "0123456789abcdef" not in text and "sign=***" in text
+    assert record.exc_info is None  # a traceback could quote it again
