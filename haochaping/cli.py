@@ -207,12 +207,18 @@ def worker(
 ) -> None:
     """Run the Faust worker: ratings.raw → valid, rejected and satisfaction.windows."""
     settings = get_settings()
-    from streams.app import create_app, evaluator_secret
+    from streams.app import create_app, evaluator_secret, secret_problem
 
     try:
-        evaluator_secret(settings)
+        secret = evaluator_secret(settings)
     except SystemExit as exc:
         fail(str(exc))
+    if settings.demo_mode and (problem := secret_problem(secret)):
+        # allowed, but said once: a worker left in demo mode in production is a leak
+        console.print(
+            f"worker: demo mode: the evaluator secret {problem}; not for real evaluations",
+            highlight=False,
+        )
     wait_for(
         f"Kafka at {settings.kafka_bootstrap}",
         lambda: _kafka_reachable(settings),

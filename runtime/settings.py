@@ -68,10 +68,13 @@ class Settings(BaseSettings):
         30, ge=1, description="how long evaluation and transaction ids are remembered"
     )
     evaluator_secret: SecretStr = Field(
-        SecretStr(""), description="key of the evaluator_id hash; required unless demo_mode is on"
+        SecretStr(""),
+        description="key of the evaluator_id hash, at least 32 bytes; required unless "
+        "demo_mode is on",
     )
     demo_mode: bool = Field(
-        False, description="allow a built-in evaluator secret (demo and tests only)"
+        False,
+        description="allow the built-in or a short evaluator secret (demo and tests only)",
     )
 
     # --- surge alerts
