@@ -538,8 +538,10 @@ clickhouse_up() {
 secrets_file() {
     local f="$STATE/secrets.env"
     if [ ! -f "$f" ]; then
+        # 32 random bytes as 64 hex characters: always past the worker's 32-byte minimum
+        # (base64 with its / + = dropped was of varying length)
         ( umask 077; printf 'HAOCHAPING_EVALUATOR_SECRET=%s\n' \
-            "$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')" > "$f" )
+            "$(od -An -vtx1 -N32 /dev/urandom | tr -d ' \n')" > "$f" )
         say "secrets: generated $f (mode 0600)"
     fi
 }

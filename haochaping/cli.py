@@ -29,6 +29,18 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+# Bounds of the numeric options: a value past them is a typo, and it would otherwise end in an
+# OverflowError deep in datetime or the ClickHouse driver instead of a usage error.
+DAY_S = 86_400  # --timeout, --idle-exit: a day
+MAX_DAYS = 3660  # --days: ten years, more than the data kept (retention_days, 3 years)
+MAX_ROWS = 10_000  # --limit, --top: rows a person reads
+MAX_THEMES = 100  # --themes
+MAX_THRESHOLD = 1_000_000_000  # --min-total, --min-bad, --min-docs: counts of evaluations
+MAX_SAMPLE = 10_000_000  # --sample: comments read into memory per query
+MAX_COUNT = 100_000_000  # --count of simulate
+MAX_RATE = 1_000_000.0  # --rate, --event-rate, per second
+MAX_SEED = 2**32 - 1  # --seed (the demo seeds with the epoch seconds)
+
 # status lines stay one line each (logs and tests grep them); tables get room when piped
 console = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -162,7 +174,9 @@ def wait(
             "drained: and neither has anything left to process"
         ),
     ] = "ready",
-    timeout: Annotated[float, typer.Option(min=1, help="give up after this many seconds")] = 300,
+    timeout: Annotated[
+        float, typer.Option(min=1, max=DAY_S, help="give up after this many seconds")
+    ] = 300,
 ) -> None:
     """Wait until the pipeline is ready, or has caught up (read from Kafka); exit 1 on timeout."""
     from haochaping.readiness import Readiness
@@ -208,12 +222,18 @@ def worker(
 ) -> None:
     """Run the Faust worker: ratings.raw → valid, rejected and satisfaction.windows."""
     settings = get_settings()
-    from streams.app import create_app, evaluator_secret
+    from streams.app import create_app, evaluator_secret, secret_problem
 
     try:
-        evaluator_secret(settings)
+        secret = evaluator_secret(settings)
     except SystemExit as exc:
         fail(str(exc))
+    if settings.demo_mode and (problem := secret_problem(secret)):
+        # allowed, but said once: a worker left in demo mode in production is a leak
+        console.print(
+            f"worker: demo mode: the evaluator secret {problem}; not for real evaluations",
+            highlight=False,
+        )
     wait_for(
         f"Kafka at {settings.kafka_bootstrap}",
         lambda: _kafka_reachable(settings),
@@ -241,7 +261,11 @@ def worker(
 def sink(
     idle_exit: Annotated[
         float | None,
-        typer.Option(help="stop after this many seconds without new records (default: run on)"),
+        typer.Option(
+            min=0,
+            max=DAY_S,
+            help="stop after this many seconds without new records (default: run on)",
+        ),
     ] = None,
 ) -> None:
     """Land ratings.valid, ratings.rejected and satisfaction.windows in ClickHouse."""
@@ -322,7 +346,7 @@ def notify(
         client = WebhookClient(
             settings.webhook_url,
             settings.webhook_format,
-            secret=settings.webhook_secret,
+            secret=settings.webhook_secret.get_secret_value(),
             timeout_s=settings.webhook_timeout_s,
         )
     except ValueError as exc:
@@ -382,13 +406,14 @@ def show_settings() -> None:
     """Print every setting, its value in force and its environment variable."""
     from rich.table import Table
 
+    from runtime.redact import shown_setting
+
     settings = get_settings()
     table = Table("environment variable", "value", "meaning")
     for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        if "secret" in name or "password" in name:
-            value = "(set)" if value else "(empty)"
-        table.add_row(f"HAOCHAPING_{name.upper()}", str(value), field.description or "")
+        # secrets and the credentials in URLs never reach a terminal or a pasted log
+        value = shown_setting(name, getattr(settings, name))
+        table.add_row(f"HAOCHAPING_{name.upper()}", value, field.description or "")
     out.print(table)
 
 
@@ -398,7 +423,10 @@ def parse_start(text: str) -> datetime:
 
     if text.startswith("-") and text[-1:] in ("m", "h") and text[1:-1].isdigit():
         unit = 60 if text.endswith("m") else 3600
-        return datetime.now(UTC) - timedelta(seconds=int(text[1:-1]) * unit)
+        try:
+            return datetime.now(UTC) - timedelta(seconds=int(text[1:-1]) * unit)
+        except OverflowError:  # timedelta's or datetime's range, past year 1
+            fail(f"--start {text!r} is further back than the calendar goes")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -408,13 +436,22 @@ def parse_start(text: str) -> datetime:
     return moment
 
 
+PAST_THE_CALENDAR = "event times run past the year 9999; choose an earlier --start"
+
+
 @cli.command()
 def simulate(
-    count: Annotated[int, typer.Option(min=1, help="how many messages to send")] = 10_000,
+    count: Annotated[
+        int, typer.Option(min=1, max=MAX_COUNT, help="how many messages to send")
+    ] = 10_000,
     rate: Annotated[
-        float, typer.Option(min=0, help="messages per second; 0 sends as fast as possible")
+        float,
+        typer.Option(min=0, max=MAX_RATE, help="messages per second; 0 sends as fast as possible"),
     ] = 0,
-    seed: Annotated[int, typer.Option(help="random seed: the same seed sends the same data")] = 42,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=MAX_SEED, help="random seed: the same seed sends the same data"),
+    ] = 42,
     scenario: Annotated[
         str, typer.Option(help="steady | surge | duplicates | malformed | mixed")
     ] = "steady",
@@ -443,6 +480,7 @@ def simulate(
         float | None,
         typer.Option(
             min=0.001,
+            max=MAX_RATE,
             help="with --start: evaluations per second of event time (default: --rate, or 5); "
             "lets an hour of traffic be replayed in seconds",
         ),
@@ -477,12 +515,17 @@ def simulate(
         )
     except (KeyError, ValueError) as exc:
         fail(str(exc))
+    except OverflowError:
+        fail(PAST_THE_CALENDAR)
     tally = SentTally()
     with one_line_errors(settings):
         producer = ChannelProducer(
             settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
         )
-        _send_paced(producer, messages, tally, count=count, rate=rate)
+        try:
+            _send_paced(producer, messages, tally, count=count, rate=rate)
+        except OverflowError:  # event times are made as they are sent
+            fail(PAST_THE_CALENDAR)
         try:
             producer.close()
         except DeliveryFailed as exc:
@@ -521,11 +564,16 @@ def _send_paced(producer: Any, messages: Any, tally: Any, *, count: int, rate: f
 
 @cli.command()
 def report(
-    days: Annotated[int, typer.Option(min=1, help="Shanghai calendar days to cover")] = 1,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="Shanghai calendar days to cover")
+    ] = 1,
     min_total: Annotated[
-        int, typer.Option(min=1, help="minimum evaluations for a place in the ranking")
+        int,
+        typer.Option(
+            min=1, max=MAX_THRESHOLD, help="minimum evaluations for a place in the ranking"
+        ),
     ] = 20,
-    limit: Annotated[int, typer.Option(min=1, help="rows per ranking")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows per ranking")] = 10,
 ) -> None:
     """Satisfaction ranking of departments and service items, least satisfied first."""
     from reports.overview import overview
@@ -596,21 +644,33 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
 
 @cli.command()
 def problems(
-    days: Annotated[int, typer.Option(min=1, help="Shanghai calendar days to cover")] = 30,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="Shanghai calendar days to cover")
+    ] = 30,
     department: Annotated[str | None, typer.Option(help="only this department code")] = None,
     service: Annotated[
         str | None, typer.Option(help="only this service item code (its themes alone)")
     ] = None,
-    top: Annotated[int, typer.Option(min=1, help="departments shown, most bad reviews first")] = 5,
-    themes: Annotated[int, typer.Option(min=1, help="themes and tags per department")] = 8,
+    top: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_ROWS, help="departments shown, most bad reviews first"),
+    ] = 5,
+    themes: Annotated[
+        int, typer.Option(min=1, max=MAX_THEMES, help="themes and tags per department")
+    ] = 8,
     min_bad: Annotated[
-        int, typer.Option(min=1, help="bad reviews a department or service item needs")
+        int,
+        typer.Option(
+            min=1, max=MAX_THRESHOLD, help="bad reviews a department or service item needs"
+        ),
     ] = 10,
     min_docs: Annotated[
-        int, typer.Option(min=1, help="bad-review comments a theme must appear in")
+        int,
+        typer.Option(min=1, max=MAX_THRESHOLD, help="bad-review comments a theme must appear in"),
     ] = 3,
     sample: Annotated[
-        int, typer.Option(min=100, help="at most this many comments read per query")
+        int,
+        typer.Option(min=100, max=MAX_SAMPLE, help="at most this many comments read per query"),
     ] = 200_000,
 ) -> None:
     """What people complain about: top bad-review tags and recurring themes of bad-review

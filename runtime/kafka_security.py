@@ -22,7 +22,7 @@ class SaslLogin(NamedTuple):
 
 def sasl_password(settings: Settings) -> str:
     """The one place that reads the Kafka password out of the settings."""
-    return settings.kafka_sasl_password
+    return settings.kafka_sasl_password.get_secret_value()
 
 
 def sasl_login(settings: Settings) -> SaslLogin | None:

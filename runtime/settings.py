@@ -3,6 +3,11 @@
 Every setting is an environment variable with the prefix ``HAOCHAPING_`` (for example
 ``HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:9092``); a ``.env`` file in the working directory is
 read too. ``haochaping settings`` prints the values in force.
+
+Secrets are ``SecretStr``: a repr, a log line or ``haochaping settings`` shows ``**********``
+or "(set, N chars)", never the value; the one place that needs a secret reads it with
+``.get_secret_value()``. A test holds every setting named *secret*, *password*, *token* or
+*key* to that.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,8 +38,8 @@ class Settings(BaseSettings):
     kafka_sasl_username: str = Field(
         "", description="Kafka SCRAM user (channel, department, worker, sink, haochaping-admin)"
     )
-    kafka_sasl_password: str = Field(
-        "",
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""),
         description="password of kafka_sasl_username (deploy/services.sh keeps them in "
         ".deploy/kafka/sasl.env)",
     )
@@ -78,11 +83,14 @@ class Settings(BaseSettings):
     dedupe_ttl_days: int = Field(
         30, ge=1, description="how long evaluation and transaction ids are remembered"
     )
-    evaluator_secret: str = Field(
-        "", description="key of the evaluator_id hash; required unless demo_mode is on"
+    evaluator_secret: SecretStr = Field(
+        SecretStr(""),
+        description="key of the evaluator_id hash, at least 32 bytes; required unless "
+        "demo_mode is on",
     )
     demo_mode: bool = Field(
-        False, description="allow a built-in evaluator secret (demo and tests only)"
+        False,
+        description="allow the built-in or a short evaluator secret (demo and tests only)",
     )
 
     # --- surge alerts
@@ -110,8 +118,8 @@ class Settings(BaseSettings):
     webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
         "generic", description="body of the webhook: generic JSON, DingTalk or WeCom robot"
     )
-    webhook_secret: str = Field(
-        "",
+    webhook_secret: SecretStr = Field(
+        SecretStr(""),
         description="signing key: generic JSON gets an X-Haochaping-Signature HMAC header, "
         "DingTalk the robot's 加签 signature; optional",
     )
@@ -165,7 +173,7 @@ class Settings(BaseSettings):
     clickhouse_user: str = Field(
         "default", description="ClickHouse user of the sink and migrations"
     )
-    clickhouse_password: str = Field("", description="ClickHouse password")
+    clickhouse_password: SecretStr = Field(SecretStr(""), description="ClickHouse password")
     clickhouse_database: str = Field("haochaping", description="ClickHouse database")
 
     # --- sink
@@ -196,7 +204,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _sasl_login_complete(self) -> Settings:
         if self.kafka_security_protocol.startswith("SASL_") and not (
-            self.kafka_sasl_username and self.kafka_sasl_password
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
         ):
             raise ValueError(
                 "kafka_security_protocol is SASL_PLAINTEXT: set kafka_sasl_username and "

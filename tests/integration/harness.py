@@ -16,6 +16,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 from kafka import KafkaAdminClient
+from pydantic import SecretStr
 
 from channels.producer import ChannelProducer
 from haochaping.topics import ensure_topics, topic_specs
@@ -63,7 +64,11 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
 def env_for(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHAPING_")}
     for name in Settings.model_fields:
-        env[f"HAOCHAPING_{name.upper()}"] = str(getattr(settings, name))
+        value = getattr(settings, name)
+        # str() of a SecretStr is its mask; the child process needs the value itself
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"HAOCHAPING_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

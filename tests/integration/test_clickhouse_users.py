@@ -51,7 +51,7 @@ def admin(settings: Settings) -> Client:
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=settings.clickhouse_user,
-        password=settings.clickhouse_password,
+        password=settings.clickhouse_password.get_secret_value(),
         database="default",
     )
 
@@ -79,7 +79,7 @@ def databases() -> Iterator[Settings]:
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=settings.clickhouse_user,
-        password=settings.clickhouse_password,
+        password=settings.clickhouse_password.get_secret_value(),
         database=DATABASE,
     )
     migrate.apply(client.execute)

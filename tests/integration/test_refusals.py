@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 from kafka import KafkaAdminClient, KafkaProducer
+from pydantic import SecretStr
 
 from channels.producer import ChannelProducer, DeliveryFailed
 from channels.simulator import Simulator
@@ -63,7 +64,9 @@ def test_the_channel_producer_refuses_an_invalid_evaluation_before_sending(
 
 
 def test_a_worker_without_an_evaluator_secret_refuses_to_start(settings: Settings) -> None:
-    env = env_for(settings.model_copy(update={"demo_mode": False, "evaluator_secret": ""}))
+    env = env_for(
+        settings.model_copy(update={"demo_mode": False, "evaluator_secret": SecretStr("")})
+    )
     result = subprocess.run(
         [HAOCHAPING, "worker"], env=env, capture_output=True, text=True, timeout=60
     )
