@@ -108,7 +108,8 @@ def migrate(
 
     settings = get_settings()
     with one_line_errors(settings):
-        connect(settings, database="default").execute(
+        # `system`: the one database every user may name (the writer may not name `default`)
+        connect(settings, database="system").execute(
             f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
         )
         client = connect(settings)
@@ -257,6 +258,7 @@ def sink(
     logging.getLogger("kafka").setLevel(logging.ERROR)
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
     topics = [landing.topic(settings) for landing in LANDINGS]
+    writer = ClickHouseWriter(settings)
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),
@@ -274,9 +276,7 @@ def sink(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runner = Sink(
-        settings, consumer, ClickHouseWriter(settings), say=say, should_stop=lambda: stopping
-    )
+    runner = Sink(settings, consumer, writer, say=say, should_stop=lambda: stopping)
     watchdog = SinkWatchdog(
         LagProbe(settings, topics, settings.sink_group),
         runner,
@@ -458,7 +458,7 @@ def report(
 
     settings = get_settings()
     with one_line_errors(settings):
-        client = connect(settings)
+        client = connect(settings, analyst=True)
         found = overview(
             lambda sql, p: list(client.execute(sql, p)), days=days, min_total=min_total, limit=limit
         )
@@ -560,7 +560,7 @@ def problems(
     }
     options = Options(department, service, top, themes, min_bad, min_docs)
     with one_line_errors(settings):
-        client = connect(settings)
+        client = connect(settings, analyst=True)
         found = discover(lambda sql, p: list(client.execute(sql, p)), params, options)
     _render_problems(found, options, f"last {days} day(s)")
 
