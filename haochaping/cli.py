@@ -62,6 +62,30 @@ def one_line_errors(settings: Settings) -> Iterator[None]:
         raise
 
 
+# ClickHouse's "unknown user", "wrong password", "password required", "authentication failed"
+LOGIN_REFUSED = {192, 193, 194, 516}
+
+
+def refused_login(settings: Settings, writer: Any) -> None:
+    """Exit in one line when ClickHouse refuses the sink's login (a wrong or missing password)
+    instead of failing at the first batch. Unreachable is fine here: the sink waits for
+    ClickHouse to come back."""
+    from clickhouse_driver import errors as ch_errors
+
+    from sinks.clickhouse import describe
+
+    try:
+        writer.execute("SELECT 1")
+    except ch_errors.ServerException as exc:
+        if exc.code in LOGIN_REFUSED:
+            fail(
+                f"ClickHouse refused the login of {settings.clickhouse_user} ({describe(exc)}); "
+                "set HAOCHAPING_CLICKHOUSE_PASSWORD (make up generates it: .deploy/secrets.env)"
+            )
+    except Exception:  # an outage: the sink's own retries report it
+        pass
+
+
 def wait_for(what: str, probe: Callable[[], Any], say: Callable[[str], None]) -> Any:
     """Call ``probe`` until it succeeds, one readable line per failed try."""
     from tenacity import Retrying, retry_if_exception_type, wait_exponential
@@ -259,6 +283,7 @@ def sink(
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
     topics = [landing.topic(settings) for landing in LANDINGS]
     writer = ClickHouseWriter(settings)
+    refused_login(settings, writer)
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),

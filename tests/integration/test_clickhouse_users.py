@@ -254,3 +254,24 @@ def test_the_analyst_runs_the_reports(databases: Settings, tmp_path: Path) -> No
         assert done.returncode == 0, done.stdout + done.stderr
     report = run_cli(databases, "haochaping_analyst", "report", "--days", "3650", cwd=tmp_path)
     assert "D1" in report.stdout, report.stdout
+
+
+def test_the_sink_says_in_one_line_that_its_login_is_refused(
+    databases: Settings, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHAPING_")}
+    env |= {
+        "HAOCHAPING_CLICKHOUSE_HOST": databases.clickhouse_host,
+        "HAOCHAPING_CLICKHOUSE_PORT": str(databases.clickhouse_port),
+        "HAOCHAPING_CLICKHOUSE_DATABASE": DATABASE,
+        "HAOCHAPING_CLICKHOUSE_PASSWORD": "writer-change-me",
+        "HAOCHAPING_SINK_METRICS_PORT": "0",
+    }
+    done = subprocess.run(
+        [HAOCHAPING, "sink"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(
+        "error: ClickHouse refused the login of haochaping_writer"
+    ), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
