@@ -15,8 +15,15 @@ RATE="${DEMO_RATE:-2000}"
 mkdir -p "$RUN"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-ch() { clickhouse-client --port "${HAOCHAPING_CLICKHOUSE_PORT:-9000}" \
-        -d "${HAOCHAPING_CLICKHOUSE_DATABASE:-haochaping}" -q "$1"; }
+# Read back as the read-only analyst (haochaping_analyst), with the password `make up`
+# generated into .deploy/secrets.env, which the settings read (a value in the environment
+# wins): through the project's client, so that no password lands on a command line or in
+# another file.
+ch() { "$ROOT/.venv/bin/python" -c '
+import sys
+from runtime.settings import get_settings
+from sinks.clickhouse import connect
+print(connect(get_settings(), analyst=True).execute(sys.argv[1])[0][0])' "$1"; }
 logs() {
     echo "the end of the worker's and the sink's logs (.deploy/supervisor/):"
     tail -n 15 .deploy/supervisor/worker.log .deploy/supervisor/sink.log 2>/dev/null || true
@@ -53,7 +60,9 @@ say "read back from ClickHouse"
 
 cat <<MSG
 
-Query further with clickhouse-client (docs/analyst-guide.md has more):
+Query further with clickhouse-client as the read-only analyst: docs/analyst-guide.md says how
+to log in (the password is HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD in .deploy/secrets.env) and
+has more queries:
   clickhouse-client -d haochaping -q "SELECT channel, count() FROM ratings FINAL GROUP BY channel"
   clickhouse-client -d haochaping -q "SELECT reason, count() FROM rejected FINAL GROUP BY reason"
   clickhouse-client -d haochaping -q "SELECT * FROM satisfaction WHERE dimension = 'department' AND window = '1d' ORDER BY bad_rate DESC LIMIT 5"

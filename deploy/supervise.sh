@@ -8,7 +8,10 @@
 #   status  what supervisord says of each program
 #   logs    where the logs are, and their last lines
 # The programs get this shell's environment (HAOCHAPING_* settings) and, when present, the
-# generated secrets in .deploy/secrets.env (written by deploy/services.sh with mode 0600).
+# two generated secrets they need from .deploy/secrets.env (written by deploy/services.sh with
+# mode 0600): the worker's evaluator secret and the password of haochaping_writer (the sink).
+# Not the administrator's, the evaluator's or the proxy's passwords. A value already in the
+# environment wins.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export HCP_ROOT="$ROOT" HCP_STATE="$ROOT/.deploy/supervisor"
@@ -23,7 +26,10 @@ case "${1:-}" in
 up)
     if running; then echo "supervisord: already running (pid $(cat "$PIDFILE"))"; exit 0; fi
     if [[ -f "$ROOT/.deploy/secrets.env" ]]; then
-        set -a; . "$ROOT/.deploy/secrets.env"; set +a
+        for name in HAOCHAPING_EVALUATOR_SECRET HAOCHAPING_CLICKHOUSE_PASSWORD; do
+            value="$(sed -n "s/^$name=//p" "$ROOT/.deploy/secrets.env" | tail -n 1)"
+            if [[ -z "${!name:-}" && -n "$value" ]]; then export "$name=$value"; fi
+        done
     fi
     "$BIN/supervisord" -c "$CONF"
     for _ in $(seq 1 50); do running && break; sleep 0.2; done

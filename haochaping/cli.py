@@ -75,6 +75,30 @@ def one_line_errors(settings: Settings) -> Iterator[None]:
         raise
 
 
+# ClickHouse's "unknown user", "wrong password", "password required", "authentication failed"
+LOGIN_REFUSED = {192, 193, 194, 516}
+
+
+def refused_login(settings: Settings, writer: Any) -> None:
+    """Exit in one line when ClickHouse refuses the sink's login (a wrong or missing password)
+    instead of failing at the first batch. Unreachable is fine here: the sink waits for
+    ClickHouse to come back."""
+    from clickhouse_driver import errors as ch_errors
+
+    from sinks.clickhouse import describe
+
+    try:
+        writer.execute("SELECT 1")
+    except ch_errors.ServerException as exc:
+        if exc.code in LOGIN_REFUSED:
+            fail(
+                f"ClickHouse refused the login of {settings.clickhouse_user} ({describe(exc)}); "
+                "set HAOCHAPING_CLICKHOUSE_PASSWORD (make up generates it: .deploy/secrets.env)"
+            )
+    except Exception:  # an outage: the sink's own retries report it
+        pass
+
+
 def wait_for(what: str, probe: Callable[[], Any], say: Callable[[str], None]) -> Any:
     """Call ``probe`` until it succeeds, one readable line per failed try."""
     from tenacity import Retrying, retry_if_exception_type, wait_exponential
@@ -121,7 +145,8 @@ def migrate(
 
     settings = get_settings()
     with one_line_errors(settings):
-        connect(settings, database="default").execute(
+        # `system`: the one database every user may name (the writer may not name `default`)
+        connect(settings, database="system").execute(
             f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
         )
         client = connect(settings)
@@ -282,6 +307,8 @@ def sink(
     logging.getLogger("kafka").setLevel(logging.ERROR)
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
     topics = [landing.topic(settings) for landing in LANDINGS]
+    writer = ClickHouseWriter(settings)
+    refused_login(settings, writer)
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),
@@ -299,9 +326,7 @@ def sink(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runner = Sink(
-        settings, consumer, ClickHouseWriter(settings), say=say, should_stop=lambda: stopping
-    )
+    runner = Sink(settings, consumer, writer, say=say, should_stop=lambda: stopping)
     watchdog = SinkWatchdog(
         LagProbe(settings, topics, settings.sink_group),
         runner,
@@ -581,7 +606,7 @@ def report(
 
     settings = get_settings()
     with one_line_errors(settings):
-        client = connect(settings)
+        client = connect(settings, analyst=True)
         found = overview(
             lambda sql, p: list(client.execute(sql, p)), days=days, min_total=min_total, limit=limit
         )
@@ -695,7 +720,7 @@ def problems(
     }
     options = Options(department, service, top, themes, min_bad, min_docs)
     with one_line_errors(settings):
-        client = connect(settings)
+        client = connect(settings, analyst=True)
         found = discover(lambda sql, p: list(client.execute(sql, p)), params, options)
     _render_problems(found, options, f"last {days} day(s)")
 

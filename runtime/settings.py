@@ -2,7 +2,9 @@
 
 Every setting is an environment variable with the prefix ``HAOCHAPING_`` (for example
 ``HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:9092``); a ``.env`` file in the working directory is
-read too. ``haochaping settings`` prints the values in force.
+read too, and before it ``.deploy/secrets.env``, where ``deploy/services.sh up`` generates the
+evaluator secret and the ClickHouse passwords (the environment wins over both files, ``.env``
+over the generated one). ``haochaping settings`` prints the values in force.
 
 Secrets are ``SecretStr``: a repr, a log line or ``haochaping settings`` shows ``**********``
 or "(set, N chars)", never the value; the one place that needs a secret reads it with
@@ -21,7 +23,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HAOCHAPING_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HAOCHAPING_", env_file=(".deploy/secrets.env", ".env"), extra="ignore"
+    )
 
     # --- Kafka
     kafka_bootstrap: str = Field(
@@ -171,9 +175,20 @@ class Settings(BaseSettings):
         8123, description="ClickHouse HTTP port (used only by make up)"
     )
     clickhouse_user: str = Field(
-        "default", description="ClickHouse user of the sink and migrations"
+        "haochaping_writer", description="ClickHouse user of the sink and migrations"
     )
-    clickhouse_password: SecretStr = Field(SecretStr(""), description="ClickHouse password")
+    clickhouse_password: SecretStr = Field(
+        SecretStr(""),
+        description="password of clickhouse_user (make up generates it: .deploy/secrets.env)",
+    )
+    clickhouse_analyst_user: str = Field(
+        "haochaping_analyst",
+        description="read-only ClickHouse user of `haochaping report` and `haochaping problems`",
+    )
+    clickhouse_analyst_password: SecretStr = Field(
+        SecretStr(""),
+        description="password of clickhouse_analyst_user (generated like the writer's)",
+    )
     clickhouse_database: str = Field("haochaping", description="ClickHouse database")
 
     # --- sink

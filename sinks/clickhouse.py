@@ -12,12 +12,16 @@ from clickhouse_driver import errors as ch_errors
 from runtime.settings import Settings
 
 
-def connect(settings: Settings, *, database: str | None = None) -> Client:
+def connect(settings: Settings, *, database: str | None = None, analyst: bool = False) -> Client:
+    """A client of the writer (the sink, migrations), or with ``analyst`` of the read-only
+    analyst user (reports): docs/security-clickhouse.md."""
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
+        user=settings.clickhouse_analyst_user if analyst else settings.clickhouse_user,
+        password=(
+            settings.clickhouse_analyst_password if analyst else settings.clickhouse_password
+        ).get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
         connect_timeout=3,
         send_receive_timeout=60,

@@ -27,6 +27,34 @@ from sinks import migrate
 from sinks.clickhouse import connect
 
 HAOCHAPING = str(Path(sys.executable).with_name("haochaping"))
+SECRETS = Path(__file__).resolve().parents[2] / ".deploy" / "secrets.env"
+
+
+def secret(name: str) -> str:
+    """A password `deploy/services.sh up` generated: from the environment, else from
+    .deploy/secrets.env (docs/security-clickhouse.md)."""
+    if os.environ.get(name):
+        return os.environ[name]
+    if SECRETS.is_file():
+        for line in SECRETS.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == name:
+                return value.strip()
+    raise AssertionError(f"no {name} in the environment or in {SECRETS}: run `make services`")
+
+
+def admin_login() -> dict[str, str]:
+    """ClickHouse 18.16 names a user's databases one by one (no patterns), so the per-test
+    databases hcp_test_* are open to the administrator `default` only: the tests' worker,
+    sink and reports log in as it. tests/integration/test_clickhouse_users.py tests the
+    project's users themselves, on the databases their users file names for the tests."""
+    password = secret("CLICKHOUSE_ADMIN_PASSWORD")
+    return {
+        "clickhouse_user": "default",
+        "clickhouse_password": password,
+        "clickhouse_analyst_user": "default",
+        "clickhouse_analyst_password": password,
+    }
 
 
 def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -56,6 +84,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "worker_stall_s": 30.0,
         "sink_stall_s": 30.0,
         "notify_stall_s": 30.0,
+        **admin_login(),
     }
     values.update(overrides)
     return Settings(**values)

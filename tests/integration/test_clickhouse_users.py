@@ -1,15 +1,20 @@
-"""The ClickHouse users of deploy/clickhouse/users.xml, against the real 18.16 server.
+"""The ClickHouse users of deploy/clickhouse/users.template.xml, against the real 18.16 server
+that `deploy/services.sh up` started with the passwords it generated (.deploy/secrets.env).
 
-ClickHouse 18.16 has no GRANT: a user is limited by its databases (`allow_databases`), its
-profile (readonly=1 forbids INSERT, ALTER, DROP, CREATE, SET and table functions) and its
-quota. These tests use the databases the users file lists for them (haochaping_userstest and
-haochaping_userstest_public), never the real `haochaping`, and build them like production:
-the migrations, then sinks.migrate.apply_public (the evaluator's Distributed tables).
+ClickHouse 18.16 has no GRANT: a user is limited by its password, its databases
+(`allow_databases`), its profile (readonly=1 forbids INSERT, ALTER, DROP, CREATE, SET and table
+functions) and its quota. These tests use the databases the users file lists for them
+(haochaping_userstest and haochaping_userstest_public), never the real `haochaping`, and build
+them like production: `haochaping migrate` as the writer (the migrations, then the evaluator's
+Distributed tables), the rows inserted as the writer.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from clickhouse_driver import Client
@@ -17,6 +22,7 @@ from clickhouse_driver.errors import ServerException
 
 from runtime.settings import Settings
 from sinks import migrate
+from tests.integration.harness import HAOCHAPING, secret
 from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     RATINGS,
     insert_dataset,
@@ -24,22 +30,26 @@ from tests.unit.sinks.test_ddl_on_current_clickhouse import (
 
 DATABASE = "haochaping_userstest"
 PUBLIC = f"{DATABASE}_public"
-PASSWORDS = {  # the documented development defaults; production changes them
-    "haochaping_writer": "writer-change-me",
-    "haochaping_analyst": "analyst-change-me",
-    "haochaping_evaluator": "evaluator-change-me",
+PASSWORDS = {  # where `deploy/services.sh up` keeps each user's generated password
+    "default": "CLICKHOUSE_ADMIN_PASSWORD",
+    "haochaping_writer": "HAOCHAPING_CLICKHOUSE_PASSWORD",
+    "haochaping_analyst": "HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD",
+    "haochaping_evaluator": "CLICKHOUSE_EVALUATOR_PASSWORD",
 }
 READONLY = 164  # "Cannot execute query in readonly mode"
+UNKNOWN_USER = 192
+WRONG_PASSWORD = 193
+PASSWORD_REQUIRED = 194
 ACCESS_DENIED = 291  # "Access denied to database ... for user ..."
 TOO_MANY_ROWS = 396
 
 
-def login(settings: Settings, user: str, database: str) -> Client:
+def login(settings: Settings, user: str, database: str, password: str | None = None) -> Client:
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
         user=user,
-        password=PASSWORDS[user],
+        password=secret(PASSWORDS[user]) if password is None else password,
         database=database,
         connect_timeout=3,
         send_receive_timeout=30,
@@ -47,12 +57,28 @@ def login(settings: Settings, user: str, database: str) -> Client:
 
 
 def admin(settings: Settings) -> Client:
-    return Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-        database="default",
+    return login(settings, "default", "default")
+
+
+def run_cli(
+    settings: Settings, user: str, *args: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """`haochaping ARGS` on the tests' database, with ``user``'s login only: as the writer
+    (HAOCHAPING_CLICKHOUSE_USER/PASSWORD) or as the analyst (..._ANALYST_USER/PASSWORD), the
+    other login empty. ``cwd`` is not the checkout, whose .deploy/secrets.env would fill it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHAPING_")}
+    analyst = user == "haochaping_analyst"
+    env |= {
+        "HAOCHAPING_CLICKHOUSE_HOST": settings.clickhouse_host,
+        "HAOCHAPING_CLICKHOUSE_PORT": str(settings.clickhouse_port),
+        "HAOCHAPING_CLICKHOUSE_DATABASE": DATABASE,
+        "HAOCHAPING_CLICKHOUSE_USER": "" if analyst else user,
+        "HAOCHAPING_CLICKHOUSE_PASSWORD": "" if analyst else secret(PASSWORDS[user]),
+        "HAOCHAPING_CLICKHOUSE_ANALYST_USER": user if analyst else "",
+        "HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD": secret(PASSWORDS[user]) if analyst else "",
+    }
+    return subprocess.run(
+        [HAOCHAPING, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 
@@ -69,22 +95,17 @@ def refused(
 
 
 @pytest.fixture(scope="module")
-def databases() -> Iterator[Settings]:
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = Settings()
     root = admin(settings)
     for name in (PUBLIC, DATABASE):
         root.execute(f"DROP DATABASE IF EXISTS {name}")
-    root.execute(f"CREATE DATABASE {DATABASE}")
-    client = Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-        database=DATABASE,
-    )
-    migrate.apply(client.execute)
-    insert_dataset(lambda t, c, r: client.execute(f"INSERT INTO {t} ({', '.join(c)}) VALUES", r))
-    assert migrate.apply_public(client.execute, DATABASE) == PUBLIC
+    # the writer creates its database, applies the migrations and the evaluator's tables
+    migrated = run_cli(settings, "haochaping_writer", "migrate", cwd=tmp_path_factory.mktemp("m"))
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert f"database {PUBLIC}: aggregate views" in migrated.stdout, migrated.stdout
+    writer = login(settings, "haochaping_writer", DATABASE)
+    insert_dataset(lambda t, c, r: writer.execute(f"INSERT INTO {t} ({', '.join(c)}) VALUES", r))
     yield settings
     for name in (PUBLIC, DATABASE):
         root.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -177,3 +198,80 @@ def test_writer_limits_that_18_16_cannot_enforce(databases: Settings) -> None:
     if not version.startswith("18."):
         pytest.skip(f"ClickHouse {version} has GRANT")
     assert writer.execute("SELECT count() FROM ratings FINAL") == [(5,)]
+
+
+def test_no_login_without_its_password(databases: Settings) -> None:
+    """`default` is the administrator now: it has a generated password like every user."""
+    with pytest.raises(ServerException) as caught:
+        login(databases, "default", "default", password="").execute("SELECT 1")
+    assert caught.value.code == PASSWORD_REQUIRED, caught.value
+    for user in PASSWORDS:
+        with pytest.raises(ServerException) as caught:
+            login(databases, user, "system", password="not-" + secret(PASSWORDS[user])).execute(
+                "SELECT 1"
+            )
+        assert caught.value.code == WRONG_PASSWORD, caught.value
+    assert admin(databases).execute("SELECT 1") == [(1,)]
+
+
+def test_the_documented_example_passwords_open_nothing(databases: Settings) -> None:
+    for user, example in (
+        ("haochaping_writer", "writer-change-me"),
+        ("haochaping_analyst", "analyst-change-me"),
+        ("haochaping_evaluator", "evaluator-change-me"),
+    ):
+        if secret(PASSWORDS[user]) == example:
+            pytest.skip("the services run in demo mode with the example passwords")
+        with pytest.raises(ServerException) as caught:
+            login(databases, user, "system", password=example).execute("SELECT 1")
+        assert caught.value.code == WRONG_PASSWORD, caught.value
+
+
+def test_the_readonly_user_is_gone(databases: Settings) -> None:
+    with pytest.raises(ServerException) as caught:
+        login(databases, "readonly", "default", password="").execute("SELECT 1")
+    assert caught.value.code == UNKNOWN_USER, caught.value
+
+
+def test_the_writer_cannot_reach_the_administrator_through_remote(databases: Settings) -> None:
+    """The writer may use table functions (readonly=0); remote() logs in anew, so the
+    administrator's password is what keeps it out (before: `default` had none)."""
+    writer = login(databases, "haochaping_writer", DATABASE)
+    address = f"{databases.clickhouse_host}:{databases.clickhouse_port}"
+    text = refused(
+        PASSWORD_REQUIRED,
+        writer,
+        f"SELECT count() FROM remote('{address}', system.one, 'default', '') "
+        "SETTINGS prefer_localhost_replica = 0",
+    )
+    assert "Password required for user default" in text
+
+
+def test_the_analyst_runs_the_reports(databases: Settings, tmp_path: Path) -> None:
+    """`haochaping report` and `problems` log in as the analyst (readonly=1, its limits)."""
+    for args in (("report", "--days", "3650", "--min-total", "1"), ("problems", "--days", "3650")):
+        done = run_cli(databases, "haochaping_analyst", *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    report = run_cli(databases, "haochaping_analyst", "report", "--days", "3650", cwd=tmp_path)
+    assert "D1" in report.stdout, report.stdout
+
+
+def test_the_sink_says_in_one_line_that_its_login_is_refused(
+    databases: Settings, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHAPING_")}
+    env |= {
+        "HAOCHAPING_CLICKHOUSE_HOST": databases.clickhouse_host,
+        "HAOCHAPING_CLICKHOUSE_PORT": str(databases.clickhouse_port),
+        "HAOCHAPING_CLICKHOUSE_DATABASE": DATABASE,
+        "HAOCHAPING_CLICKHOUSE_PASSWORD": "writer-change-me",
+        "HAOCHAPING_SINK_METRICS_PORT": "0",
+    }
+    done = subprocess.run(
+        [HAOCHAPING, "sink"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(
+        "error: ClickHouse refused the login of haochaping_writer"
+    ), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

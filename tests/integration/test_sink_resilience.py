@@ -14,6 +14,7 @@ from clickhouse_driver import Client
 
 from channels.simulator import Simulator
 from runtime.settings import Settings
+from sinks.clickhouse import connect
 from tests.integration.expected import (
     LANDED_WINDOWS,
     expected_windows,
@@ -114,11 +115,7 @@ def test_clickhouse_stopped_for_a_minute_loses_and_doubles_nothing(
                 check=True,
                 capture_output=True,
             )
-        clickhouse = Client(
-            host=settings.clickhouse_host,
-            port=settings.clickhouse_port,
-            database=settings.clickhouse_database,
-        )
+        clickhouse = connect(settings)
         wait_until(
             "every evaluation to land after the outage",
             lambda: scalar(clickhouse, "SELECT count() FROM ratings FINAL") >= len(evaluations),

@@ -54,6 +54,7 @@ def test_every_secret_setting_is_a_secret_str() -> None:
         "evaluator_secret",
         "webhook_secret",
         "clickhouse_password",
+        "clickhouse_analyst_password",
     }
     assert [n for n in named if Settings.model_fields[n].annotation is not SecretStr] == []
 
