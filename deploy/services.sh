@@ -20,7 +20,7 @@
 #                                  StandardAuthorizer, the ACLs of haochaping/kafka_auth.py);
 #                                  0 turns it and the authorizer off. Clients use it only when
 #                                  told to: HAOCHAPING_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT.
-#                                  The PLAINTEXT listener stays open (docs/security-kafka.md).
+#                                  The PLAINTEXT listener stays open (docs/security.md, Kafka authentication).
 #   KAFKA_SASL_<USER>_PASSWORD     password of a SCRAM user (USER: ADMIN, CHANNEL, DEPARTMENT,
 #                                  WORKER, SINK); those not given are random, made once. All
 #                                  are kept in .deploy/kafka/sasl.env (mode 0600), with the
@@ -35,7 +35,7 @@
 #                                  wins, else the one in .deploy/secrets.env, else a random
 #                                  one; all recorded in .deploy/secrets.env (mode 0600). The
 #                                  examples *-change-me are refused unless
-#                                  HAOCHAPING_DEMO_MODE=true (docs/security-clickhouse.md)
+#                                  HAOCHAPING_DEMO_MODE=true (docs/security.md, ClickHouse users)
 #   START_TIMEOUT          [120]   seconds `up` waits for each service
 #   STOP_TIMEOUT           [20]    seconds `down` waits after TERM before KILL
 #
@@ -272,7 +272,7 @@ EOF
     if [ "$KAFKA_SASL_PORT" != 0 ]; then
         cat >>"$K_CONF" <<EOF
 
-# Authentication and authorization (docs/security-kafka.md). The SASL_PLAINTEXT listener
+# Authentication and authorization (docs/security.md, Kafka authentication). The SASL_PLAINTEXT listener
 # takes SCRAM-SHA-512 logins; its principals (User:channel, ...) get only what the ACLs of
 # haochaping/kafka_auth.py grant: a resource without an ACL is refused to them.
 sasl.enabled.mechanisms=SCRAM-SHA-512

@@ -5,7 +5,7 @@ listener of ``deploy/services.sh`` and the ACLs of the broker's StandardAuthoriz
 (run by ``deploy/services.sh up``) keeps the passwords in the env file, generating the
 missing ones, sets every user's SCRAM credential, creates the ACLs below and deletes any
 other ACL of these users. It connects to the PLAINTEXT listener, where ``User:ANONYMOUS`` is
-a super user (docs/security-kafka.md). Running it again changes nothing.
+a super user (docs/security.md, Kafka authentication). Running it again changes nothing.
 
 Every topic and group ACL is PREFIXED on the configured name, so ``ratings.raw`` also covers
 ``ratings.raw-<suffix>`` (tests, a second environment): a name that merely starts like one
@@ -97,11 +97,14 @@ def grants(settings: Settings) -> list[Grant]:
         # the sink reads what it lands, in its own group
         *(Grant(SINK, topic, name, (READ, DESCRIBE)) for name in landed),
         Grant(SINK, group, s.sink_group, (READ, DESCRIBE)),
+        # the notifier logs in as the sink: it reads alerts.spikes, in a group of its own
+        Grant(SINK, group, s.notify_group, (READ, DESCRIBE)),
     ]
-    if s.sink_group.startswith(s.app_id):
-        # "haochaping-sink" starts with the app id "haochaping": the worker's group prefix
-        # would cover the sink's group; a DENY (stronger than any ALLOW) keeps it out
-        out.append(Grant(WORKER, group, s.sink_group, (Op.ALL,), allow=False))
+    for other in (s.sink_group, s.notify_group):
+        if other.startswith(s.app_id):
+            # "haochaping-sink" starts with the app id "haochaping": the worker's group
+            # prefix would cover that group; a DENY (stronger than any ALLOW) keeps it out
+            out.append(Grant(WORKER, group, other, (Op.ALL,), allow=False))
     return out
 
 
@@ -158,7 +161,7 @@ def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write("# Kafka SCRAM users of haochaping (docs/security-kafka.md)\n")
+        out.write("# Kafka SCRAM users of haochaping (docs/security.md, Kafka authentication)\n")
         out.writelines(f"{name}={value}\n" for name, value in values.items())
     os.replace(tmp, path)
 

@@ -1,5 +1,5 @@
 """How every Kafka client of the project logs in: nothing (PLAINTEXT, the default) or a SCRAM
-user over SASL_PLAINTEXT (docs/security-kafka.md).
+user over SASL_PLAINTEXT (docs/security.md, Kafka authentication).
 
 :func:`kafka_security` gives the keyword arguments of kafka-python's clients
 (``KafkaProducer``, ``KafkaConsumer``, ``KafkaAdminClient``); the Faust worker builds its

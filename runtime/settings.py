@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = Field(
         "PLAINTEXT",
         description="PLAINTEXT (no login), or SASL_PLAINTEXT to log in with a SCRAM user "
-        "(kafka_bootstrap then names the SASL listener; docs/security-kafka.md)",
+        "(kafka_bootstrap then names the SASL listener; docs/security.md, Kafka authentication)",
     )
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
         "SCRAM-SHA-512", description="SASL mechanism of the Kafka login"

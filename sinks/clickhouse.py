@@ -14,7 +14,7 @@ from runtime.settings import Settings
 
 def connect(settings: Settings, *, database: str | None = None, analyst: bool = False) -> Client:
     """A client of the writer (the sink, migrations), or with ``analyst`` of the read-only
-    analyst user (reports): docs/security-clickhouse.md."""
+    analyst user (reports): docs/security.md, ClickHouse users."""
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,

@@ -14,7 +14,7 @@
 #                                 haochaping_proxy: 18.16 wants that password in clear text
 #                                 there, so OUT is mode 0600.
 #
-# The variables (docs/security-clickhouse.md):
+# The variables (docs/security.md, ClickHouse users):
 #   CLICKHOUSE_ADMIN_PASSWORD               `default`, the administrator (loopback only)
 #   HAOCHAPING_CLICKHOUSE_PASSWORD          haochaping_writer: the sink and the migrations
 #   HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD  haochaping_analyst: `haochaping report`, analysts

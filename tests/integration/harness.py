@@ -32,7 +32,7 @@ SECRETS = Path(__file__).resolve().parents[2] / ".deploy" / "secrets.env"
 
 def secret(name: str) -> str:
     """A password `deploy/services.sh up` generated: from the environment, else from
-    .deploy/secrets.env (docs/security-clickhouse.md)."""
+    .deploy/secrets.env (docs/security.md, ClickHouse users)."""
     if os.environ.get(name):
         return os.environ[name]
     if SECRETS.is_file():

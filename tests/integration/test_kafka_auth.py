@@ -1,4 +1,4 @@
-"""The SASL/SCRAM listener and the ACLs of deploy/services.sh (docs/security-kafka.md): a
+"""The SASL/SCRAM listener and the ACLs of deploy/services.sh (docs/security.md): a
 channel may write evaluations but not case events, a department the other way round, and a
 wrong password gets no connection at all.
 

@@ -1,5 +1,5 @@
 """deploy/clickhouse/passwords.sh, the ClickHouse passwords of `deploy/services.sh up`, run
-without starting anything (docs/security-clickhouse.md)."""
+without starting anything (docs/security.md, ClickHouse users)."""
 
 from __future__ import annotations
 
