@@ -22,7 +22,7 @@
 #                                  told to: HAOCHAPING_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT.
 #                                  The PLAINTEXT listener stays open (docs/security.md, Kafka authentication).
 #   KAFKA_SASL_<USER>_PASSWORD     password of a SCRAM user (USER: ADMIN, CHANNEL, DEPARTMENT,
-#                                  WORKER, SINK); those not given are random, made once. All
+#                                  WORKER, SINK, NOTIFY); those not given are random, made once. All
 #                                  are kept in .deploy/kafka/sasl.env (mode 0600), with the
 #                                  SASL address; users and ACLs are (re)applied at each `up`,
 #                                  through the project's .venv (`make install`).
@@ -83,6 +83,18 @@ C_USERS="$C_DIR/users.xml"
 C_USERS_TEMPLATE="$DEPLOY_SRC/clickhouse/users.template.xml"
 
 say() { printf '%s\n' "$*"; }
+
+# `env` arguments that start a daemon without any password or secret of this shell in its
+# environment (/proc/<pid>/environ): only the scripts that generate and hash them need them
+no_secrets() {
+    NO_SECRETS=()
+    local v
+    for v in $(compgen -e); do
+        case "$v" in
+            *PASSWORD* | *SECRET*) NO_SECRETS+=(-u "$v") ;;
+        esac
+    done
+}
 err() { printf 'services.sh: %s\n' "$*" >&2; }
 die() { err "$*"; exit 1; }
 
@@ -366,7 +378,8 @@ kafka_start() {
     : >"$K_OUT"
     (
         cd "$K_DIR"
-        nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$K_CONF" >"$K_OUT" 2>&1 </dev/null &
+        no_secrets
+        env "${NO_SECRETS[@]}" nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$K_CONF" >"$K_OUT" 2>&1 </dev/null &
         echo $! >"$K_PID"
     )
     say "kafka: started pid $(cat "$K_PID") (127.0.0.1:$KAFKA_PORT, controller :$KAFKA_CONTROLLER_PORT, SASL :$KAFKA_SASL_PORT)"
@@ -534,7 +547,8 @@ clickhouse_up() {
         cd "$C_DIR"
         umask 077 # what the server writes (its preprocessed configs hold the proxy's password)
         # shellcheck disable=SC2086  # $cmd may be "/usr/bin/clickhouse server"
-        nohup $cmd --config-file="$C_CONF" >"$C_OUT" 2>&1 </dev/null &
+        no_secrets
+        env "${NO_SECRETS[@]}" nohup $cmd --config-file="$C_CONF" >"$C_OUT" 2>&1 </dev/null &
         echo $! >"$C_PID"
     )
     say "clickhouse: started pid $(cat "$C_PID") (tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"

@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -356,49 +357,66 @@ def notify(
     ] = None,
 ) -> None:
     """Deliver alerts.spikes to the webhook (HAOCHAPING_WEBHOOK_URL), at least once."""
-    from notify.delivery import Notifier, consumer_lag
+    from notify.delivery import Notifier, consumer_lag, seed_group
     from notify.webhook import WebhookClient
     from sinks.consumer import make_consumer
     from sinks.watchdog import LagProbe, SinkWatchdog
 
     settings = get_settings()
     say: Callable[[str], None] = lambda line: console.print(line, highlight=False)  # noqa: E731
-    if not settings.webhook_url:
-        # exit 0: supervisord does not restart a program that ends as expected
-        say("notify: no webhook configured (HAOCHAPING_WEBHOOK_URL is empty); nothing to do")
-        return
-    try:
-        client = WebhookClient(
-            settings.webhook_url,
-            settings.webhook_format,
-            secret=settings.webhook_secret.get_secret_value(),
-            timeout_s=settings.webhook_timeout_s,
-        )
-    except ValueError as exc:
-        fail(f"HAOCHAPING_WEBHOOK_*: {exc}")
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)
-    topics = [settings.topic_alerts]
-    consumer = wait_for(
-        f"notify: Kafka at {settings.kafka_bootstrap}",
-        lambda: make_consumer(
-            settings, topics, group=settings.notify_group, client_id="haochaping-notify"
-        ),
-        say,
-    )
+    client = None
+    if settings.webhook_url:
+        try:
+            client = WebhookClient(
+                settings.webhook_url,
+                settings.webhook_format,
+                secret=settings.webhook_secret.get_secret_value(),
+                timeout_s=settings.webhook_timeout_s,
+            )
+        except ValueError as exc:
+            fail(f"HAOCHAPING_WEBHOOK_*: {exc}")
     if settings.notify_metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(settings.notify_metrics_port, addr="127.0.0.1")
-    stopping = False
+    stopping = threading.Event()
 
     def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runner = Notifier(consumer, client, say=say, should_stop=lambda: stopping)
+    if client is None:
+        # Idle until stopped rather than exit: a supervisor would restart a program that
+        # ends at once, again and again.
+        say("notify: no webhook configured (HAOCHAPING_WEBHOOK_URL is empty); idle")
+        stopping.wait(idle_exit)
+        say("notify: stopped")
+        return
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    topics = [settings.topic_alerts]
+
+    def connect() -> Any:
+        from kafka import KafkaConsumer
+
+        seeder = KafkaConsumer(
+            bootstrap_servers=settings.kafka_servers,
+            group_id=settings.notify_group,
+            enable_auto_commit=False,
+            client_id="haochaping-notify-seed",
+            **kafka_security(settings),
+        )
+        try:
+            seed_group(seeder, settings.topic_alerts, settings.notify_lookback_minutes * 60)
+        finally:
+            seeder.close()
+        return make_consumer(
+            settings, topics, group=settings.notify_group, client_id="haochaping-notify"
+        )
+
+    consumer = wait_for(f"notify: Kafka at {settings.kafka_bootstrap}", connect, say)
+    runner = Notifier(consumer, client, say=say, should_stop=stopping.is_set)
     watchdog = SinkWatchdog(
         LagProbe(settings, topics, settings.notify_group),
         runner,

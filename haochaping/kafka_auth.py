@@ -43,6 +43,7 @@ CHANNEL = "channel"
 DEPARTMENT = "department"
 WORKER = "worker"
 SINK = "sink"
+NOTIFY = "notify"
 
 # user -> the variable of the env file (and of services.sh's environment) with its password
 PASSWORD_VARS: dict[str, str] = {
@@ -51,6 +52,7 @@ PASSWORD_VARS: dict[str, str] = {
     DEPARTMENT: "KAFKA_SASL_DEPARTMENT_PASSWORD",
     WORKER: "KAFKA_SASL_WORKER_PASSWORD",
     SINK: "KAFKA_SASL_SINK_PASSWORD",
+    NOTIFY: "KAFKA_SASL_NOTIFY_PASSWORD",
 }
 SASL_BOOTSTRAP_VAR = "KAFKA_SASL_BOOTSTRAP"
 PLAINTEXT_BOOTSTRAP_VAR = "KAFKA_PLAINTEXT_BOOTSTRAP"
@@ -97,8 +99,9 @@ def grants(settings: Settings) -> list[Grant]:
         # the sink reads what it lands, in its own group
         *(Grant(SINK, topic, name, (READ, DESCRIBE)) for name in landed),
         Grant(SINK, group, s.sink_group, (READ, DESCRIBE)),
-        # the notifier logs in as the sink: it reads alerts.spikes, in a group of its own
-        Grant(SINK, group, s.notify_group, (READ, DESCRIBE)),
+        # the notifier faces the internet's webhooks: alerts.spikes only, in its own group
+        Grant(NOTIFY, topic, s.topic_alerts, (READ, DESCRIBE)),
+        Grant(NOTIFY, group, s.notify_group, (READ, DESCRIBE)),
     ]
     for other in (s.sink_group, s.notify_group):
         if other.startswith(s.app_id):

@@ -22,7 +22,7 @@ from kafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
-from notify.webhook import WebhookClient
+from notify.webhook import Delivery, WebhookClient, failed
 from schemas.alerts import AlertEvent
 
 log = logging.getLogger("haochaping.notify")
@@ -39,6 +39,49 @@ consumer_lag = Gauge(
     "alert events not yet delivered, per partition (read from the broker)",
     ["topic", "partition"],
 )
+
+
+def starting_offsets(
+    committed: dict[TopicPartition, int | None],
+    recent: dict[TopicPartition, int | None],
+    ends: dict[TopicPartition, int],
+) -> dict[TopicPartition, int]:
+    """Where a partition the group never committed starts: at the first event of the
+    look-back stretch (``recent``), or at its end when that stretch is empty. Partitions with
+    a commit keep it (absent from the answer)."""
+    return {
+        tp: found if found is not None else ends[tp]
+        for tp, found in recent.items()
+        if committed.get(tp) is None
+    }
+
+
+def seed_group(consumer: KafkaConsumer, topic: str, lookback_s: float) -> dict[TopicPartition, int]:
+    """Commit a start ``lookback_s`` back for every partition of ``topic`` the consumer's
+    group never committed, before it subscribes: setting a webhook URL for the first time
+    (or a new group) must not post a week of old alerts to the on-call group.
+
+    ``consumer`` is a member-less client of the group (``assign``, not ``subscribe``): a
+    rebalance listener cannot do this, as kafka-python 3 runs listeners on its IO thread,
+    where blocking calls are refused."""
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    committed = {tp: consumer.committed(tp) for tp in partitions}
+    if all(offset is not None for offset in committed.values()):
+        return {}
+    since = int((time.time() - lookback_s) * 1000)
+    found = consumer.offsets_for_times({tp: since for tp in partitions})
+    recent = {tp: (found[tp].offset if found.get(tp) is not None else None) for tp in partitions}
+    starts = starting_offsets(committed, recent, consumer.end_offsets(partitions))
+    if starts:
+        try:
+            consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in starts.items()})
+        except KafkaError as exc:  # another notifier is in the group: it has its offsets
+            log.info("start offsets not seeded (%s)", exc)
+            return {}
+    return starts
 
 
 class Notifier:
@@ -85,16 +128,21 @@ class Notifier:
             unreadable.inc()
             log.warning("%s[%d]@%d is no alert event; skipped", tp.topic, tp.partition, offset)
         else:
-            result = self._client.deliver(event)
+            try:
+                result = self._client.deliver(event, on_retry=self._retrying)
+            except Exception as exc:  # a bug: must not stop every alert after this one
+                log.error(
+                    "alert %s %s not delivered: %s (a bug; the event is skipped)",
+                    event.alert_id,
+                    event.state,
+                    type(exc).__name__,
+                )
+                failed.labels(reason="error").inc()
+                result = Delivery("refused", type(exc).__name__)
             self.last_batch_at = time.monotonic()
             last_batch.set_to_current_time()
             if result.outcome == "unreachable":
-                if not self.outage:
-                    self._say(
-                        f"notify: webhook {self._client.where} unreachable ({result.detail}); "
-                        f"alert {event.alert_id} and those after it wait, retrying"
-                    )
-                self.outage = True
+                self._retrying(result.detail)
                 self._pause()
                 return False
             if self.outage:
@@ -113,6 +161,17 @@ class Notifier:
         self._commit(tp, offset + 1)
         self.progress += 1
         return True
+
+    def _retrying(self, reason: str) -> None:
+        """The webhook failed an attempt: an outage, which the watchdog must not take for a
+        stall of this loop."""
+        self.last_batch_at = time.monotonic()
+        if not self.outage:
+            self._say(
+                f"notify: webhook {self._client.where} unreachable ({reason}); "
+                "alert events wait and are retried"
+            )
+        self.outage = True
 
     def _pause(self) -> None:
         deadline = time.monotonic() + self._retry_pause_s

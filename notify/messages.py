@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import re
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -197,8 +198,11 @@ def escaped(event: AlertEvent) -> AlertEvent:
 
 def event_id(event: AlertEvent) -> str:
     """The same for every delivery of one alert event, also when the worker replays and
-    raises it again: a receiver drops a second delivery by this id."""
-    return f"{event.alert_id}|{event.state}|{int(event.window_start.timestamp())}"
+    raises it again: a receiver drops a second delivery by this id. ``alert_id|state|window
+    start (epoch s)``, percent-encoded (RFC 3986) so that it is ASCII."""
+    plain = f"{event.alert_id}|{event.state}|{int(event.window_start.timestamp())}"
+    # percent-encoded: a header is ASCII on one line, and codes may be Chinese (市民政局)
+    return urllib.parse.quote(plain, safe=":|")
 
 
 def signature(secret: str, timestamp_s: int, body: bytes) -> str:

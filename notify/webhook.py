@@ -8,6 +8,7 @@ refuses the message, and sending it again will not change that.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -30,16 +31,17 @@ from notify.messages import (
     render,
     signature,
 )
+from runtime.redact import mask_url
 from schemas.alerts import AlertEvent
 
 sent = Counter("haochaping_webhook_sent_total", "alert events a webhook accepted")
 failed = Counter(
     "haochaping_webhook_failed_total",
-    "delivery rounds that failed: refused (3xx/4xx, robot errcode; not sent again) or "
-    "unreachable (retries used up; the event is tried again)",
+    "delivery rounds that failed: refused (3xx/4xx, robot errcode; not sent again), "
+    "unreachable (retries used up; the event is tried again) or error (a bug; skipped)",
     ["reason"],
 )
-for _reason in ("refused", "unreachable"):
+for _reason in ("refused", "unreachable", "error"):
     failed.labels(reason=_reason)
 
 # Robot errcodes that mean "too many messages, try again later" (DingTalk, WeCom).
@@ -112,14 +114,20 @@ class WebhookClient:
         self._wait = wait_exponential(multiplier=backoff_s, max=backoff_max_s)
         self._sleep = sleep
 
-    def deliver(self, event: AlertEvent) -> Delivery:
-        """Up to ``max_attempts`` POSTs of ``event``; never raises for what the receiver does."""
+    def deliver(self, event: AlertEvent, on_retry: Callable[[str], None] | None = None) -> Delivery:
+        """Up to ``max_attempts`` POSTs of ``event``; never raises for what the receiver does.
+        ``on_retry(reason)`` is called before each wait for another attempt."""
+        retried = on_retry or (lambda _reason: None)
         body = self._body(event)
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
             sleep=self._sleep,
+            # before each wait: the caller learns of the outage now, not after the last try
+            before_sleep=lambda state: retried(
+                str(state.outcome.exception()) if state.outcome else "retrying"
+            ),
             reraise=True,
         )
         try:
@@ -172,7 +180,11 @@ class WebhookClient:
             raise _Refused(f"HTTP {status}") from None
         except (urllib.error.URLError, OSError) as exc:  # refused, reset, DNS, timeout
             reason = getattr(exc, "reason", exc)
-            raise _Retryable(str(reason) or type(exc).__name__) from None
+            raise _Retryable(mask_url(str(reason)) or type(exc).__name__) from None
+        except http.client.HTTPException as exc:  # a broken answer: IncompleteRead, …
+            raise _Retryable(f"bad HTTP answer ({type(exc).__name__})") from None
+        except ValueError as exc:  # a URL or header http.client refuses to send
+            raise _Refused(f"request not sendable ({type(exc).__name__})") from None
         if self.fmt != "generic":
             self._check_robot_answer(answer)
 
@@ -184,6 +196,8 @@ class WebhookClient:
         except ValueError:
             return
         errcode = parsed.get("errcode", 0) if isinstance(parsed, dict) else 0
+        if not isinstance(errcode, int):
+            raise _Refused("robot answer with a non-numeric errcode")
         if errcode:
             reason = f"errcode {errcode}: {str(parsed.get('errmsg', ''))[:200]}"
             if errcode in _THROTTLED_ERRCODES:

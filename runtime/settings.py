@@ -137,6 +137,13 @@ class Settings(BaseSettings):
         description="alert events waiting this long with no delivery attempt: the notifier "
         "exits with status 75 for its supervisor to restart it",
     )
+    notify_lookback_minutes: int = Field(
+        60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="a notifier group that never committed starts this far back in "
+        "alerts.spikes, not at its start (a new webhook gets the last hour, not a week)",
+    )
     notify_metrics_port: int = Field(
         9465, description="Prometheus metrics port of the notifier (0: off)"
     )

@@ -12,6 +12,7 @@ from kafka.admin import ACLOperation, ACLPermissionType, ResourceType
 from haochaping.kafka_auth import (
     CHANNEL,
     DEPARTMENT,
+    NOTIFY,
     PASSWORD_VARS,
     SINK,
     WORKER,
@@ -105,6 +106,13 @@ READ, WRITE = ACLOperation.READ, ACLOperation.WRITE
         (SINK, WRITE, TOPIC, "ratings.valid", False),
         (SINK, READ, GROUP, "haochaping-sink", True),
         (SINK, READ, GROUP, "haochaping", False),
+        (SINK, READ, GROUP, "haochaping-notify", False),
+        (NOTIFY, READ, TOPIC, "alerts.spikes", True),
+        (NOTIFY, READ, TOPIC, "ratings.rejected", False),
+        (NOTIFY, READ, TOPIC, "ratings.raw", False),
+        (NOTIFY, READ, GROUP, "haochaping-notify", True),
+        (NOTIFY, READ, GROUP, "haochaping-sink", False),
+        (WORKER, READ, GROUP, "haochaping-notify", False),
     ],
 )
 def test_what_each_user_may_do(

@@ -23,6 +23,7 @@ EXPECTED_ALERTS = {
     "HaochapingWorkerStalled",
     "HaochapingSinkStalled",
     "HaochapingWebhookUndelivered",
+    "HaochapingNotifierDown",
 }
 
 

@@ -206,3 +206,36 @@ def test_constructor_validates(url: str, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError) as raised:
         WebhookClient(url, **kwargs)
     assert "t0ken" not in str(raised.value)
+
+
+def test_an_event_id_with_chinese_or_line_breaks_is_sent_ascii() -> None:
+    e = event().model_copy(update={"alert_id": "department:市民政局\r\nX-Evil: 1:1764300000"})
+    with server(ok) as seen:
+        result = WebhookClient(seen.url, **NO_WAIT).deliver(e)
+    assert result.outcome == "delivered"
+    [(_, headers, _)] = seen.requests
+    assert headers[EVENT_ID_HEADER] == event_id(e)
+    assert headers[EVENT_ID_HEADER].isascii() and "X-Evil" not in headers
+    assert "\r" not in headers[EVENT_ID_HEADER] and "\n" not in headers[EVENT_ID_HEADER]
+
+
+def test_a_robot_answer_with_an_odd_errcode_is_refused_not_raised() -> None:
+    def odd(_: Seen) -> tuple[int, bytes, dict[str, str]]:
+        return 200, b'{"errcode": [1], "errmsg": "?"}', {}
+
+    with server(odd) as seen:
+        result = WebhookClient(seen.url, "dingtalk", **NO_WAIT).deliver(event())
+    assert result.outcome == "refused"
+
+
+def test_on_retry_is_told_before_each_wait() -> None:
+    def down(_: Seen) -> tuple[int, bytes, dict[str, str]]:
+        return 503, b"", {}
+
+    told: list[str] = []
+    with server(down) as seen:
+        result = WebhookClient(seen.url, max_attempts=3, **NO_WAIT).deliver(
+            event(), on_retry=told.append
+        )
+    assert result.outcome == "unreachable"
+    assert told == ["HTTP 503", "HTTP 503"]
