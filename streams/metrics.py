@@ -16,6 +16,11 @@ evaluations_late = Counter(
     "haochaping_evaluations_late_total",
     "evaluations older than the allowed lateness: in ratings, not in any window",
 )
+offset_jumps = Counter(
+    "haochaping_offset_jumps_total",
+    "records Faust handed over ahead of earlier offsets of their partition, across batches "
+    "(a prefetched record after a seek); within a batch they are put back in order",
+)
 replayed_skipped = Counter(
     "haochaping_replayed_window_skips_total",
     "evaluations a replay offered to windows that had already counted them",

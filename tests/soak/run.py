@@ -210,6 +210,10 @@ def main() -> int:
                 else f"NOT exact after {args.give_up_s:.0f}s ({landed} of {len(evaluations)})"
             )
             console.print(f"cycle {number:2d}: {cycle.disruptions}: {state}", highlight=False)
+            if recovered is None:
+                # the counts are checked from the start: every later cycle would fail too
+                console.print("soak: stopping at the first cycle whose numbers are not exact")
+                break
     finally:
         worker.stop()
         sink.stop()
