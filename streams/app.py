@@ -268,6 +268,10 @@ def _agents(worker: Worker) -> None:
         )
         async for events in batches:
             started = time.perf_counter()
+            committed = getattr(app.consumer, "_committed_offset", {})
+            for tp in {event.message.tp for event in events}:
+                if committed.get(tp) is not None:
+                    worker.ingest.resumes_at(tp.partition, committed[tp])
             worker.ingest.process([record_of(event) for event in events])
             await worker.send()
             worker.progress.batch_done(len(events))

@@ -105,8 +105,9 @@ class IngestStep:
             expected = self._next_offset.get(record.partition)
             if expected is not None and record.offset > expected:
                 report.jumps += 1
-                log.info(
-                    "partition %d: offset %d came before %d..%d",
+                log.warning(
+                    "partition %d: offset %d came before %d..%d; the window counts of those "
+                    "may come out short (faust-streaming #221, docs/operations.md)",
                     record.partition,
                     record.offset,
                     expected,
@@ -230,6 +231,11 @@ class IngestStep:
                 dropped += 1
         metrics.window_entries.set(len(self._window_state))
         return dropped
+
+    def resumes_at(self, partition: int, offset: int) -> None:
+        """Where reading ``partition`` starts in this process (the group's committed offset):
+        a first record beyond it came ahead of the ones before it, and counts as a jump."""
+        self._next_offset.setdefault(partition, offset)
 
     def forget_partition(self, partition: int) -> None:
         """Expiry must only delete state of partitions this worker still owns."""

@@ -103,6 +103,15 @@ def test_a_jump_between_batches_is_counted_as_one() -> None:
     assert step.process(batch[10:20]).jumps == 0  # the earlier ones, late: no new jump
 
 
+def test_a_first_record_beyond_the_committed_offset_is_a_jump() -> None:
+    step, _ = build(ListOutbox())
+    batch = raw_records(valid_values(30))
+    step.resumes_at(0, 5)
+    assert step.process(batch[12:]).jumps == 1
+    step.resumes_at(0, 0)  # known already: the committed offset of a later batch is ignored
+    assert step.process(batch[5:12]).jumps == 0
+
+
 def test_an_evaluation_without_a_hall_is_not_counted_in_the_hall_dimension() -> None:
     outbox = ListOutbox()
     step, states = build(outbox)
