@@ -310,6 +310,12 @@ def _timers(worker: Worker) -> None:
             log.exception("expiring state failed; trying again in 30 s")
         await worker.send()
 
+    @app.timer(interval=5.0)
+    async def release_held() -> None:
+        # records held back ahead of a gap (IngestStep.process) must not wait for ever
+        if worker.ingest.held and worker.ingest.release_overdue().accepted:
+            await worker.send()
+
     @app.timer(interval=10.0)
     async def watchdog() -> None:
         # A worker whose consumer silently stops fetching after a rebalance would hold its

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ from streams.records import Record
 from streams.steps.rejections import Rejections
 
 log = logging.getLogger("haochaping.worker")
+
+# How long records that came ahead of a gap wait for the offsets before it. Around a seek
+# those come within a second; offsets deleted by retention never do.
+HOLD_S = 20.0
 
 # A replay re-reads at most what was processed since the last offset commit (seconds of
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
@@ -91,43 +96,95 @@ class IngestStep:
         self.watermarks: dict[int, float] = {}
         # the offset after the newest one processed, per source partition
         self._next_offset: dict[int, int] = {}
+        # records that came ahead of an offset not yet seen, and since when (monotonic s)
+        self._held: dict[int, dict[int, Record]] = {}
+        self._held_since: dict[int, float] = {}
 
-    def process(self, records: Iterable[Record]) -> IngestReport:
+    def process(self, records: Iterable[Record], now: float | None = None) -> IngestReport:
         """Decide a batch. No await inside: a timer never sees half a batch applied.
 
         Records are taken in offset order per partition. Window counts skip an offset not
-        above their version as already counted, which holds only if offsets come in order;
-        Faust can hand over a prefetched record ahead of the ones before it after a seek
-        (faust-streaming #221). Within a batch, sorting restores the order; a jump between
-        batches is counted (``report.jumps``) and logged so that it can be seen."""
+        above their version as already counted, which holds only if a partition's offsets
+        come in order; Faust can hand over a prefetched record ahead of the ones before it
+        around a seek (faust-streaming #221). So a record that comes ahead of an offset not
+        yet seen is held back (``report.jumps`` counts each such jump) until the offsets
+        before it arrive, which a seek back makes them do, or until ``HOLD_S`` has passed
+        (``release_overdue``): then the gap is taken as real (records gone by retention)."""
+        now = time.monotonic() if now is None else now
         report = IngestReport()
-        for record in sorted(records, key=lambda r: (r.partition, r.offset)):
-            expected = self._next_offset.get(record.partition)
-            if expected is not None and record.offset > expected:
-                report.jumps += 1
-                log.warning(
-                    "partition %d: offset %d came before %d..%d; the window counts of those "
-                    "may come out short (faust-streaming #221, docs/operations.md)",
-                    record.partition,
-                    record.offset,
-                    expected,
-                    record.offset - 1,
-                )
-            if expected is None or record.offset >= expected:
-                self._next_offset[record.partition] = record.offset + 1
-            if record.timestamp > self.watermarks.get(record.partition, 0.0):
-                self.watermarks[record.partition] = record.timestamp
-            try:
-                self._one(record, report)
-            except Exception as exc:  # a bug costs one message, kept for a replay after a fix
-                log.exception("internal error on %s", record.source)
-                message = f"internal error: {type(exc).__name__}"
-                self._reject(record, RejectReason.INTERNAL_ERROR, message, report)
+        by_partition: dict[int, dict[int, Record]] = {}
+        for record in records:
+            by_partition.setdefault(record.partition, {})[record.offset] = record
+        for partition, batch in sorted(by_partition.items()):
+            held = self._held.pop(partition, {})
+            waiting_since = self._held_since.pop(partition, now)
+            for offset, record in sorted({**held, **batch}.items()):
+                expected = self._next_offset.get(partition)
+                if expected is not None and offset > expected:
+                    rest = {o: r for o, r in {**held, **batch}.items() if o >= offset}
+                    if not held:
+                        report.jumps += 1
+                        log.warning(
+                            "partition %d: offset %d came before %d..%d; held back until "
+                            "they come (faust-streaming #221, docs/operations.md)",
+                            partition,
+                            offset,
+                            expected,
+                            offset - 1,
+                        )
+                    self._held[partition] = rest
+                    self._held_since[partition] = waiting_since if held else now
+                    break
+                self._take(record, report)
+        self._finish(report)
+        return report
+
+    def release_overdue(self, now: float | None = None) -> IngestReport:
+        """Process the records held back longer than ``HOLD_S``: the offsets they wait for
+        are not coming (deleted by retention, or this worker stopped fetching)."""
+        now = time.monotonic() if now is None else now
+        report = IngestReport()
+        for partition in [p for p, since in self._held_since.items() if now - since >= HOLD_S]:
+            held = self._held.pop(partition, {})
+            del self._held_since[partition]
+            if not held:
+                continue
+            log.warning(
+                "partition %d: offsets before %d did not come within %.0f s; counting the %d "
+                "records held back",
+                partition,
+                min(held),
+                HOLD_S,
+                len(held),
+            )
+            for _, record in sorted(held.items()):
+                self._take(record, report)
+        self._finish(report)
+        return report
+
+    @property
+    def held(self) -> int:
+        """Records held back, waiting for the offsets before them."""
+        return sum(len(records) for records in self._held.values())
+
+    def _take(self, record: Record, report: IngestReport) -> None:
+        expected = self._next_offset.get(record.partition)
+        if expected is None or record.offset >= expected:
+            self._next_offset[record.partition] = record.offset + 1
+        if record.timestamp > self.watermarks.get(record.partition, 0.0):
+            self.watermarks[record.partition] = record.timestamp
+        try:
+            self._one(record, report)
+        except Exception as exc:  # a bug costs one message, kept for a replay after a fix
+            log.exception("internal error on %s", record.source)
+            message = f"internal error: {type(exc).__name__}"
+            self._reject(record, RejectReason.INTERNAL_ERROR, message, report)
+
+    def _finish(self, report: IngestReport) -> None:
         for entry in self._windows.drain().values():
             if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
                 self._outbox.add(self.topics.minutes, None, json.dumps(entry).encode(), 0)
         _record_metrics(report)
-        return report
 
     def _one(self, record: Record, report: IngestReport) -> None:
         outcome = decide(
@@ -241,6 +298,8 @@ class IngestStep:
         """Expiry must only delete state of partitions this worker still owns."""
         self.watermarks.pop(partition, None)
         self._next_offset.pop(partition, None)
+        self._held.pop(partition, None)
+        self._held_since.pop(partition, None)
         self._windows.forget_partition(partition)
         self._dedupe.forget_partition(partition)
 

@@ -95,21 +95,51 @@ def test_a_record_handed_over_ahead_of_its_batch_is_counted_with_the_rest() -> N
     assert day_total(states) == 30
 
 
-def test_a_jump_between_batches_is_counted_as_one() -> None:
-    step, _ = build(ListOutbox())
+def test_records_ahead_of_a_gap_wait_for_it_and_are_then_counted() -> None:
+    step, states = build(ListOutbox())
     batch = raw_records(valid_values(30))
-    assert step.process(batch[:10]).jumps == 0
-    assert step.process(batch[20:]).jumps == 1  # 20 came before 10..19
-    assert step.process(batch[10:20]).jumps == 0  # the earlier ones, late: no new jump
+    assert step.process(batch[:10], now=0).jumps == 0
+    report = step.process(batch[20:], now=1)  # 20.. came before 10..19
+    assert report.jumps == 1 and sum(report.accepted.values()) == 0 and step.held == 10
+    report = step.process(batch[10:20], now=2)  # the seek back brings them
+    assert sum(report.accepted.values()) == 20 and step.held == 0
+    assert day_total(states) == 30
+    # Faust hands the held ones over again after its seek: a replay, counted once
+    step.process(batch[20:], now=3)
+    assert day_total(states) == 30
 
 
-def test_a_first_record_beyond_the_committed_offset_is_a_jump() -> None:
-    step, _ = build(ListOutbox())
+def test_a_gap_that_never_fills_is_given_up_after_the_hold() -> None:
+    step, states = build(ListOutbox())
+    batch = raw_records(valid_values(31))
+    step.process(batch[:10], now=0)
+    step.process(batch[20:30], now=1)
+    assert sum(step.release_overdue(now=1 + ingest_module.HOLD_S / 2).accepted.values()) == 0
+    released = step.release_overdue(now=1 + ingest_module.HOLD_S)
+    assert sum(released.accepted.values()) == 10 and step.held == 0
+    assert day_total(states) == 20
+    step.process(batch[30:], now=30)  # and reading goes on
+    assert day_total(states) == 21
+
+
+def test_a_first_record_beyond_the_committed_offset_waits_for_the_seek() -> None:
+    step, states = build(ListOutbox())
     batch = raw_records(valid_values(30))
     step.resumes_at(0, 5)
-    assert step.process(batch[12:]).jumps == 1
-    step.resumes_at(0, 0)  # known already: the committed offset of a later batch is ignored
-    assert step.process(batch[5:12]).jumps == 0
+    assert step.process(batch[12:], now=0).jumps == 1  # prefetched before the seek
+    step.resumes_at(0, 0)  # known already: a later committed offset is ignored
+    step.process(batch[5:], now=1)  # after the seek: from the committed offset on
+    assert step.held == 0
+    assert day_total(states) == 25
+
+
+def test_forgetting_a_partition_drops_what_it_held() -> None:
+    step, _ = build(ListOutbox())
+    batch = raw_records(valid_values(30))
+    step.process(batch[:10], now=0)
+    step.process(batch[20:], now=1)
+    step.forget_partition(0)
+    assert step.held == 0
 
 
 def test_an_evaluation_without_a_hall_is_not_counted_in_the_hall_dimension() -> None:
