@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,10 @@ from haochaping.topics import ensure_topics
 from notify.messages import EVENT_ID_HEADER, event_id
 from runtime.settings import Settings
 from schemas.alerts import AlertEvent
+from tests.alert_events import numbered_alert as alert
 from tests.integration.harness import Service, unique_settings, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
-
-START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 class Receiver:
@@ -70,24 +68,6 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-def alert(number: int, state: str) -> AlertEvent:
-    window_start = START + timedelta(minutes=number)
-    return AlertEvent(
-        alert_id=f"department:D{number}:{int(window_start.timestamp())}",
-        dimension="department",
-        key=f"D{number}",
-        state=state,  # type: ignore[arg-type]
-        bad=9,
-        total=20,
-        expected=1.0,
-        score=8.0,
-        p_value=1e-8,
-        window_start=window_start,
-        window_end=window_start + timedelta(minutes=1),
-        at=window_start + timedelta(minutes=1),
-    )
 
 
 def publish(settings: Settings, events: list[AlertEvent], timestamp_ms: int | None = None) -> None:

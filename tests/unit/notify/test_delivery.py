@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,27 +12,13 @@ from kafka.errors import CommitFailedError
 from notify.delivery import Notifier, starting_offsets
 from notify.webhook import Delivery
 from schemas.alerts import AlertEvent
+from tests.alert_events import numbered_alert
 
 P0, P1 = TopicPartition("alerts", 0), TopicPartition("alerts", 1)
-START = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 def alert(n: int) -> bytes:
-    at = START + timedelta(minutes=n)
-    return AlertEvent(
-        alert_id=f"department:D{n}:{int(at.timestamp())}",
-        dimension="department",
-        key=f"D{n}",
-        state="opened",
-        bad=9,
-        total=20,
-        expected=1.0,
-        score=8.0,
-        p_value=1e-8,
-        window_start=at,
-        window_end=at + timedelta(minutes=1),
-        at=at + timedelta(minutes=1),
-    ).to_json_bytes()
+    return numbered_alert(n).to_json_bytes()
 
 
 @dataclass

@@ -20,34 +20,8 @@ from notify.messages import (
     render,
     signature,
 )
-from schemas.alerts import AlertEvent, AlertExplanation, CodeCount
-
-
-def event(
-    state: str = "opened", key: str = "D1", comment: str = "等了两个小时没人管"
-) -> AlertEvent:
-    return AlertEvent(
-        alert_id=f"department:{key}:1764300000",
-        dimension="department",
-        key=key,
-        state=state,  # type: ignore[arg-type]
-        bad=20,
-        total=50,
-        expected=0.5,
-        score=12.0,
-        p_value=1e-12,
-        window_start=datetime(2025, 11, 28, 3, 20, tzinfo=UTC),
-        window_end=datetime(2025, 11, 28, 3, 21, tzinfo=UTC),
-        at=datetime(2025, 11, 28, 3, 21, 5, tzinfo=UTC),
-        explanation=AlertExplanation(
-            top_services=[CodeCount(code="S1", count=10)],
-            top_channels=[CodeCount(code="app", count=12)],
-            sample_comments=[comment],
-        ),
-        anomalous_minutes=3,
-        peak_score=14.5,
-    )
-
+from schemas.alerts import AlertEvent, CodeCount
+from tests.alert_events import sample_alert as event
 
 # ------------------------------------------------------------------------------------ render
 

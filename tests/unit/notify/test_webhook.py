@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,28 +20,11 @@ import pytest
 
 from notify.messages import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, event_id
 from notify.webhook import WebhookClient
-from schemas.alerts import AlertEvent
+from tests.alert_events import sample_alert as event
 
 pytestmark = pytest.mark.timeout(30)
 
 NO_WAIT: dict[str, Any] = {"timeout_s": 2.0, "backoff_s": 0.0, "backoff_max_s": 0.0}
-
-
-def event(state: str = "opened") -> AlertEvent:
-    return AlertEvent(
-        alert_id="department:D1:1764300000",
-        dimension="department",
-        key="D1",
-        state=state,  # type: ignore[arg-type]
-        bad=20,
-        total=50,
-        expected=0.5,
-        score=12.0,
-        p_value=1e-12,
-        window_start=datetime(2025, 11, 28, 3, 20, tzinfo=UTC),
-        window_end=datetime(2025, 11, 28, 3, 21, tzinfo=UTC),
-        at=datetime(2025, 11, 28, 3, 21, 5, tzinfo=UTC),
-    )
 
 
 @dataclass
