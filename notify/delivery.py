@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
 from notify.webhook import Delivery, WebhookClient, failed
 from schemas.alerts import AlertEvent
+from sinks.consumer import commit_offsets, poll_until_stopped, sleep_unless
 
 log = logging.getLogger("haochaping.notify")
 
@@ -143,7 +144,7 @@ class Notifier:
             last_batch.set_to_current_time()
             if result.outcome == "unreachable":
                 self._retrying(result.detail)
-                self._pause()
+                sleep_unless(self._should_stop, self._retry_pause_s)
                 return False
             if self.outage:
                 self._say(f"notify: webhook {self._client.where} reachable again")
@@ -158,7 +159,8 @@ class Notifier:
                 )
             else:
                 self.delivered += 1
-        self._commit(tp, offset + 1)
+        # after a rebalance the partition's next owner sends it again, with the same event id
+        commit_offsets(self._consumer, {tp: offset + 1}, "may be sent again")
         self.progress += 1
         return True
 
@@ -173,29 +175,8 @@ class Notifier:
             )
         self.outage = True
 
-    def _pause(self) -> None:
-        deadline = time.monotonic() + self._retry_pause_s
-        while time.monotonic() < deadline and not self._should_stop():
-            time.sleep(0.2)
-
-    def _commit(self, tp: TopicPartition, offset: int) -> None:
-        try:
-            self._consumer.commit(offsets={tp: OffsetAndMetadata(offset, "", -1)})
-        except (CommitFailedError, KafkaError) as exc:
-            # Delivered, but the partition moved: its next owner sends the event again, with
-            # the same event id.
-            log.warning("offset commit failed after a rebalance (%s); may be sent again", exc)
-
     def run(self, *, idle_exit_s: float | None = None) -> None:
-        last_record = time.monotonic()
-        while not self._should_stop():
-            polled_at = time.monotonic()
-            if self.poll_once():
-                last_record = time.monotonic()
-            elif time.monotonic() - polled_at < 0.05:
-                time.sleep(0.1)  # no partitions yet (joining): do not spin a core
-            if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
-                break
+        poll_until_stopped(self.poll_once, self._should_stop, idle_exit_s=idle_exit_s)
 
 
 def _parse(value: bytes | None) -> AlertEvent | None:

@@ -44,6 +44,48 @@ def refused_row(topic: str, partition: int, offset: int, kind: str, reason: str)
     )
 
 
+def commit_offsets(
+    consumer: KafkaConsumer, offsets: dict[TopicPartition, int], consequence: str
+) -> None:
+    """Commit the next offsets to read. When the group has moved on (a rebalance), whoever
+    owns the partitions now reads those records again: say what that means (``consequence``)
+    in one warning."""
+    try:
+        consumer.commit(offsets={tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+    except (CommitFailedError, KafkaError) as exc:
+        log.warning("offset commit failed after a rebalance (%s); %s", exc, consequence)
+
+
+def sleep_unless(should_stop: Callable[[], bool], seconds: float) -> None:
+    """Sleep ``seconds``, but wake within 0.2 s of ``should_stop()`` turning true."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not should_stop():
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def poll_until_stopped(
+    poll_once: Callable[[], int],
+    should_stop: Callable[[], bool],
+    *,
+    idle_exit_s: float | None = None,
+    after_poll: Callable[[], None] = lambda: None,
+) -> None:
+    """The loop of a consumer process: ``poll_once`` (how many records it read), then
+    ``after_poll``, until stopped or ``idle_exit_s`` without a record."""
+    last_record = time.monotonic()
+    while not should_stop():
+        polled_at = time.monotonic()
+        if poll_once():
+            last_record = time.monotonic()
+        elif time.monotonic() - polled_at < 0.05:
+            # poll() returns at once while the consumer has no partitions (joining,
+            # rebalancing): without a pause that loop would spin a core
+            time.sleep(0.1)
+        after_poll()
+        if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
+            break
+
+
 class Stopping(Exception):
     """Asked to stop while ClickHouse was away: the held rows stay uncommitted in Kafka."""
 
@@ -167,7 +209,7 @@ class Sink:
         for attempt in Retrying(
             retry=retry_if_exception(is_outage),
             stop=give_up,
-            sleep=self._sleep_unless_stopping,
+            sleep=lambda seconds: sleep_unless(self._should_stop, seconds),
             wait=wait_exponential(multiplier=0.5, min=0.5, max=10),
             before_sleep=before_sleep,
             reraise=True,
@@ -178,11 +220,6 @@ class Sink:
             self.clickhouse_down = False
             metrics.outage.set(0)
             self._say(f"sink: ClickHouse at {self._writer.address} is back; resuming")
-
-    def _sleep_unless_stopping(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not self._should_stop():
-            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _land_one_by_one(self, landing: Landing, rows: Rows) -> None:
         for row in rows:
@@ -195,29 +232,17 @@ class Sink:
                 self._insert_until_reachable(REFUSED, [refused])
 
     def _commit(self) -> None:
-        offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in self._offsets.items()}
-        try:
-            self._consumer.commit(offsets=offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # The rows are in ClickHouse; whoever owns the partitions now lands them again,
-            # and the tables' dedupe makes that harmless.
-            log.warning("offset commit failed after a rebalance (%s); rows will be re-landed", exc)
+        # the rows are in ClickHouse already; landing them again is harmless, the tables dedupe
+        commit_offsets(self._consumer, self._offsets, "rows will be re-landed")
 
     def run(self, *, idle_exit_s: float | None = None) -> None:
-        last_record = time.monotonic()
         try:
-            while not self._should_stop():
-                polled_at = time.monotonic()
-                if self.poll_once():
-                    last_record = time.monotonic()
-                elif time.monotonic() - polled_at < 0.05:
-                    # poll() returns at once while the consumer has no partitions (joining,
-                    # rebalancing): without a pause that loop would spin a core
-                    time.sleep(0.1)
-                if self.due():
-                    self.flush()
-                if idle_exit_s is not None and time.monotonic() - last_record > idle_exit_s:
-                    break
+            poll_until_stopped(
+                self.poll_once,
+                self._should_stop,
+                idle_exit_s=idle_exit_s,
+                after_poll=lambda: self.flush() if self.due() else None,
+            )
             self.flush()
         except Stopping:
             self._say("sink: stopping during an outage; held rows stay in Kafka for next time")

@@ -118,10 +118,11 @@ class IngestStep:
         for partition, batch in sorted(by_partition.items()):
             held = self._held.pop(partition, {})
             waiting_since = self._held_since.pop(partition, now)
-            for offset, record in sorted({**held, **batch}.items()):
+            merged = {**held, **batch}
+            for offset, record in sorted(merged.items()):
                 expected = self._next_offset.get(partition)
                 if expected is not None and offset > expected:
-                    rest = {o: r for o, r in {**held, **batch}.items() if o >= offset}
+                    rest = {o: r for o, r in merged.items() if o >= offset}
                     if not held:
                         report.jumps += 1
                         log.warning(
