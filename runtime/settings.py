@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     spike_grace_s: int = Field(
         30, ge=0, description="event time to wait past a minute before judging it, seconds"
     )
+    spike_idle_s: int = Field(
+        60,
+        ge=0,
+        description="a ratings.raw partition that sent no minute counts for this long stops "
+        "holding the surge clock back, seconds",
+    )
     alert_update_every_s: int = Field(
         300, ge=60, description="least time between two `updated` events of an alert, seconds"
     )

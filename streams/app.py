@@ -283,7 +283,9 @@ def _agents(worker: Worker) -> None:
     async def detect_surges(stream: faust.StreamT) -> None:
         batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
         async for events in batches:
-            worker.surges.process(_json_values(events))
+            # the partials' record timestamps (when ingest wrote them) tell idle partitions
+            arrived = max((event.message.timestamp for event in events), default=None)
+            worker.surges.process(_json_values(events), at=arrived)
             await worker.send()
 
     @app.agent(worker.cases_topic, concurrency=1)

@@ -81,7 +81,13 @@ def build_steps(
         alpha=s.spike_alpha, min_bad=s.spike_min_bad, min_rate_ratio=s.spike_min_rate_ratio
     )
     surges = SurgeStep(
-        rules=SurgeRules(spike, s.spike_grace_s, s.alert_update_every_s, s.alert_quiet_minutes),
+        rules=SurgeRules(
+            spike,
+            s.spike_grace_s,
+            s.alert_update_every_s,
+            s.alert_quiet_minutes,
+            s.spike_idle_s,
+        ),
         state=states.surge,
         outbox=outbox,
         alerts_topic=s.topic_alerts,

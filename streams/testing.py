@@ -92,12 +92,18 @@ class InMemoryPipeline:
             self.logs[topic] = Log(topic, partitions)
         return self.logs[topic]
 
-    def send_raw(self, messages: Iterable[tuple[bytes | None, bytes]], at: float) -> None:
-        """Channels' messages, written at broker time ``at`` (epoch seconds)."""
+    def send_raw(
+        self,
+        messages: Iterable[tuple[bytes | None, bytes]],
+        at: float,
+        partition: int | None = None,
+    ) -> None:
+        """Channels' messages, written at broker time ``at`` (epoch seconds), to
+        ``partition`` (None: the partition of each message's key)."""
         self.clock = max(self.clock, at)
         raw = self.log(self.settings.topic_raw)
         for key, value in messages:
-            raw.append(key, value, at, None)
+            raw.append(key, value, at, partition)
 
     def _deliver(self) -> None:
         sent, self.outbox.sent = self.outbox.sent, []
@@ -147,7 +153,10 @@ class InMemoryPipeline:
         self.steps.ingest.process(records)
 
     def _surges(self, records: list[Record]) -> None:
-        self.steps.surges.process(json.loads(r.value) for r in records if r.value is not None)
+        self.steps.surges.process(
+            (json.loads(r.value) for r in records if r.value is not None),
+            at=max(r.timestamp for r in records),
+        )
 
     def _cases(self, records: list[Record]) -> None:
         self.steps.cases.process(records)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import math
 from collections import Counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class IngestStep:
         # records that came ahead of an offset not yet seen, and since when (monotonic s)
         self._held: dict[int, dict[int, Record]] = {}
         self._held_since: dict[int, float] = {}
+        # per source partition, the newest min(evaluated_at, record timestamp) of an accepted
+        # evaluation: the partition's surge clock, sent with its minute partials
+        self.surge_clocks: dict[int, int] = {}
 
     def process(self, records: Iterable[Record], now: float | None = None) -> IngestReport:
         """Decide a batch. No await inside: a timer never sees half a batch applied.
@@ -184,7 +188,9 @@ class IngestStep:
     def _finish(self, report: IngestReport) -> None:
         for entry in self._windows.drain().values():
             if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
-                self._outbox.add(self.topics.minutes, None, json.dumps(entry).encode(), 0)
+                clock = self.surge_clocks.get(entry["partition"])
+                partial = entry if clock is None else {**entry, "clock": clock}
+                self._outbox.add(self.topics.minutes, None, json.dumps(partial).encode(), 0)
         _record_metrics(report)
 
     def _one(self, record: Record, report: IngestReport) -> None:
@@ -223,11 +229,21 @@ class IngestStep:
         report.accepted[evaluation.channel] += 1
         if evaluation.is_bad:
             self._open_case(evaluation)
+        self._advance_surge_clock(record, evaluation)
         if evaluation.late:
             report.late += 1
             return
         if not self._count(record, evaluation):
             report.replayed += 1
+
+    def _advance_surge_clock(self, record: Record, evaluation: Evaluation) -> None:
+        # An evaluation moves its partition's surge clock no further than the time Kafka got
+        # it: a pad whose clock runs fast (within the accepted skew) cannot push it ahead.
+        if not math.isfinite(record.timestamp):
+            return
+        clock = math.floor(min(evaluation.evaluated_at.timestamp(), record.timestamp))
+        if clock > self.surge_clocks.get(record.partition, -1):
+            self.surge_clocks[record.partition] = clock
 
     def _count(self, record: Record, evaluation: Evaluation) -> bool:
         bad_review = None
@@ -301,6 +317,7 @@ class IngestStep:
         self._next_offset.pop(partition, None)
         self._held.pop(partition, None)
         self._held_since.pop(partition, None)
+        self.surge_clocks.pop(partition, None)
         self._windows.forget_partition(partition)
         self._dedupe.forget_partition(partition)
 

@@ -35,6 +35,7 @@ class SurgeRules:
     grace_s: int
     update_every_s: int
     quiet_minutes: int
+    idle_s: int = 60  # a source partition silent this long stops holding the clock back
 
 
 class SurgeStep:
@@ -62,9 +63,13 @@ class SurgeStep:
         merger = self._state.get(MERGER_KEY)
         pending = self._pending.read()
         self._merger = (
-            MinuteMerger.from_state({"pending": pending, **merger})
+            MinuteMerger.from_state(
+                {"pending": pending, **merger},
+                grace_s=self.rules.grace_s,
+                idle_s=self.rules.idle_s,
+            )
             if merger
-            else MinuteMerger(self.rules.grace_s)
+            else MinuteMerger(self.rules.grace_s, self.rules.idle_s)
         )
         detectors, lifecycles = judged.get("detectors", {}), judged.get("lifecycles", {})
         self._detectors = {}
@@ -92,10 +97,15 @@ class SurgeStep:
         """The partition moved away: whoever owns it next reloads from the table."""
         self._merger = None
 
-    def process(self, entries: Iterable[dict[str, Any]]) -> list[AlertEvent]:
+    def process(
+        self, entries: Iterable[dict[str, Any]], *, at: float | None = None
+    ) -> list[AlertEvent]:
+        """Judge what a batch of minute partials completes. ``at``: the newest record
+        timestamp of the batch on the merged-minute topic (when the partials were written),
+        the clock by which a silent source partition is found idle."""
         merger = self._merger or self._load()
         for entry in entries:
-            merger.add(entry)
+            merger.add(entry, at)
         minutes = merger.complete()
         raised: list[AlertEvent] = []
         for minute in minutes:

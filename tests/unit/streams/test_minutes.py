@@ -34,6 +34,8 @@ def test_newest_version_per_partition_summed_over_partitions() -> None:
     assert merger.add(partial(1, 3, [0, 1, 0, 1, 1]))
     assert merger.complete() == []  # event time has not moved past the minute yet
     merger.add(partial(0, 10, [0, 0, 0, 0, 1], start=START + 120))
+    assert merger.complete() == []  # partition 1 has not: it holds the clock back
+    merger.add(partial(1, 4, [0, 0, 0, 0, 1], start=START + 120))
     [minute] = merger.complete()
     assert (minute.dimension, minute.window_start) == ("department", START)
     assert minute.counts == {"D1": (11, 3)}
@@ -70,8 +72,70 @@ def test_explanations_merge_the_bad_review_breakdowns() -> None:
             "comments": ["登录不上"],
         }
         merger.add(entry)
-    merger.add(partial(0, 2, [0, 0, 0, 0, 1], start=START + 60))
+    for partition in (0, 1):
+        merger.add(partial(partition, 2, [0, 0, 0, 0, 1], start=START + 60))
     [minute] = merger.complete()
     explanation = minute.explanations["D1"]
     assert explanation.top_tags == [("110", 4)]
     assert explanation.top_services == [("S1", 4)]
+
+
+def clocked(partition: int, version: int, clock: int, *, start: int = START) -> dict[str, Any]:
+    return {**partial(partition, version, [0, 0, 0, 0, 1], start=start), "clock": clock}
+
+
+def test_the_clock_is_the_oldest_of_the_partitions_that_send() -> None:
+    merger = MinuteMerger(grace_s=30, idle_s=60)
+    merger.add(clocked(0, 1, START + 10), at=START + 10)
+    merger.add(clocked(1, 1, START + 5), at=START + 10)
+    # partition 0's clock runs far ahead: the watermark is partition 1's
+    merger.add(clocked(0, 2, START + 600, start=START + 540), at=START + 20)
+    assert merger.complete() == []
+    assert merger.watermark == START + 5
+    merger.add(clocked(1, 2, START + 95, start=START + 60), at=START + 95)
+    assert [m.window_start for m in merger.complete()] == [START]
+    assert merger.watermark == START + 95
+
+
+def test_an_idle_partition_stops_holding_the_clock_back() -> None:
+    merger = MinuteMerger(grace_s=30, idle_s=60)
+    merger.add(clocked(0, 1, START + 10), at=START + 10)
+    merger.add(clocked(1, 1, START + 10), at=START + 10)
+    merger.add(clocked(0, 2, START + 100, start=START + 60), at=START + 70)
+    assert merger.complete() == []  # partition 1 sent 60 s ago: still active
+    assert set(merger.active_sources()) == {"0", "1"}
+    merger.add(clocked(0, 3, START + 101, start=START + 60), at=START + 71)
+    assert set(merger.active_sources()) == {"0"}
+    assert [m.window_start for m in merger.complete()] == [START]
+    # when it sends again it holds the clock back again, which never goes back
+    merger.add(clocked(1, 2, START + 80, start=START + 60), at=START + 72)
+    assert merger.advance() == START + 101
+
+
+def test_a_partial_without_a_clock_counts_with_its_window_end() -> None:
+    """Partials written before the clock was sent with them (the rule before)."""
+    merger = MinuteMerger(grace_s=30)
+    merger.add(partial(0, 1, [1, 0, 0, 0, 0]))
+    merger.add(partial(0, 2, [0, 0, 0, 0, 1], start=START + 60))
+    assert [m.window_start for m in merger.complete()] == [START]
+
+
+def test_a_state_saved_before_the_source_clocks_still_loads() -> None:
+    """Format 1: no idle_s, sources or now; its watermark and pending minutes are kept."""
+    old = {
+        "format": 1,
+        "grace_s": 30,
+        "pending": {"department|D1|" + str(START): {"0": partial(0, 7, [3, 0, 0, 0, 2])}},
+        "judged": {"department": START - 60},
+        "watermark": START + 20,
+    }
+    merger = MinuteMerger.from_state(old)
+    assert (merger.grace_s, merger.idle_s, merger.watermark) == (30, 60, START + 20)
+    assert not merger.add(partial(0, 1, [1, 0, 0, 0, 0], start=START - 60))  # judged already
+    merger.add(clocked(0, 8, START + 95, start=START + 60), at=START + 95)
+    [minute] = merger.complete()
+    assert (minute.window_start, minute.counts) == (START, {"D1": (5, 3)})
+    saved = merger.to_state()
+    assert saved["format"] == 2 and saved["sources"] == {"0": [START + 95, START + 95]}
+    again = MinuteMerger.from_state(saved, idle_s=120)
+    assert again.idle_s == 120 and again.active_sources() == {"0": START + 95}

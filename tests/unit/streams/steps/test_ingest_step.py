@@ -176,3 +176,19 @@ def test_an_unexpected_error_costs_one_message_and_the_batch_goes_on(
     assert rejected[0].key == b"ratings.raw/0/4"
     record = RejectedMessage.from_json_bytes(rejected[0].value or b"")
     assert record.reason == "internal_error" and "RecursionError" in record.message
+
+
+def test_a_minute_partial_carries_a_clock_no_later_than_kafka_time() -> None:
+    """A pad 4 minutes fast: its evaluation counts in its own minute, but the partition's
+    surge clock it sends along is the record timestamp, not its evaluated_at."""
+    outbox = ListOutbox()
+    step, _ = build(outbox)
+    value = json.loads(valid_values(1)[0])
+    ahead = datetime.fromtimestamp(NOW + 240.9, UTC)
+    value["evaluated_at"] = ahead.isoformat()
+    step.process(raw_records([json.dumps(value).encode()], partition=3))
+    partials = [json.loads(s.value or b"") for s in outbox.sent if "surge-minutes" in s.topic]
+    assert partials and {p["partition"] for p in partials} == {3}
+    assert {p["clock"] for p in partials} == {int(NOW)}
+    assert {p["start"] for p in partials} == {int(NOW + 240) // 60 * 60}
+    assert step.surge_clocks == {3: int(NOW)}
