@@ -1,0 +1,194 @@
+"""Issue 18: surge detection that one wrong clock cannot blind.
+
+Through the worker's steps in memory (streams/testing.py): a hall rating pad whose clock runs
+4 minutes fast (inside the accepted skew) must not move the surge clock, and a partition of
+ratings.raw that falls silent must not stop it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+
+from channels.catalogue import synthetic_departments
+from channels.simulator import Scenario, Simulator, message_key
+from runtime.settings import Settings
+from streams.testing import InMemoryPipeline
+
+CST = timezone(timedelta(hours=8))
+DAY = datetime(2026, 11, 26, 9, 30, tzinfo=CST)  # a Thursday, halls open
+RATE = 6.0
+SETTINGS = Settings(demo_mode=True, topic_partitions=2, allowed_lateness_s=7 * 86_400)
+DEPARTMENTS = synthetic_departments(50)
+SURGING = DEPARTMENTS[17].code
+PAD_DEPARTMENT = DEPARTMENTS[3]
+FAST_S = 240  # the pad's clock runs 4 minutes fast: inside HAOCHAPING_CLOCK_SKEW_S (300)
+STEADY_MIN, SURGE_MIN, AFTER_MIN = 20, 8, 6
+
+Message = tuple[float, bytes | None, bytes]  # (broker time, key, value)
+
+
+def _stream(
+    simulator: Simulator, scenario: Scenario, offset_min: int, minutes: int
+) -> list[Message]:
+    start = DAY + timedelta(minutes=offset_min)
+    out = []
+    for message in simulator.stream(
+        int(minutes * 60 * RATE), scenario=scenario, start=start, rate_per_s=RATE, rhythm=False
+    ):
+        evaluated_at = datetime.fromisoformat(json.loads(message.value)["evaluated_at"])
+        out.append((evaluated_at.timestamp() + 2, message.key, message.value))
+    return out
+
+
+@cache
+def traffic(surge: bool) -> list[Message]:
+    """Steady minutes, then (with ``surge``) one department surging, then steady again."""
+    middle = (
+        Scenario(
+            "surge",
+            surge=True,
+            surge_from=0.0,
+            surge_department=SURGING,
+            surge_bad_share=0.4,
+            surge_traffic_factor=3.0,
+        )
+        if surge
+        else Scenario("steady")
+    )
+    simulator = Simulator(
+        seed=5, departments=DEPARTMENTS, bad_rate=0.01, pii_rate=0.0, followup_rate=0.0
+    )
+    return (
+        _stream(simulator, Scenario("steady"), 0, STEADY_MIN)
+        + _stream(simulator, middle, STEADY_MIN, SURGE_MIN)
+        + _stream(simulator, Scenario("steady"), STEADY_MIN + SURGE_MIN, AFTER_MIN)
+    )
+
+
+@cache
+def fast_pad() -> list[Message]:
+    """One hall pad of another department, an evaluation every 20 s all along, good ones,
+    stamped 4 minutes ahead; Kafka gets each when it is really made."""
+    simulator = Simulator(seed=11, departments=DEPARTMENTS, pii_rate=0.0, followup_rate=0.0)
+    out = []
+    total_s = (STEADY_MIN + SURGE_MIN + AFTER_MIN) * 60
+    for second in range(5, total_s, 20):
+        at = DAY + timedelta(seconds=second)
+        evaluation = simulator.evaluation(
+            at, department=PAD_DEPARTMENT, level=5, open_halls=True, followups=False
+        )
+        evaluation["evaluated_at"] = (at + timedelta(seconds=FAST_S)).isoformat()
+        value = json.dumps(evaluation, ensure_ascii=False).encode()
+        out.append((at.timestamp() + 1, message_key(evaluation), value))
+    return out
+
+
+def run(
+    messages: list[Message], partition_of: Callable[[int], int | None] = lambda minute: None
+) -> InMemoryPipeline:
+    """Each minute's messages sent at that minute's end, then processed, as test_pipeline
+    does; ``partition_of(minute number)`` pins the partition they go to (None: their key's)."""
+    pipeline = InMemoryPipeline(SETTINGS)
+    by_minute: dict[int, list[tuple[bytes | None, bytes]]] = {}
+    for at, key, value in sorted(messages, key=lambda m: m[0]):
+        by_minute.setdefault(int(at // 60), []).append((key, value))
+    first = min(by_minute)
+    for minute in sorted(by_minute):
+        pipeline.send_raw(
+            by_minute[minute], at=minute * 60 + 59, partition=partition_of(minute - first)
+        )
+        pipeline.run()
+    return pipeline
+
+
+def alerts(pipeline: InMemoryPipeline, dimension: str = "department") -> list[dict[str, Any]]:
+    return [a for a in pipeline.values(SETTINGS.topic_alerts) if a["dimension"] == dimension]
+
+
+def surge_clock(pipeline: InMemoryPipeline) -> int:
+    return int(pipeline.states.surge["0|merger"]["watermark"])
+
+
+def bad_and_total(messages: list[Message], department: str, start: datetime) -> tuple[int, int]:
+    values = [json.loads(v) for _, _, v in messages]
+    minute = [
+        v
+        for v in values
+        if v["department_code"] == department
+        and start <= datetime.fromisoformat(v["evaluated_at"]) < start + timedelta(minutes=1)
+    ]
+    return sum(1 for v in minute if v["level"] <= 2), len(minute)
+
+
+def test_a_pad_four_minutes_fast_does_not_blind_the_surge_of_another_department() -> None:
+    messages = traffic(surge=True) + fast_pad()
+    pipeline = run(messages)
+    assert not pipeline.values(SETTINGS.topic_rejected)  # the pad is inside the clock skew
+    last_sent = max(at for at, _, _ in messages)
+    # the clock follows Kafka's time, not the pad's: never past the last record timestamp
+    assert last_sent - 120 < surge_clock(pipeline) <= last_sent
+    department = alerts(pipeline)
+    assert {a["key"] for a in department} == {SURGING}
+    assert len({a["alert_id"] for a in department}) == 1
+    assert Counter(a["state"] for a in department)["opened"] == 1
+    opened = next(a for a in department if a["state"] == "opened")
+    window_start = datetime.fromisoformat(opened["window_start"])
+    surge_start = DAY + timedelta(minutes=STEADY_MIN)
+    assert surge_start <= window_start < surge_start + timedelta(minutes=2)
+    # judged with every evaluation of its minute present, none arrived "late"
+    assert (opened["bad"], opened["total"]) == bad_and_total(messages, SURGING, window_start)
+
+
+def test_a_silent_partition_stops_holding_the_clock_after_the_idle_bound() -> None:
+    """Both partitions of ratings.raw carry traffic for 10 minutes, then only partition 0
+    does, the surge too: partition 1 is idle (HAOCHAPING_SPIKE_IDLE_S) and the surge alerts."""
+    pipeline = run(traffic(surge=True), partition_of=lambda minute: None if minute < 10 else 0)
+    sources = pipeline.states.surge["0|merger"]["sources"]
+    assert set(sources) == {"0", "1"}
+    assert sources["1"][0] < surge_clock(pipeline) - 10 * 60  # left behind, not waited for
+    department = alerts(pipeline)
+    assert {a["key"] for a in department} == {SURGING}
+    assert Counter(a["state"] for a in department)["opened"] == 1
+
+
+def test_steady_traffic_and_the_fast_pad_raise_no_alert() -> None:
+    messages = traffic(surge=False) + fast_pad()
+    pipeline = run(messages)
+    assert pipeline.values(SETTINGS.topic_alerts) == []
+    # the minutes were judged all along (the clock moved), not held back
+    assert surge_clock(pipeline) > max(at for at, _, _ in messages) - 120
+
+
+def test_a_surge_state_saved_before_the_source_clocks_loads_and_judges() -> None:
+    """The merger record as workers before this change wrote it (format 1)."""
+    pipeline = InMemoryPipeline(SETTINGS)
+    start = int(DAY.timestamp())
+    entry = {
+        "dimension": "department",
+        "key": SURGING,
+        "window": "1m",
+        "start": start,
+        "end": start + 60,
+        "partition": 0,
+        "version": 7,
+        "levels": [0, 0, 0, 0, 9],
+    }
+    pipeline.states.surge["0|merger"] = {
+        "format": 1,
+        "grace_s": 30,
+        "judged": {"department": start - 60},
+        "watermark": start + 10,
+    }
+    pipeline.states.surge[f"0|pending|department|{SURGING}|{start}"] = {"0": entry}
+    steps = pipeline.steps
+    later = {**entry, "start": start + 60, "end": start + 120, "version": 8, "clock": start + 95}
+    steps.surges.process([later], at=start + 96)
+    merger = pipeline.states.surge["0|merger"]
+    assert merger["format"] == 2 and merger["watermark"] == start + 95
+    assert merger["judged"]["department"] == start
+    assert merger["sources"] == {"0": [start + 95, start + 96]}
