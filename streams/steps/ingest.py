@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import math
+import time
 from collections import Counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
