@@ -114,6 +114,15 @@ class Settings(BaseSettings):
         description="a ratings.raw partition that sent no minute counts for this long stops "
         "holding the surge clock back, seconds",
     )
+    spike_recheck_s: int = Field(
+        600,
+        ge=0,
+        description="a judged minute that late evaluations change is judged again until this "
+        "long after its end, seconds (0: never)",
+    )
+    spike_second_looks: int = Field(
+        2, ge=0, le=10, description="how many times at most a judged minute is judged again"
+    )
     alert_update_every_s: int = Field(
         300, ge=60, description="least time between two `updated` events of an alert, seconds"
     )

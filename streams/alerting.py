@@ -27,6 +27,7 @@ from streams.windows import MINUTE
 TOP_ITEMS = 5
 MAX_COMMENTS = 3
 STATE_FORMAT = 1
+_CLOSED_FOR_S = 3600
 
 Items = list[tuple[str, int]]
 
@@ -148,6 +149,9 @@ class _OpenAlert:
     anomalous_minutes: int = 1
     peak_score: float = 0.0
     explanation: Explanation = field(default_factory=Explanation)
+    late_minutes: int = 0
+    """For an alert a second look opened: how many minutes its key's evaluations came late.
+    Its first looks see those minutes quiet, so it needs as many more quiet ones to resolve."""
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -159,6 +163,7 @@ class _OpenAlert:
             "anomalous_minutes": self.anomalous_minutes,
             "peak_score": self.peak_score,
             "explanation": self.explanation.to_state(),
+            "late_minutes": self.late_minutes,
         }
 
     @classmethod
@@ -172,6 +177,7 @@ class _OpenAlert:
             anomalous_minutes=int(state["anomalous_minutes"]),
             peak_score=float(state["peak_score"]),
             explanation=Explanation.from_state(state["explanation"]),
+            late_minutes=int(state.get("late_minutes", 0)),
         )
 
 
@@ -199,6 +205,9 @@ class AlertLifecycle:
         # same key again, is a replay and is ignored.
         self._minute: int | None = None
         self._done: set[str] = set()
+        # key -> the minute that resolved its newest alert: a second look at a minute that
+        # alert already covered must not open another one
+        self._closed: dict[str, int] = {}
 
     @property
     def open_alerts(self) -> dict[str, str]:
@@ -219,7 +228,7 @@ class AlertLifecycle:
         if alert is not None:
             # Minutes skipped since the last one were without traffic, hence quiet.
             missing = (minute - alert.last_minute) // MINUTE - 1
-            if missing > 0 and alert.quiet + missing >= self.quiet_windows_to_resolve:
+            if missing > 0 and alert.quiet + missing >= self._quiet_needed(alert):
                 events.append(self._resolve_silent(key, alert, at))
                 alert = None
             elif missing > 0:
@@ -246,12 +255,51 @@ class AlertLifecycle:
                     events.append(self._event("updated", key, alert, judgement, at))
         elif alert is not None:
             alert.quiet += 1
-            if alert.quiet >= self.quiet_windows_to_resolve:
+            if alert.quiet >= self._quiet_needed(alert):
                 del self._open[key]
+                self._closed[key] = minute
                 events.append(self._event("resolved", key, alert, judgement, at))
         if alert is not None and key in self._open:
             alert.last_minute = minute
         return events
+
+    def open_late(
+        self, judgement: Judgement, explanation: Explanation, at: float
+    ) -> list[AlertEvent]:
+        """A second look found ``judgement``'s minute, judged quiet before its late
+        evaluations came, anomalous: open its alert now, unless an alert already covered that
+        minute. With one open for the key, the minute counts as anomalous for it: its quiet
+        spell restarts there. An alert opened late resolves only after as many more quiet
+        minutes as its evaluations were late (see ``_OpenAlert.late_minutes``)."""
+        key, minute = judgement.key, judgement.minute_start
+        if not judgement.anomalous:
+            return []
+        newest = minute if self._minute is None else max(self._minute, minute)
+        alert = self._open.get(key)
+        if alert is not None:
+            if minute >= alert.started:
+                alert.quiet = min(alert.quiet, (alert.last_minute - minute) // MINUTE)
+                alert.anomalous_minutes += 1
+                alert.peak_score = max(alert.peak_score, judgement.score)
+                alert.explanation = Explanation.merge([alert.explanation, explanation])
+            return []
+        if self._closed.get(key, -1) >= judgement.window_start:
+            return []
+        alert = _OpenAlert(
+            alert_id=f"{self.dimension}:{key}:{judgement.window_start}",
+            started=judgement.window_start,
+            last_minute=newest,
+            last_emitted=judgement.window_end,
+            peak_score=judgement.score,
+            explanation=Explanation.merge([explanation]),
+            quiet=(newest - minute) // MINUTE,
+            late_minutes=(newest - minute) // MINUTE,
+        )
+        self._open[key] = alert
+        return [self._event("opened", key, alert, judgement, at)]
+
+    def _quiet_needed(self, alert: _OpenAlert) -> int:
+        return self.quiet_windows_to_resolve + alert.late_minutes
 
     def tick(self, window_start: int, at: float | None = None) -> list[AlertEvent]:
         """Close the minute starting at ``window_start``: an open alert whose key got no
@@ -264,7 +312,7 @@ class AlertLifecycle:
                 continue
             self._done.add(key)
             quiet = alert.quiet + (window_start - alert.last_minute) // MINUTE
-            if quiet >= self.quiet_windows_to_resolve:
+            if quiet >= self._quiet_needed(alert):
                 events.append(self._resolve_silent(key, alert, at))
             else:
                 alert.quiet = quiet
@@ -278,12 +326,15 @@ class AlertLifecycle:
         if self._minute is None or minute > self._minute:
             self._minute = minute
             self._done = set()
+            # older closings than an hour can no longer meet a second look
+            self._closed = {k: m for k, m in self._closed.items() if minute - m <= _CLOSED_FOR_S}
         return key not in self._done
 
     def _resolve_silent(self, key: str, alert: _OpenAlert, at: float | None) -> AlertEvent:
         """Resolve at the minute that completed the quiet spell, which had no traffic."""
-        minute = alert.last_minute + (self.quiet_windows_to_resolve - alert.quiet) * MINUTE
+        minute = alert.last_minute + (self._quiet_needed(alert) - alert.quiet) * MINUTE
         del self._open[key]
+        self._closed[key] = minute
         silent = Judgement(
             key=key,
             window_start=minute,
@@ -327,6 +378,7 @@ class AlertLifecycle:
             "dimension": self.dimension,
             "minute": self._minute,
             "done": sorted(self._done),
+            "closed": dict(sorted(self._closed.items())),
             "open": {key: alert.to_state() for key, alert in sorted(self._open.items())},
         }
 
@@ -351,6 +403,7 @@ class AlertLifecycle:
         minute = state.get("minute")
         lifecycle._minute = None if minute is None else int(minute)
         lifecycle._done = {str(key) for key in state.get("done", [])}
+        lifecycle._closed = {str(k): int(m) for k, m in state.get("closed", {}).items()}
         lifecycle._open = {
             str(key): _OpenAlert.from_state(value) for key, value in state["open"].items()
         }

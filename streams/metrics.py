@@ -55,3 +55,8 @@ cases_expired = Counter(
     "haochaping_cases_expired_total",
     "finished cases past their retention, and events whose case never opened, dropped",
 )
+second_looks = Counter(
+    "haochaping_surge_second_looks_total",
+    "judged minutes judged again because late evaluations changed them",
+    ["dimension"],
+)

@@ -19,6 +19,14 @@ Event time (the surge clock) is one that a wrong clock cannot push:
 
 A partial without ``clock`` (written before this rule) counts with its window ``end``, the
 rule before.
+
+A second look: a judged minute keeps its partials for ``recheck_s`` of event time past its
+end. Partials that still change it (evaluations that arrived after it was judged: a slow pad,
+a batch of late ones, a partition that was idle) mark it changed; once no new change has come
+for ``grace_s`` (by arrival time) it is handed over again with the keys that changed, at most
+``second_looks`` times. Each look is a test at the detector's ``alpha``, so a minute with late
+evaluations can raise a false alarm at most ``1 + second_looks`` times as often as one without;
+minutes without late evaluations are looked at once, as before.
 """
 
 from __future__ import annotations
@@ -31,8 +39,8 @@ from schemas.dimensions import FACET_NAMES
 from streams.alerting import Explanation
 from streams.windows import MINUTE
 
-STATE_FORMAT = 2
-OLD_STATE_FORMATS = (1,)  # loadable: format 1 had no source clocks
+STATE_FORMAT = 3
+OLD_STATE_FORMATS = (1, 2)  # loadable: format 1 had no source clocks, 2 no second looks
 
 
 @dataclass(frozen=True)
@@ -41,15 +49,25 @@ class CompleteMinute:
     window_start: int
     counts: dict[str, tuple[int, int]]  # key -> (total, bad)
     explanations: dict[str, Explanation]
+    changed: frozenset[str] | None = None
+    """None on the first look; on a second look, the keys whose counts changed since the
+    previous one (``counts`` still holds every key of the minute: the same family of tests)."""
 
 
 class MinuteMerger:
-    def __init__(self, grace_s: int = 30, idle_s: int = 60) -> None:
+    def __init__(
+        self, grace_s: int = 30, idle_s: int = 60, recheck_s: int = 600, second_looks: int = 2
+    ) -> None:
         self.grace_s = grace_s
         self.idle_s = idle_s
-        # "dimension|key|start" -> {partition: partial entry}
+        self.recheck_s = recheck_s
+        self.second_looks = second_looks
+        # "dimension|key|start" -> {partition: partial entry}; judged minutes stay here for
+        # ``recheck_s`` so that a second look has every key's counts
         self._pending: dict[str, dict[str, dict[str, Any]]] = {}
         self._judged: dict[str, int] = {}  # dimension -> last minute handed over
+        # "dimension|start" of a judged minute -> {"looks": n, "changed": [keys], "since": t}
+        self._reviews: dict[str, dict[str, Any]] = {}
         # source partition -> [its clock, arrival time of its newest partial]
         self._sources: dict[str, list[int]] = {}
         self.now = 0  # newest arrival time seen (epoch seconds; 0 when none was given)
@@ -69,7 +87,8 @@ class MinuteMerger:
         else:
             source[0], source[1] = max(source[0], clock), self.now
         dimension, start = entry["dimension"], int(entry["start"])
-        if start <= self._judged.get(dimension, -1):
+        judged = start <= self._judged.get(dimension, -1)
+        if judged and not self._reviewable(start):
             return False
         name = f"{dimension}|{entry['key']}|{start}"
         partials = self._pending.setdefault(name, {})
@@ -77,7 +96,19 @@ class MinuteMerger:
         if known is not None and known["version"] >= entry["version"]:
             return False
         partials[partition] = entry
+        if judged:
+            review = self._reviews.setdefault(
+                f"{dimension}|{start}", {"looks": 1, "changed": [], "since": self.now}
+            )
+            if not review["changed"]:
+                review["since"] = self.now
+            if entry["key"] not in review["changed"]:
+                review["changed"].append(entry["key"])
         return True
+
+    def _reviewable(self, start: int) -> bool:
+        """A judged minute can still get a second look (its late partials are kept)."""
+        return self.second_looks > 0 and start + MINUTE + self.recheck_s > self.watermark
 
     def active_sources(self) -> dict[str, int]:
         """The clocks of the source partitions that hold the watermark: those whose newest
@@ -97,25 +128,47 @@ class MinuteMerger:
         return self.watermark
 
     def complete(self) -> list[CompleteMinute]:
-        """Minutes that event time has left behind by ``grace_s``, oldest first, each once."""
+        """Minutes that event time has left behind by ``grace_s``, oldest first, each once;
+        then the judged minutes due a second look."""
         self.advance()
         ready: dict[tuple[int, str], list[tuple[str, dict[str, dict[str, Any]]]]] = {}
-        for name, partials in self._pending.items():
+        judged: dict[tuple[int, str], list[tuple[str, dict[str, dict[str, Any]]]]] = {}
+        for name, partials in list(self._pending.items()):
             dimension, rest = name.split("|", 1)
             key, start = rest.rsplit("|", 1)
             minute = int(start)
-            if minute + MINUTE + self.grace_s <= self.watermark:
+            if minute <= self._judged.get(dimension, -1):
+                if self._reviewable(minute):
+                    judged.setdefault((minute, dimension), []).append((key, partials))
+                else:
+                    del self._pending[name]
+            elif minute + MINUTE + self.grace_s <= self.watermark:
                 ready.setdefault((minute, dimension), []).append((key, partials))
         minutes = []
         for minute, dimension in sorted(ready):
-            counts: dict[str, tuple[int, int]] = {}
-            explanations: dict[str, Explanation] = {}
-            for key, partials in ready[(minute, dimension)]:
-                counts[key] = _total_and_bad(partials.values())
-                explanations[key] = _explanation(partials.values())
-                del self._pending[f"{dimension}|{key}|{minute}"]
+            counts, explanations = _merged(ready[(minute, dimension)])
             self._judged[dimension] = max(self._judged.get(dimension, -1), minute)
+            if self._reviewable(minute):
+                self._reviews[f"{dimension}|{minute}"] = {"looks": 1, "changed": [], "since": 0}
+            else:
+                for key in counts:
+                    del self._pending[f"{dimension}|{key}|{minute}"]
             minutes.append(CompleteMinute(dimension, minute, counts, explanations))
+        for name, review in sorted(self._reviews.items()):
+            dimension, start = name.rsplit("|", 1)
+            minute = int(start)
+            if not self._reviewable(minute):
+                del self._reviews[name]
+            elif (
+                review["changed"]
+                and review["looks"] <= self.second_looks
+                and self.now - review["since"] >= self.grace_s
+            ):
+                counts, explanations = _merged(judged.get((minute, dimension), []))
+                changed = frozenset(review["changed"])
+                review["looks"] += 1
+                review["changed"] = []
+                minutes.append(CompleteMinute(dimension, minute, counts, explanations, changed))
         return minutes
 
     def to_state(self) -> dict[str, Any]:
@@ -123,8 +176,11 @@ class MinuteMerger:
             "format": STATE_FORMAT,
             "grace_s": self.grace_s,
             "idle_s": self.idle_s,
+            "recheck_s": self.recheck_s,
+            "second_looks": self.second_looks,
             "pending": self._pending,
             "judged": self._judged,
+            "reviews": self._reviews,
             "sources": {p: list(source) for p, source in self._sources.items()},
             "now": self.now,
             "watermark": self.watermark,
@@ -132,20 +188,32 @@ class MinuteMerger:
 
     @classmethod
     def from_state(
-        cls, state: dict[str, Any], *, grace_s: int | None = None, idle_s: int | None = None
+        cls,
+        state: dict[str, Any],
+        *,
+        grace_s: int | None = None,
+        idle_s: int | None = None,
+        recheck_s: int | None = None,
+        second_looks: int | None = None,
     ) -> MinuteMerger:
-        """A merger from ``to_state`` (this format or an older one). ``grace_s`` and
-        ``idle_s``, when given, replace the saved ones: the settings of the running worker
-        win over those of the one that saved the state."""
+        """A merger from ``to_state`` (this format or an older one). The settings, when
+        given, replace the saved ones: those of the running worker win over those of the one
+        that saved the state."""
         version = state.get("format")
         if version != STATE_FORMAT and version not in OLD_STATE_FORMATS:
             raise ValueError(f"unsupported minute merger state {version!r}")
         merger = cls(
             int(state["grace_s"]) if grace_s is None else grace_s,
             int(state.get("idle_s", 60)) if idle_s is None else idle_s,
+            int(state.get("recheck_s", 0)) if recheck_s is None else recheck_s,
+            int(state.get("second_looks", 0)) if second_looks is None else second_looks,
         )
         merger._pending = {k: dict(v) for k, v in state["pending"].items()}
         merger._judged = {k: int(v) for k, v in state["judged"].items()}
+        merger._reviews = {
+            str(k): {"looks": int(v["looks"]), "changed": list(v["changed"]), "since": v["since"]}
+            for k, v in state.get("reviews", {}).items()
+        }
         # format 1 knew no sources: the clock starts again from the partials that arrive,
         # and never goes back behind the watermark saved then
         merger._sources = {
@@ -154,6 +222,17 @@ class MinuteMerger:
         merger.now = int(state.get("now", 0))
         merger.watermark = int(state["watermark"])
         return merger
+
+
+def _merged(
+    keys: list[tuple[str, dict[str, dict[str, Any]]]],
+) -> tuple[dict[str, tuple[int, int]], dict[str, Explanation]]:
+    counts: dict[str, tuple[int, int]] = {}
+    explanations: dict[str, Explanation] = {}
+    for key, partials in keys:
+        counts[key] = _total_and_bad(partials.values())
+        explanations[key] = _explanation(partials.values())
+    return counts, explanations
 
 
 def _total_and_bad(partials: Any) -> tuple[int, int]:

@@ -87,6 +87,8 @@ def build_steps(
             s.alert_update_every_s,
             s.alert_quiet_minutes,
             s.spike_idle_s,
+            s.spike_recheck_s,
+            s.spike_second_looks,
         ),
         state=states.surge,
         outbox=outbox,

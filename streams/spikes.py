@@ -397,6 +397,36 @@ class SpikeDetector:
                 self.prune(window_start)
         return judgements
 
+    def revise_minute(
+        self, window_start: int, counts: Mapping[str, tuple[int, int]]
+    ) -> dict[str, Judgement]:
+        """Judge again a minute already judged, with counts that late evaluations raised.
+
+        Judged against the current state, with the same family of keys (every key of the
+        minute) as the first look, and nothing new is learned. The key's record of that minute
+        takes the new counts while it is still unlearned (inside the lookback), so the windows
+        of the following minutes see them; one the revision finds anomalous is never learned.
+        """
+        if self._last_minute is None or window_start > self._last_minute:
+            raise ValueError(f"minute {window_start} was not judged yet")
+        log_lookback = math.log(self.config.lookback_windows)
+        results, checked, candidates = self._score_keys(window_start, counts, False, log_lookback)
+        log_threshold = self._log_threshold(candidates)
+        judgements = {
+            key: _judgement(key, window_start, rate, chosen, can_fire, log_lookback, log_threshold)
+            for key, (rate, chosen, can_fire) in results.items()
+        }
+        for key, judgement in judgements.items():
+            state = self._keys.get(key)
+            if state is None:
+                continue
+            for entry in state.recent:
+                if entry[0] == window_start:
+                    entry[1], entry[2] = checked[key]
+                if judgement.anomalous and judgement.window_start <= entry[0] <= window_start:
+                    entry[3] = 1
+        return judgements
+
     def _score_keys(
         self,
         window_start: int,

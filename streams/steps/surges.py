@@ -16,7 +16,7 @@ from schemas.alerts import AlertEvent
 from schemas.dimensions import SURGE_DIMENSIONS
 from streams import metrics
 from streams.alerting import AlertLifecycle
-from streams.minutes import MinuteMerger
+from streams.minutes import CompleteMinute, MinuteMerger
 from streams.outbox import OutboxPort
 from streams.spikes import SpikeConfig, SpikeDetector
 from streams.splitstate import SplitState
@@ -36,6 +36,8 @@ class SurgeRules:
     update_every_s: int
     quiet_minutes: int
     idle_s: int = 60  # a source partition silent this long stops holding the clock back
+    recheck_s: int = 600  # how long after its end a judged minute can get a second look
+    second_looks: int = 2  # how many times at most
 
 
 class SurgeStep:
@@ -67,9 +69,16 @@ class SurgeStep:
                 {"pending": pending, **merger},
                 grace_s=self.rules.grace_s,
                 idle_s=self.rules.idle_s,
+                recheck_s=self.rules.recheck_s,
+                second_looks=self.rules.second_looks,
             )
             if merger
-            else MinuteMerger(self.rules.grace_s, self.rules.idle_s)
+            else MinuteMerger(
+                self.rules.grace_s,
+                self.rules.idle_s,
+                self.rules.recheck_s,
+                self.rules.second_looks,
+            )
         )
         detectors, lifecycles = judged.get("detectors", {}), judged.get("lifecycles", {})
         self._detectors = {}
@@ -111,6 +120,9 @@ class SurgeStep:
         for minute in minutes:
             detector = self._detectors[minute.dimension]
             lifecycle = self._lifecycles[minute.dimension]
+            if minute.changed is not None:
+                raised += self._second_look(minute, merger.watermark)
+                continue
             judgements = detector.judge_minute(minute.window_start, minute.counts)
             for key, judgement in sorted(judgements.items()):
                 raised += lifecycle.step(
@@ -126,6 +138,22 @@ class SurgeStep:
         merger_state = merger.to_state()
         self._pending.write(merger_state.pop("pending"))
         self._state[MERGER_KEY] = merger_state
+        return raised
+
+    def _second_look(self, minute: CompleteMinute, now: int) -> list[AlertEvent]:
+        """Only the keys that late evaluations changed can open an alert now; the others
+        were judged on their full counts the first time."""
+        metrics.second_looks.labels(dimension=minute.dimension).inc()
+        detector = self._detectors[minute.dimension]
+        lifecycle = self._lifecycles[minute.dimension]
+        judgements = detector.revise_minute(minute.window_start, minute.counts)
+        raised: list[AlertEvent] = []
+        for key in sorted(minute.changed or ()):
+            judgement = judgements.get(key)
+            if judgement is not None and judgement.anomalous:
+                at = max(now, judgement.window_end)
+                raised += lifecycle.open_late(judgement, minute.explanations[key], at=at)
+        metrics.open_alerts.labels(dimension=minute.dimension).set(len(lifecycle.open_alerts))
         return raised
 
     def _save_judged(self) -> None:

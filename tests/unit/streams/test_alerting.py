@@ -198,3 +198,27 @@ def test_explanations_merge_counts_and_prefers_recent_comments() -> None:
     assert merged.sample_comments == ["新", "旧", "old"]
     assert Explanation.from_state(json.loads(json.dumps(merged.to_state()))) == merged
     assert merged.to_model().top_tags[0].code == "214"
+
+
+def test_a_second_look_opens_a_late_alert_that_waits_out_its_lateness_before_resolving() -> None:
+    lifecycle = AlertLifecycle("department")
+    feed(lifecycle, "qqqqqq")  # minutes 0-5 judged quiet: minute 2's evaluations came late
+    [opened] = lifecycle.open_late(judgement(2, True), explanation(2), at=T0 + 6 * 60)
+    assert (opened.state, opened.alert_id) == ("opened", f"department:D1:{T0 + 120}")
+    # minutes 3-5 were seen quiet before their late evaluations came: a second look at
+    # minute 4 finds it anomalous too, which opens nothing new but restarts the quiet spell
+    assert lifecycle.open_late(judgement(4, True), explanation(4), at=T0 + 7 * 60) == []
+    events = feed(lifecycle, "qqqqq", first_minute=6)
+    # needs 3 quiet minutes plus the 3 it was late, counted from minute 4
+    assert states(events) == [("resolved", 10)]
+    assert events[0].anomalous_minutes == 2
+
+
+def test_a_second_look_never_reopens_a_minute_an_alert_already_covered() -> None:
+    lifecycle = AlertLifecycle("department")
+    events = feed(lifecycle, "qAqqq")
+    assert [e.state for e in events] == ["opened", "resolved"]
+    assert lifecycle.open_late(judgement(3, True), explanation(3), at=T0 + 6 * 60) == []
+    assert lifecycle.open_late(judgement(1, False), explanation(1), at=T0 + 6 * 60) == []
+    restored = AlertLifecycle.from_state("department", lifecycle.to_state())
+    assert restored.open_late(judgement(2, True), explanation(2), at=T0 + 6 * 60) == []

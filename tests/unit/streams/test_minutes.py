@@ -41,13 +41,54 @@ def test_newest_version_per_partition_summed_over_partitions() -> None:
     assert minute.counts == {"D1": (11, 3)}
 
 
-def test_a_minute_is_handed_over_once_and_late_partials_are_ignored() -> None:
-    merger = MinuteMerger(grace_s=10)
+def test_a_minute_is_handed_over_once_and_late_partials_are_ignored_without_second_looks() -> None:
+    merger = MinuteMerger(grace_s=10, second_looks=0)
     merger.add(partial(0, 1, [1, 0, 0, 0, 0]))
     merger.add(partial(0, 2, [0, 0, 0, 0, 1], start=START + 60))
     assert [m.window_start for m in merger.complete()] == [START]
     assert not merger.add(partial(1, 1, [5, 0, 0, 0, 0]))  # too late for a judged minute
     assert merger.complete() == []
+
+
+def test_late_partials_of_a_judged_minute_bring_a_second_look_once_they_settle() -> None:
+    merger = MinuteMerger(grace_s=10, recheck_s=600, second_looks=2)
+    t = START + 200  # arrival clock
+    merger.add(partial(0, 1, [1, 0, 0, 0, 0]), at=t)
+    merger.add(partial(0, 1, [0, 0, 0, 0, 3], key="D2"), at=t)
+    merger.add(partial(0, 2, [0, 0, 0, 0, 1], start=START + 60), at=t)
+    [first] = merger.complete()
+    assert first.changed is None and first.counts == {"D1": (1, 1), "D2": (3, 0)}
+    # a late partition's counts for the judged minute: kept, judged again once settled
+    assert merger.add(partial(1, 1, [5, 0, 0, 0, 0]), at=t + 1)
+    assert merger.complete() == []  # not settled: more may be on their way
+    assert merger.add(partial(1, 2, [7, 0, 0, 0, 0]), at=t + 5)
+    assert not merger.add(partial(1, 2, [7, 0, 0, 0, 0]), at=t + 6)  # a replay
+    merger.add(partial(0, 3, [0, 0, 0, 0, 1], start=START + 60), at=t + 15)
+    [second] = merger.complete()
+    assert second.window_start == START and second.changed == frozenset({"D1"})
+    # every key of the minute, so the false-alarm control covers the same family
+    assert second.counts == {"D1": (8, 8), "D2": (3, 0)}
+    assert merger.complete() == []
+    # a third look, then no more
+    merger.add(partial(1, 3, [9, 0, 0, 0, 0], key="D2"), at=t + 20)
+    merger.add(partial(0, 4, [0, 0, 0, 0, 1], start=START + 60), at=t + 40)
+    [third] = merger.complete()
+    assert third.changed == frozenset({"D2"}) and third.counts["D2"] == (12, 9)
+    merger.add(partial(1, 4, [10, 0, 0, 0, 0], key="D2"), at=t + 41)
+    merger.add(partial(0, 5, [0, 0, 0, 0, 1], start=START + 60), at=t + 60)
+    assert merger.complete() == []
+
+
+def test_a_judged_minute_is_dropped_once_the_recheck_horizon_has_passed() -> None:
+    merger = MinuteMerger(grace_s=10, recheck_s=150)
+    merger.add(partial(0, 1, [1, 0, 0, 0, 0]), at=START)
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1], start=START + 60), at=START)
+    merger.complete()
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1], start=START + 180), at=START + 1)
+    assert [m.window_start for m in merger.complete()] == [START + 60]
+    assert not merger.add(partial(1, 1, [5, 0, 0, 0, 0]), at=START + 2)  # past the horizon
+    assert not any(str(START) in name for name in merger.to_state()["pending"])
+    assert merger.to_state()["reviews"].keys() == {f"department|{START + 60}"}
 
 
 def test_state_round_trip_keeps_pending_minutes() -> None:
@@ -136,6 +177,6 @@ def test_a_state_saved_before_the_source_clocks_still_loads() -> None:
     [minute] = merger.complete()
     assert (minute.window_start, minute.counts) == (START, {"D1": (5, 3)})
     saved = merger.to_state()
-    assert saved["format"] == 2 and saved["sources"] == {"0": [START + 95, START + 95]}
+    assert saved["format"] == 3 and saved["sources"] == {"0": [START + 95, START + 95]}
     again = MinuteMerger.from_state(saved, idle_s=120)
     assert again.idle_s == 120 and again.active_sources() == {"0": START + 95}

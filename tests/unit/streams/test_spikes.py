@@ -351,3 +351,26 @@ def test_keys_without_traffic_are_judged_quiet() -> None:
     judged = detector.judge_minute(T0, {"D1": (0, 0), "D2": (10, 0)})
     assert not judged["D1"].anomalous and judged["D1"].p_value == 1.0
     assert "D1" not in set(detector.keys())
+
+
+def test_a_second_look_judges_late_counts_against_the_same_family_and_learns_nothing() -> None:
+    detector = SpikeDetector()
+    simulate(detector, seed=5, minutes=120)
+    minute = T0 + 60 * 120
+    counts = {f"D{i:03d}": (30, 0) for i in range(200)}
+    first = detector.judge_minute(minute, {**counts, "D017": (10, 0)})
+    detector.judge_minute(minute + 60, counts)
+    assert not first["D017"].anomalous
+    before = detector.to_state()
+    # the surge's evaluations came after the minute was judged
+    again = detector.revise_minute(minute, {**counts, "D017": (40, 16)})
+    assert again["D017"].anomalous and not any(
+        j.anomalous for key, j in again.items() if key != "D017"
+    )
+    assert again["D017"].threshold == pytest.approx(first["D017"].threshold)
+    after = detector.to_state()
+    assert after["pooled"] == before["pooled"] and after["last_minute"] == before["last_minute"]
+    # its record of the minute holds the revised counts and will never be learned
+    assert [minute, 40, 16, 1] in after["keys"]["D017"]["r"]
+    with pytest.raises(ValueError):
+        detector.revise_minute(minute + 120, counts)

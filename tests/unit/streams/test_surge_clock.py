@@ -189,6 +189,55 @@ def test_a_surge_state_saved_before_the_source_clocks_loads_and_judges() -> None
     later = {**entry, "start": start + 60, "end": start + 120, "version": 8, "clock": start + 95}
     steps.surges.process([later], at=start + 96)
     merger = pipeline.states.surge["0|merger"]
-    assert merger["format"] == 2 and merger["watermark"] == start + 95
+    assert merger["format"] == 3 and merger["watermark"] == start + 95
     assert merger["judged"]["department"] == start
     assert merger["sources"] == {"0": [start + 95, start + 96]}
+
+
+def _delayed(messages: list[Message], department: str, delay_s: float) -> list[Message]:
+    """The evaluations of ``department`` reach Kafka ``delay_s`` after they were made."""
+    out = []
+    for at, key, value in messages:
+        if json.loads(value)["department_code"] == department:
+            at += delay_s
+        out.append((at, key, value))
+    return out
+
+
+def test_a_surge_whose_evaluations_arrive_three_minutes_late_opens_one_alert_on_a_second_look() -> (
+    None
+):
+    messages = _delayed(traffic(surge=True), SURGING, 180)
+    pipeline = run(messages)
+    department = alerts(pipeline)
+    assert {a["key"] for a in department} == {SURGING}
+    opened = [a for a in department if a["state"] == "opened"]
+    assert len(opened) == 1 and len({a["alert_id"] for a in department}) == 1
+    window_start = datetime.fromisoformat(opened[0]["window_start"])
+    surge_start = DAY + timedelta(minutes=STEADY_MIN)
+    assert surge_start <= window_start < surge_start + timedelta(minutes=2)
+    # opened when the late evaluations were there, i.e. after the minute was first judged
+    assert datetime.fromisoformat(opened[0]["at"]) >= window_start + timedelta(minutes=3)
+    # the surge's later minutes, seen quiet at first, did not resolve it and then open another
+    assert "resolved" not in {a["state"] for a in department}
+
+
+def test_a_pad_ten_minutes_slow_neither_blinds_the_surge_nor_raises_an_alert_itself() -> None:
+    slow = _shifted(fast_pad(), -FAST_S - 600)  # the fast pad's evaluations, 10 min behind
+    pipeline = run(traffic(surge=True) + slow)
+    assert not pipeline.values(SETTINGS.topic_rejected)
+    department = alerts(pipeline)
+    assert {a["key"] for a in department} == {SURGING}
+    assert Counter(a["state"] for a in department)["opened"] == 1
+    assert run(traffic(surge=False) + slow).values(SETTINGS.topic_alerts) == []
+
+
+def _shifted(messages: list[Message], seconds: int) -> list[Message]:
+    """The same evaluations with ``evaluated_at`` moved by ``seconds`` (a pad's wrong clock)."""
+    out = []
+    for at, key, value in messages:
+        evaluation = json.loads(value)
+        made = datetime.fromisoformat(evaluation["evaluated_at"]) + timedelta(seconds=seconds)
+        evaluation["evaluated_at"] = made.isoformat()
+        out.append((at, key, json.dumps(evaluation, ensure_ascii=False).encode()))
+    return out
