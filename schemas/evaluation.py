@@ -223,6 +223,11 @@ class Evaluation(BaseModel):
     ingested_at: UtcDatetime
     late: bool = Field(False, description="older than the allowed lateness when ingested")
     source: str | None = None
+    clock_skew_s: int = Field(
+        0,
+        description="evaluated_at minus the time Kafka got the message, seconds: positive when "
+        "the source's clock runs ahead, negative when it is behind or the evaluation came late",
+    )
 
     @property
     def is_bad(self) -> bool:

@@ -190,6 +190,7 @@ def _normalized(
         ingested_at=now.astimezone(UTC),
         late=late,
         source=_blank_to_none(ev.source),
+        clock_skew_s=round((evaluated_at - now).total_seconds()),
     )
 
 

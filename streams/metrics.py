@@ -60,3 +60,9 @@ second_looks = Counter(
     "judged minutes judged again because late evaluations changed them",
     ["dimension"],
 )
+clock_drift = Counter(
+    "haochaping_clock_drift_total",
+    "accepted evaluations whose evaluated_at is over a minute ahead of or behind the time Kafka "
+    "got them (a source's wrong clock, or a late sender); each carries clock_skew_s",
+    ["channel", "direction"],
+)

@@ -40,6 +40,10 @@ log = logging.getLogger("haochaping.worker")
 # those come within a second; offsets deleted by retention never do.
 HOLD_S = 20.0
 
+# A source whose evaluated_at is further than this from Kafka's time has a wrong clock (ahead)
+# or sends late (behind); it is counted, and each evaluation carries its clock_skew_s.
+CLOCK_DRIFT_S = 60
+
 # A replay re-reads at most what was processed since the last offset commit (seconds of
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
 REPLAY_MARGIN_S = 3600
@@ -73,6 +77,9 @@ class IngestReport:
     replayed: int = 0
     # records that came ahead of offsets this worker had not seen yet (see ``process``)
     jumps: int = 0
+    # (channel, "ahead" | "behind"): accepted evaluations whose evaluated_at is more than
+    # CLOCK_DRIFT_S from the time Kafka got them
+    drifted: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class IngestStep:
@@ -227,6 +234,9 @@ class IngestStep:
             return
         self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), outcome.value)
         report.accepted[evaluation.channel] += 1
+        if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
+            direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"
+            report.drifted[(evaluation.channel, direction)] += 1
         if evaluation.is_bad:
             self._open_case(evaluation)
         self._advance_surge_clock(record, evaluation)
@@ -329,3 +339,5 @@ def _record_metrics(report: IngestReport) -> None:
     metrics.evaluations_late.inc(report.late)
     metrics.replayed_skipped.inc(report.replayed)
     metrics.offset_jumps.inc(report.jumps)
+    for (channel, direction), count in report.drifted.items():
+        metrics.clock_drift.labels(channel=channel, direction=direction).inc(count)

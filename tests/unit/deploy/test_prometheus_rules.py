@@ -24,6 +24,8 @@ EXPECTED_ALERTS = {
     "HaochapingSinkStalled",
     "HaochapingWebhookUndelivered",
     "HaochapingNotifierDown",
+    "HaochapingSourceClockAhead",
+    "HaochapingHallPadClockBehind",
 }
 
 

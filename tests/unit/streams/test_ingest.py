@@ -479,3 +479,17 @@ def test_an_internal_error_names_only_the_exception_type(
     assert result == Rejected(
         RejectReason.INTERNAL_ERROR, "internal error while checking the message: RuntimeError"
     )
+
+
+@pytest.mark.parametrize(
+    ("evaluated_at", "skew"),
+    [
+        ("2026-11-28T11:00:00+08:00", 0),  # NOW
+        ("2026-11-28T11:04:00+08:00", 240),  # a pad 4 minutes fast: accepted, marked
+        ("2026-11-28T10:50:00+08:00", -600),  # 10 minutes slow, or sent 10 minutes late
+    ],
+)
+def test_every_accepted_evaluation_carries_its_clock_skew(evaluated_at: str, skew: int) -> None:
+    evaluation = accepted({**valid(), "evaluated_at": evaluated_at})
+    assert evaluation.clock_skew_s == skew
+    assert json.loads(evaluation.to_json_bytes())["clock_skew_s"] == skew

@@ -14,9 +14,12 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from channels.catalogue import synthetic_departments
 from channels.simulator import Scenario, Simulator, message_key
 from runtime.settings import Settings
+from schemas.codes import Channel
 from streams.testing import InMemoryPipeline
 
 CST = timezone(timedelta(hours=8))
@@ -125,10 +128,25 @@ def bad_and_total(messages: list[Message], department: str, start: datetime) -> 
     return sum(1 for v in minute if v["level"] <= 2), len(minute)
 
 
+def drifted_ahead() -> float:
+    return sum(
+        REGISTRY.get_sample_value(
+            "haochaping_clock_drift_total", {"channel": channel, "direction": "ahead"}
+        )
+        or 0.0
+        for channel in Channel
+    )
+
+
 def test_a_pad_four_minutes_fast_does_not_blind_the_surge_of_another_department() -> None:
     messages = traffic(surge=True) + fast_pad()
+    before = drifted_ahead()
     pipeline = run(messages)
     assert not pipeline.values(SETTINGS.topic_rejected)  # the pad is inside the clock skew
+    # accepted, marked and counted: every one of the pad's evaluations, nothing else
+    pad = [v for v in pipeline.values(SETTINGS.topic_valid) if v["clock_skew_s"] > 60]
+    assert len(pad) == len(fast_pad()) and all(v["clock_skew_s"] <= FAST_S for v in pad)
+    assert drifted_ahead() - before == len(fast_pad())
     last_sent = max(at for at, _, _ in messages)
     # the clock follows Kafka's time, not the pad's: never past the last record timestamp
     assert last_sent - 120 < surge_clock(pipeline) <= last_sent
