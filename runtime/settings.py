@@ -106,13 +106,23 @@ class Settings(BaseSettings):
         3.0, ge=1, description="observed / expected bad rate needed to raise an alert"
     )
     spike_grace_s: int = Field(
-        30, ge=0, description="event time to wait past a minute before judging it, seconds"
+        15, ge=0, description="event time to wait past a minute before judging it, seconds"
     )
     spike_idle_s: int = Field(
         60,
         ge=0,
         description="a ratings.raw partition that sent no minute counts for this long stops "
         "holding the surge clock back, seconds",
+    )
+    spike_early_every_s: int = Field(
+        20,
+        ge=0,
+        le=60,
+        description="a minute still in progress is judged on its counts so far each time "
+        "event time passes this many more seconds into it, seconds (0: never)",
+    )
+    spike_early_alpha: float = Field(
+        1e-5, gt=0, lt=1, description="significance of each early look at a minute in progress"
     )
     spike_recheck_s: int = Field(
         600,

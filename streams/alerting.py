@@ -222,6 +222,8 @@ class AlertLifecycle:
             return []
         events: list[AlertEvent] = []
         alert = self._open.get(key)
+        if alert is not None and minute < alert.last_minute:
+            return []  # before an early-opened alert's window: the alert already covers it
         if alert is not None or judgement.anomalous:
             # Only keys with an alert need the guard: for the others a repeat changes nothing.
             self._done.add(key)
@@ -294,6 +296,29 @@ class AlertLifecycle:
             explanation=Explanation.merge([explanation]),
             quiet=(newest - minute) // MINUTE,
             late_minutes=(newest - minute) // MINUTE,
+        )
+        self._open[key] = alert
+        return [self._event("opened", key, alert, judgement, at)]
+
+    def open_early(
+        self, judgement: Judgement, explanation: Explanation, at: float
+    ) -> list[AlertEvent]:
+        """An early look found a minute still in progress anomalous: open its alert now. The
+        minute itself is accounted for later, by :meth:`step` with its final counts; minutes
+        before the alert's window that are judged after it opened leave it alone."""
+        key = judgement.key
+        if not judgement.anomalous or key in self._open:
+            return []
+        if self._closed.get(key, -1) >= judgement.window_start:
+            return []
+        alert = _OpenAlert(
+            alert_id=f"{self.dimension}:{key}:{judgement.window_start}",
+            started=judgement.window_start,
+            last_minute=judgement.minute_start - MINUTE,
+            last_emitted=judgement.window_end,
+            peak_score=judgement.score,
+            explanation=Explanation.merge([explanation]),
+            anomalous_minutes=0,
         )
         self._open[key] = alert
         return [self._event("opened", key, alert, judgement, at)]

@@ -27,6 +27,11 @@ for ``grace_s`` (by arrival time) it is handed over again with the keys that cha
 ``second_looks`` times. Each look is a test at the detector's ``alpha``, so a minute with late
 evaluations can raise a false alarm at most ``1 + second_looks`` times as often as one without;
 minutes without late evaluations are looked at once, as before.
+
+Early looks: a minute still in progress is handed over with its counts so far each time event
+time passes another ``early_every_s`` into it (at most once per step, until it is complete), so
+a clear surge alerts within seconds instead of after the minute and its grace; the detector
+judges those at its stricter ``early_alpha``.
 """
 
 from __future__ import annotations
@@ -52,13 +57,21 @@ class CompleteMinute:
     changed: frozenset[str] | None = None
     """None on the first look; on a second look, the keys whose counts changed since the
     previous one (``counts`` still holds every key of the minute: the same family of tests)."""
+    early: bool = False
+    """An early look: the minute is still in progress and ``counts`` are its counts so far."""
 
 
 class MinuteMerger:
     def __init__(
-        self, grace_s: int = 30, idle_s: int = 60, recheck_s: int = 600, second_looks: int = 2
+        self,
+        grace_s: int = 30,
+        idle_s: int = 60,
+        recheck_s: int = 600,
+        second_looks: int = 2,
+        early_every_s: int = 0,
     ) -> None:
         self.grace_s = grace_s
+        self.early_every_s = early_every_s
         self.idle_s = idle_s
         self.recheck_s = recheck_s
         self.second_looks = second_looks
@@ -68,6 +81,8 @@ class MinuteMerger:
         self._judged: dict[str, int] = {}  # dimension -> last minute handed over
         # "dimension|start" of a judged minute -> {"looks": n, "changed": [keys], "since": t}
         self._reviews: dict[str, dict[str, Any]] = {}
+        # "dimension|start" of a minute in progress -> how many early-look marks it has passed
+        self._early: dict[str, int] = {}
         # source partition -> [its clock, arrival time of its newest partial]
         self._sources: dict[str, list[int]] = {}
         self.now = 0  # newest arrival time seen (epoch seconds; 0 when none was given)
@@ -133,6 +148,7 @@ class MinuteMerger:
         self.advance()
         ready: dict[tuple[int, str], list[tuple[str, dict[str, dict[str, Any]]]]] = {}
         judged: dict[tuple[int, str], list[tuple[str, dict[str, dict[str, Any]]]]] = {}
+        early: dict[tuple[int, str], list[tuple[str, dict[str, dict[str, Any]]]]] = {}
         for name, partials in list(self._pending.items()):
             dimension, rest = name.split("|", 1)
             key, start = rest.rsplit("|", 1)
@@ -144,16 +160,25 @@ class MinuteMerger:
                     del self._pending[name]
             elif minute + MINUTE + self.grace_s <= self.watermark:
                 ready.setdefault((minute, dimension), []).append((key, partials))
+            elif self.early_every_s and self.watermark - minute >= self.early_every_s:
+                early.setdefault((minute, dimension), []).append((key, partials))
         minutes = []
         for minute, dimension in sorted(ready):
             counts, explanations = _merged(ready[(minute, dimension)])
             self._judged[dimension] = max(self._judged.get(dimension, -1), minute)
+            self._early.pop(f"{dimension}|{minute}", None)
             if self._reviewable(minute):
                 self._reviews[f"{dimension}|{minute}"] = {"looks": 1, "changed": [], "since": 0}
             else:
                 for key in counts:
                     del self._pending[f"{dimension}|{key}|{minute}"]
             minutes.append(CompleteMinute(dimension, minute, counts, explanations))
+        for minute, dimension in sorted(early):
+            name, mark = f"{dimension}|{minute}", (self.watermark - minute) // self.early_every_s
+            if mark > self._early.get(name, 0):
+                self._early[name] = mark
+                counts, explanations = _merged(early[(minute, dimension)])
+                minutes.append(CompleteMinute(dimension, minute, counts, explanations, early=True))
         for name, review in sorted(self._reviews.items()):
             dimension, start = name.rsplit("|", 1)
             minute = int(start)
@@ -178,6 +203,8 @@ class MinuteMerger:
             "idle_s": self.idle_s,
             "recheck_s": self.recheck_s,
             "second_looks": self.second_looks,
+            "early_every_s": self.early_every_s,
+            "early": self._early,
             "pending": self._pending,
             "judged": self._judged,
             "reviews": self._reviews,
@@ -195,6 +222,7 @@ class MinuteMerger:
         idle_s: int | None = None,
         recheck_s: int | None = None,
         second_looks: int | None = None,
+        early_every_s: int | None = None,
     ) -> MinuteMerger:
         """A merger from ``to_state`` (this format or an older one). The settings, when
         given, replace the saved ones: those of the running worker win over those of the one
@@ -207,7 +235,9 @@ class MinuteMerger:
             int(state.get("idle_s", 60)) if idle_s is None else idle_s,
             int(state.get("recheck_s", 0)) if recheck_s is None else recheck_s,
             int(state.get("second_looks", 0)) if second_looks is None else second_looks,
+            int(state.get("early_every_s", 0)) if early_every_s is None else early_every_s,
         )
+        merger._early = {str(k): int(v) for k, v in state.get("early", {}).items()}
         merger._pending = {k: dict(v) for k, v in state["pending"].items()}
         merger._judged = {k: int(v) for k, v in state["judged"].items()}
         merger._reviews = {

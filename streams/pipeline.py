@@ -78,7 +78,10 @@ def build_steps(
         window_state=states.windows,
     )
     spike = SpikeConfig(
-        alpha=s.spike_alpha, min_bad=s.spike_min_bad, min_rate_ratio=s.spike_min_rate_ratio
+        alpha=s.spike_alpha,
+        early_alpha=s.spike_early_alpha,
+        min_bad=s.spike_min_bad,
+        min_rate_ratio=s.spike_min_rate_ratio,
     )
     surges = SurgeStep(
         rules=SurgeRules(
@@ -89,6 +92,7 @@ def build_steps(
             s.spike_idle_s,
             s.spike_recheck_s,
             s.spike_second_looks,
+            s.spike_early_every_s,
         ),
         state=states.surge,
         outbox=outbox,

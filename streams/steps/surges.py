@@ -38,6 +38,7 @@ class SurgeRules:
     idle_s: int = 60  # a source partition silent this long stops holding the clock back
     recheck_s: int = 600  # how long after its end a judged minute can get a second look
     second_looks: int = 2  # how many times at most
+    early_every_s: int = 0  # a minute in progress is looked at this often (0: never)
 
 
 class SurgeStep:
@@ -71,6 +72,7 @@ class SurgeStep:
                 idle_s=self.rules.idle_s,
                 recheck_s=self.rules.recheck_s,
                 second_looks=self.rules.second_looks,
+                early_every_s=self.rules.early_every_s,
             )
             if merger
             else MinuteMerger(
@@ -78,6 +80,7 @@ class SurgeStep:
                 self.rules.idle_s,
                 self.rules.recheck_s,
                 self.rules.second_looks,
+                self.rules.early_every_s,
             )
         )
         detectors, lifecycles = judged.get("detectors", {}), judged.get("lifecycles", {})
@@ -123,6 +126,9 @@ class SurgeStep:
             if minute.changed is not None:
                 raised += self._second_look(minute, merger.watermark)
                 continue
+            if minute.early:
+                raised += self._early_look(minute, merger.watermark)
+                continue
             judgements = detector.judge_minute(minute.window_start, minute.counts)
             for key, judgement in sorted(judgements.items()):
                 raised += lifecycle.step(
@@ -138,6 +144,18 @@ class SurgeStep:
         merger_state = merger.to_state()
         self._pending.write(merger_state.pop("pending"))
         self._state[MERGER_KEY] = merger_state
+        return raised
+
+    def _early_look(self, minute: CompleteMinute, now: int) -> list[AlertEvent]:
+        detector = self._detectors[minute.dimension]
+        lifecycle = self._lifecycles[minute.dimension]
+        raised: list[AlertEvent] = []
+        for key, judgement in sorted(
+            detector.judge_early(minute.window_start, minute.counts).items()
+        ):
+            if judgement.anomalous:
+                raised += lifecycle.open_early(judgement, minute.explanations[key], at=now)
+        metrics.open_alerts.labels(dimension=minute.dimension).set(len(lifecycle.open_alerts))
         return raised
 
     def _second_look(self, minute: CompleteMinute, now: int) -> list[AlertEvent]:

@@ -222,3 +222,15 @@ def test_a_second_look_never_reopens_a_minute_an_alert_already_covered() -> None
     assert lifecycle.open_late(judgement(1, False), explanation(1), at=T0 + 6 * 60) == []
     restored = AlertLifecycle.from_state("department", lifecycle.to_state())
     assert restored.open_late(judgement(2, True), explanation(2), at=T0 + 6 * 60) == []
+
+
+def test_an_early_look_opens_the_alert_and_the_minute_counts_once_when_complete() -> None:
+    lifecycle = AlertLifecycle("department")
+    feed(lifecycle, "qq")
+    [opened] = lifecycle.open_early(judgement(2, True), explanation(2), at=T0 + 2 * 60 + 25)
+    assert opened.state == "opened" and opened.anomalous_minutes == 0
+    assert lifecycle.open_early(judgement(2, True), explanation(2), at=T0 + 2 * 60 + 45) == []
+    events = feed(lifecycle, "Aqqq", first_minute=2)
+    assert states(events) == [("resolved", 5)]
+    assert {e.alert_id for e in events} == {opened.alert_id}
+    assert events[0].anomalous_minutes == 1

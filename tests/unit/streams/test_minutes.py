@@ -180,3 +180,27 @@ def test_a_state_saved_before_the_source_clocks_still_loads() -> None:
     assert saved["format"] == 3 and saved["sources"] == {"0": [START + 95, START + 95]}
     again = MinuteMerger.from_state(saved, idle_s=120)
     assert again.idle_s == 120 and again.active_sources() == {"0": START + 95}
+
+
+def clocked_partial(
+    partition: int, version: int, levels: list[int], clock: int, **kw: Any
+) -> dict[str, Any]:
+    return {**partial(partition, version, levels, **kw), "clock": clock}
+
+
+def test_a_minute_in_progress_gets_an_early_look_at_each_mark_then_its_final_one() -> None:
+    merger = MinuteMerger(grace_s=15, early_every_s=20)
+    merger.add(clocked_partial(0, 1, [2, 0, 0, 0, 3], START + 10))
+    assert merger.complete() == []  # 10 s into the minute: no mark passed yet
+    merger.add(clocked_partial(0, 2, [4, 0, 0, 0, 5], START + 25))
+    [early] = merger.complete()
+    assert early.early and early.window_start == START and early.counts == {"D1": (9, 4)}
+    assert merger.complete() == []  # once per mark
+    merger.add(clocked_partial(0, 3, [4, 0, 0, 0, 9], START + 70))  # passes 40 and 60 at once
+    [early] = merger.complete()
+    assert early.early and early.counts == {"D1": (13, 4)}
+    merger.add(clocked_partial(0, 1, [0, 0, 0, 0, 1], START + 75, start=START + 60))
+    [final] = merger.complete()
+    assert not final.early and final.counts == {"D1": (13, 4)}
+    restored = MinuteMerger.from_state(merger.to_state())
+    assert restored.early_every_s == 20 and restored.complete() == []

@@ -374,3 +374,27 @@ def test_a_second_look_judges_late_counts_against_the_same_family_and_learns_not
     assert [minute, 40, 16, 1] in after["keys"]["D017"]["r"]
     with pytest.raises(ValueError):
         detector.revise_minute(minute + 120, counts)
+
+
+def test_an_early_look_is_stricter_learns_nothing_and_only_for_minutes_in_progress() -> None:
+    detector = SpikeDetector()
+    simulate(detector, seed=5, minutes=120)
+    minute = T0 + 60 * 120
+    counts = {f"D{i:03d}": (10, 0) for i in range(200)}
+    before = detector.to_state()
+    early = detector.judge_early(minute, {**counts, "D017": (12, 7)})
+    assert early["D017"].anomalous
+    assert early["D017"].threshold == pytest.approx(detector.config.early_alpha / 200)
+    assert detector.to_state() == before
+    # a borderline count passes the final test, not the early one
+    final_threshold = detector.config.alpha / 200
+    borderline = next(
+        bad
+        for bad in range(5, 30)
+        if detector.judge_early(minute, {**counts, "D017": (30, bad)})["D017"].p_value
+        < final_threshold
+    )
+    assert not detector.judge_early(minute, {**counts, "D017": (30, borderline)})["D017"].anomalous
+    detector.judge_minute(minute, counts)
+    with pytest.raises(ValueError):
+        detector.judge_early(minute, counts)

@@ -158,8 +158,11 @@ def test_a_pad_four_minutes_fast_does_not_blind_the_surge_of_another_department(
     window_start = datetime.fromisoformat(opened["window_start"])
     surge_start = DAY + timedelta(minutes=STEADY_MIN)
     assert surge_start <= window_start < surge_start + timedelta(minutes=2)
-    # judged with every evaluation of its minute present, none arrived "late"
-    assert (opened["bad"], opened["total"]) == bad_and_total(messages, SURGING, window_start)
+    # opened on an early look at its minute or on the whole minute: never on evaluations the
+    # pad's clock pushed out of it as "late"
+    bad, total = bad_and_total(messages, SURGING, window_start)
+    assert opened["bad"] <= bad and opened["total"] <= total
+    assert opened["bad"] / opened["total"] >= 0.2
 
 
 def test_a_silent_partition_stops_holding_the_clock_after_the_idle_bound() -> None:
