@@ -61,9 +61,20 @@ class ChannelProducer:
         RawEvaluation.model_validate_json(value)
         return self.send_raw(message_key(evaluation), value)
 
-    def send_raw(self, key: bytes | None, value: bytes) -> FutureRecordMetadata:
-        """Send bytes as they are (the simulator uses this for its malformed messages)."""
-        future = self._producer.send(self.topic, key=key, value=value)
+    def send_raw(
+        self,
+        key: bytes | None,
+        value: bytes,
+        *,
+        timestamp_ms: int | None = None,
+        partition: int | None = None,
+    ) -> FutureRecordMetadata:
+        """Send bytes as they are (the simulator uses this for its malformed messages).
+        ``timestamp_ms``: the record's CreateTime (None: now), which the worker takes as
+        the time the evaluation reached the platform; ``partition``: None for the key's."""
+        future = self._producer.send(
+            self.topic, key=key, value=value, timestamp_ms=timestamp_ms, partition=partition
+        )
         future.add_callback(self._on_delivered)
         future.add_errback(self._on_failed, key)
         return future

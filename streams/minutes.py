@@ -116,10 +116,19 @@ class MinuteMerger:
                 f"{dimension}|{start}", {"looks": 1, "changed": [], "since": self.now}
             )
             if not review["changed"]:
-                review["since"] = self.now
+                review["since"], review["since_event"] = self.now, self.watermark
             if entry["key"] not in review["changed"]:
                 review["changed"].append(entry["key"])
         return True
+
+    def _settled(self, review: dict[str, Any]) -> bool:
+        """No change for ``grace_s`` since the first one after the last look: by arrival
+        time (live), or by event time (a worker catching up on a backlog, whose partials all
+        arrive within seconds)."""
+        return (
+            self.now - review["since"] >= self.grace_s
+            or self.watermark - review.get("since_event", self.watermark) >= self.grace_s
+        )
 
     def _reviewable(self, start: int) -> bool:
         """A judged minute can still get a second look (its late partials are kept)."""
@@ -187,7 +196,7 @@ class MinuteMerger:
             elif (
                 review["changed"]
                 and review["looks"] <= self.second_looks
-                and self.now - review["since"] >= self.grace_s
+                and self._settled(review)
             ):
                 counts, explanations = _merged(judged.get((minute, dimension), []))
                 changed = frozenset(review["changed"])
@@ -241,7 +250,7 @@ class MinuteMerger:
         merger._pending = {k: dict(v) for k, v in state["pending"].items()}
         merger._judged = {k: int(v) for k, v in state["judged"].items()}
         merger._reviews = {
-            str(k): {"looks": int(v["looks"]), "changed": list(v["changed"]), "since": v["since"]}
+            str(k): {**v, "looks": int(v["looks"]), "changed": list(v["changed"])}
             for k, v in state.get("reviews", {}).items()
         }
         # format 1 knew no sources: the clock starts again from the partials that arrive,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_driver import Client
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer
 from pydantic import SecretStr
 
 from channels.producer import ChannelProducer
@@ -234,3 +234,53 @@ def wait_until(
 
 def scalar(client: Client, query: str, params: Any = None) -> Any:
     return client.execute(query, params)[0][0]
+
+
+def send_timed(
+    settings: Settings,
+    messages: Iterable[tuple[float, bytes | None, bytes]],
+    *,
+    live_from: float,
+    pace: float,
+    partition_of: Callable[[float], int | None] = lambda at: None,
+) -> int:
+    """Messages ``(record time, key, value)`` in record-time order, each with its record
+    timestamp: those before ``live_from`` at once, the rest as they would come live but
+    ``pace`` times faster. ``partition_of(record time)`` pins a partition (None: the key's)."""
+    producer = ChannelProducer(
+        settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+    )
+    started = None
+    count = 0
+    for at, key, value in sorted(messages, key=lambda m: m[0]):
+        if at >= live_from:
+            if started is None:
+                producer.flush()
+                started = time.monotonic()
+            time.sleep(max(0.0, started + (at - live_from) / pace - time.monotonic()))
+        producer.send_raw(key, value, timestamp_ms=int(at * 1000), partition=partition_of(at))
+        count += 1
+    producer.close()
+    return count
+
+
+def read_topic(settings: Settings, topic: str, quiet_s: float = 3.0) -> list[Any]:
+    """Every record of ``topic`` from the beginning, read until none came for ``quiet_s``."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        **kafka_security(settings),
+    )
+    records: list[Any] = []
+    try:
+        while True:
+            batch = consumer.poll(timeout_ms=int(quiet_s * 1000))
+            if not batch:
+                return records
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        consumer.close()

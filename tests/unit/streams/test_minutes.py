@@ -204,3 +204,19 @@ def test_a_minute_in_progress_gets_an_early_look_at_each_mark_then_its_final_one
     assert not final.early and final.counts == {"D1": (13, 4)}
     restored = MinuteMerger.from_state(merger.to_state())
     assert restored.early_every_s == 20 and restored.complete() == []
+
+
+def test_a_worker_catching_up_settles_a_second_look_by_event_time() -> None:
+    """Partials of a backlog arrive within a second: event time tells they have settled."""
+    merger = MinuteMerger(grace_s=15, recheck_s=600)
+    t = START + 3600
+    merger.add(clocked_partial(0, 1, [0, 0, 0, 0, 4], START + 30), at=t)
+    merger.add(clocked_partial(0, 1, [0, 0, 0, 0, 1], START + 80, start=START + 60), at=t)
+    [first] = merger.complete()
+    assert first.window_start == START and first.changed is None
+    assert merger.add(clocked_partial(1, 1, [6, 0, 0, 0, 0], START + 85), at=t)
+    assert merger.complete() == []
+    merger.add(clocked_partial(0, 2, [0, 0, 0, 0, 2], START + 101, start=START + 60), at=t)
+    merger.add(clocked_partial(1, 2, [0, 0, 0, 0, 1], START + 100, start=START + 60), at=t)
+    [second] = merger.complete()  # the clock moved 20 s (80 -> 100) with no new change
+    assert second.changed == frozenset({"D1"}) and second.counts == {"D1": (10, 6)}
