@@ -63,6 +63,7 @@ lint: install
 
 bench: services
 	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.surges
 
 clean: down
 	rm -rf $(VENV) .deploy .data

@@ -188,75 +188,12 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
     )
 
 
-def surge_delay(settings: Settings, rate: float, workdir: Path) -> tuple[float, float, str]:
-    """Live traffic: steady, then one department surges; how long until its alert is on
-    alerts.spikes, in wall-clock seconds from the first surge message, and in event time."""
-    from kafka import KafkaConsumer
-
-    from channels.simulator import Scenario
-    from schemas.alerts import AlertEvent
-
-    steady_s, surge_s = 150, 150
-    count = int(rate * (steady_s + surge_s))
-    simulator = Simulator(7)
-    scenario = Scenario("surge", surge=True, surge_from=steady_s / (steady_s + surge_s))
-    department = simulator.default_surge_department.code
-    worker = Service(settings, "worker", workdir / "surge-worker.log")
-    consumer = KafkaConsumer(
-        settings.topic_alerts,
-        bootstrap_servers=settings.kafka_servers,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=200,
-    )
-    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
-    try:
-        time.sleep(8)
-        started = time.perf_counter()
-        surge_sent_at = surge_event_time = 0.0
-        opened: AlertEvent | None = None
-        for i, message in enumerate(simulator.stream(count, scenario=scenario), 1):
-            ahead = i / rate - (time.perf_counter() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-            producer.send_raw(message.key, message.value)
-            if not surge_sent_at and i > scenario.surge_from * count:
-                surge_sent_at, surge_event_time = time.perf_counter(), message.at.timestamp()
-                console.print(f"  surge in {department} starts")
-            if surge_sent_at and i % int(rate) == 0 and opened is None:
-                for record in consumer:
-                    event = AlertEvent.from_json_bytes(record.value)
-                    if event.state == "opened" and event.key == department:
-                        opened = event
-                        break
-                if opened is not None:
-                    seen_at = time.perf_counter()
-                    break
-        producer.close()
-        if opened is None:
-            raise SystemExit("no alert opened for the surging department")
-        return (
-            seen_at - surge_sent_at,
-            opened.window_start.timestamp() - surge_event_time,
-            department,
-        )
-    finally:
-        consumer.close()
-        worker.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="evaluations per throughput run")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--latency-rate", type=float, default=2000.0)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
-    parser.add_argument(
-        "--surge-rate",
-        type=float,
-        default=100.0,
-        help="evaluations/s of the live surge-detection run (5 minutes)",
-    )
-    parser.add_argument("--skip-surge", action="store_true", help="skip the surge-delay run")
     parser.add_argument(
         "--scrub-seconds", type=float, default=10.0, help="time for the scrubbing fuzz run"
     )
@@ -294,16 +231,6 @@ def main() -> None:
             )
         finally:
             cleanup(latency_settings)
-
-        delay = None
-        if not args.skip_surge:
-            surge_settings = unique_settings(workdir, topic_partitions=args.partitions)
-            prepare(surge_settings)
-            try:
-                console.print(f"surge detection, live traffic at {args.surge_rate:.0f}/s, 5 min")
-                delay = surge_delay(surge_settings, args.surge_rate, workdir)
-            finally:
-                cleanup(surge_settings)
 
     cpu = next(
         (
@@ -348,14 +275,6 @@ def main() -> None:
         f"| scrubbing, slowest of random adversarial inputs ({args.scrub_seconds:.0f} s) | "
         f"{slowest * 1000:.0f} ms for {length:,} characters ({what}) |"
     )
-    if delay is not None:
-        wall, event_offset, department = delay
-        print(
-            f"| surge detection delay (live, {args.surge_rate:.0f}/s, department "
-            f"{department}) | {wall:.0f} s from the first surge evaluation to `opened` on "
-            f"alerts.spikes; the alert's window starts {event_offset:+.0f} s from the "
-            "surge's first event |"
-        )
 
 
 if __name__ == "__main__":

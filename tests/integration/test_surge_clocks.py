@@ -1,9 +1,10 @@
 """Issue 18 through the real broker: surge detection that one wrong clock cannot blind.
 
 Each test sends about 34 minutes of event time with record timestamps (the time Kafka got
-each evaluation) 45 minutes in the past: all of it at once up to the end of the surge, then
-the last six minutes ten times faster than live, so that the worker sees time pass and idle
-partitions go idle. Every surge must give exactly one alert, in the minutes it began.
+each evaluation) 45 minutes in the past: all of it at once up to the end of the surge (the
+late surge: up to its start), then the rest ten times faster than live, so that the worker
+sees time pass and idle partitions go idle. Every surge must give exactly one alert, in the
+minutes it began.
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ def run(
     start: datetime,
     messages: list[Message],
     partition_of: Callable[[float], int | None] = lambda at: None,
+    live_from_minute: int = STEADY_MIN + SURGE_MIN,
 ) -> list[dict[str, Any]]:
-    """Send, wait until every evaluation landed and the surge clock passed the last minute
-    sent, and return the alert events the worker wrote."""
-    live_from = (start + timedelta(minutes=STEADY_MIN + SURGE_MIN)).timestamp()
+    """Send (live from ``live_from_minute`` on), wait until every evaluation landed and the
+    surge clock passed the last minute sent, and return the alert events the worker wrote."""
+    live_from = (start + timedelta(minutes=live_from_minute)).timestamp()
     # the newest time the surge clock can reach: no evaluation moves it past its own time
     last = max(min(at, made(value)) for at, _, value in messages)
     worker = Service(settings, "worker", tmp_path / "worker.log")
@@ -167,10 +169,16 @@ def test_a_surge_whose_evaluations_arrive_three_minutes_late(
 ) -> None:
     """The surging department's evaluations reach Kafka 3 minutes after they were made: its
     minutes are judged before they come (the others' traffic moves the clock), and a second
-    look opens the alert."""
+    look opens the alert. Live from the surge on: sent at once, a worker's batch would hold
+    them together with the minutes they belong to."""
     start = begin()
     alerts = run(
-        settings, clickhouse, tmp_path, start, delayed(traffic(start, surge=True), SURGING, 180)
+        settings,
+        clickhouse,
+        tmp_path,
+        start,
+        delayed(traffic(start, surge=True), SURGING, 180),
+        live_from_minute=STEADY_MIN,
     )
     opened = assert_one_surge_alert(alerts, start)
     # opened on a second look: after the minute had been judged without them
