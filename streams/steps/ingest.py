@@ -266,13 +266,15 @@ class IngestStep:
         )
 
     def _open_case(self, evaluation: Evaluation) -> None:
-        # every bad review opens a follow-up case; its deadlines travel with the event
+        # every bad review opens a follow-up case; its deadlines travel with the event. It
+        # reaches the department now, when the platform received it (ingested_at, the record
+        # time: the same on a replay), so that is when the case opens and its deadlines start
         case = case_from_evaluation(evaluation, self.rules.calendar, self.rules.case_policy)
         assert case is not None
         opened = CaseEvent(
             case_id=evaluation.evaluation_id,
             event="opened",
-            at=evaluation.evaluated_at,
+            at=evaluation.ingested_at,
             department_code=evaluation.department_code,
             actor="haochaping",
             service_code=evaluation.service_code,
