@@ -143,6 +143,7 @@ PARAMS: dict[str, Any] = {
     "to_ts": int(sh("2024-05-01 00:00:00").timestamp()),
     "department": "",
     "service": "",
+    "horizon_day": "2024-03-02",
 }
 
 
