@@ -535,6 +535,15 @@ def simulate(
             "evaluations the pipeline must land, the surge department"
         ),
     ] = None,
+    arrival_delays: Annotated[
+        bool,
+        typer.Option(
+            "--arrival-delays",
+            help="evaluations arrive as in practice: online in seconds, SMS and hotline hours "
+            "later, hall pads in bursts after an outage (evaluated_at lies that much before "
+            "the send)",
+        ),
+    ] = False,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
     from channels.producer import ChannelProducer, DeliveryFailed
@@ -555,6 +564,7 @@ def simulate(
             rhythm=office_hours,
             surge_department=surge_department,
             surge_service=surge_service,
+            arrival_delays=arrival_delays,
         )
     except (KeyError, ValueError) as exc:
         fail(str(exc))
