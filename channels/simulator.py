@@ -37,6 +37,12 @@ Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
   `MALFORMED_REASONS` so every reason appears once there are at least 11 malformed messages;
   kind is ``malformed:<reason>``, the reason code the pipeline must reject them with.
 - ``mixed``: surge + 1% duplicates + 0.5% duplicate transactions + 1% malformed (the demo).
+
+``arrival_delays=True`` (any scenario; ``haochaping simulate --arrival-delays``, the demo) makes
+evaluations arrive as they do in practice (channels/arrival.py): the clock above is when a
+message is sent, and its ``evaluated_at`` lies a channel's delay before it: seconds online,
+hours for SMS and the hotline, and hall pads that sync a burst of queued evaluations after an
+outage.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from datetime import datetime, timedelta, timezone
 from random import Random
 from typing import Any, Final
 
+from channels.arrival import ArrivalDelays
 from channels.catalogue import (
     DEPARTMENTS,
     DISTRICT_BY_CODE,
@@ -740,6 +747,7 @@ class Simulator:
         rhythm: bool = True,
         surge_department: str | None = None,
         surge_service: str | None = None,
+        arrival_delays: bool = False,
     ) -> Iterator[SimulatedMessage]:
         """`count` messages for `ratings.raw` (see the module docstring), lazily.
 
@@ -766,6 +774,7 @@ class Simulator:
             rhythm=rhythm,
             surge_dept=surge_dept,
             surge_item=surge_item,
+            delays=ArrivalDelays(self.rng) if arrival_delays else None,
         )
 
     def _generate(
@@ -778,11 +787,19 @@ class Simulator:
         rhythm: bool,
         surge_dept: Department,
         surge_item: ServiceItem | None,
+        delays: ArrivalDelays | None = None,
     ) -> Iterator[SimulatedMessage]:
         surge_from = math.ceil(count * sc.surge_from) if sc.surge else count
         surge_share = self._surge_share(sc, surge_dept, surge_item)
         clock = start
-        for i in range(count):
+        # messages ready to send: more than one when a hall pad syncs its queue
+        ready: deque[SimulatedMessage] = deque()
+        i = 0
+        while i < count:
+            if ready:
+                yield ready.popleft()
+                i += 1
+                continue
             if clock is None:
                 at = datetime.now(CST)
                 open_halls: bool | None = True
@@ -790,9 +807,46 @@ class Simulator:
                 clock = self._advance(clock, peak, rhythm)
                 at = clock
                 open_halls = None if rhythm else True
-            yield self._next_message(
+            message = self._next_message(
                 at, i >= surge_from, sc, surge_dept, surge_item, surge_share, open_halls
             )
+            if delays is None or message.kind != KIND_VALID:
+                ready.append(message)
+            else:
+                ready.extend(self._arriving(message, at, delays))
+
+    def _arriving(
+        self, message: SimulatedMessage, at: datetime, delays: ArrivalDelays
+    ) -> list[SimulatedMessage]:
+        """``message`` as it arrives at ``at``: given a channel's delay earlier, and for a hall
+        pad that reconnects, preceded by the evaluations it queued during its outage."""
+        sent = self._recent[-1] if self._recent and self._recent[-1].message is message else None
+        ev = sent.evaluation if sent is not None else json.loads(message.value)
+        channel = _channel_name(ev["channel"])
+        burst = delays.burst(channel)
+        out = []
+        if burst is not None:
+            for k in range(burst.size - 1, 0, -1):  # oldest first, spread over the outage
+                when = at - timedelta(seconds=burst.outage_s * k / burst.size)
+                out.append(encode_message(self._queued_on_pad(ev, when), KIND_VALID, at=when))
+        # dict of the follow-up pool too: a 追评 of it sees the time it was given
+        ev["evaluated_at"] = _iso(at - timedelta(seconds=delays.delay(channel)))
+        delayed = encode_message(ev, KIND_VALID, at=_parse(ev["evaluated_at"]))
+        if sent is not None:
+            # a later exact re-send (scenario duplicates) repeats these bytes
+            self._recent[-1] = _Sent(ev, delayed)
+        return [*out, delayed]
+
+    def _queued_on_pad(self, pad: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """An evaluation given at ``at`` on the same hall pad (hall, window, staff) as ``pad``."""
+        dept = self._pick_department()
+        item = self._pick_service(dept)
+        level = self._pick_level("counter")
+        ev = self._build(at, dept, item, "counter", level, self._tags(level), self._comment(level))
+        for field in ("region_code", "hall_code", "window_code", "staff_id"):
+            if field in pad:
+                ev[field] = pad[field]
+        return ev
 
     def _surge_target(self, sc: Scenario) -> tuple[Department, ServiceItem | None]:
         if sc.surge_service is not None:

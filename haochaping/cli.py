@@ -535,6 +535,15 @@ def simulate(
             "evaluations the pipeline must land, the surge department"
         ),
     ] = None,
+    arrival_delays: Annotated[
+        bool,
+        typer.Option(
+            "--arrival-delays",
+            help="evaluations arrive as in practice: online in seconds, SMS and hotline hours "
+            "later, hall pads in bursts after an outage (evaluated_at lies that much before "
+            "the send)",
+        ),
+    ] = False,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
     from channels.producer import ChannelProducer, DeliveryFailed
@@ -555,6 +564,7 @@ def simulate(
             rhythm=office_hours,
             surge_department=surge_department,
             surge_service=surge_service,
+            arrival_delays=arrival_delays,
         )
     except (KeyError, ValueError) as exc:
         fail(str(exc))
@@ -683,6 +693,83 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
                 empty=f"no {dimension} has {min_total}+ evaluations yet",
             )
         )
+
+
+@cli.command()
+def reconcile(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_DAYS,
+            help="Shanghai calendar days to check, today included (default: the long horizon, "
+            "HAOCHAPING_LATE_HORIZON_DAYS, plus one)",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="differences listed")] = 100,
+) -> None:
+    """对账: the worker's day windows (`satisfaction`, window 1d) against a recount of
+    `ratings FINAL`, per day, department and service item; exit 1 if a day inside the long
+    horizon differs. Run it once the pipeline has caught up (`haochaping wait --until
+    drained`)."""
+    from reports.reconcile import reconcile as run_reconcile
+    from sinks.clickhouse import connect
+
+    settings = get_settings()
+    with one_line_errors(settings):
+        client = connect(settings, analyst=True)
+        found = run_reconcile(
+            lambda sql, p: list(client.execute(sql, p)),
+            days=days or settings.late_horizon_days + 1,
+            horizon_days=settings.late_horizon_days,
+            limit=limit,
+        )
+    _render_reconciliation(found, settings.late_horizon_days)
+    if not found.ok:
+        raise typer.Exit(1)
+
+
+def _render_reconciliation(found: Any, horizon_days: int) -> None:
+    from haochaping.render import table
+
+    if found.differences:
+        out.print(
+            table(
+                "day windows that differ from the recount of ratings (window − recount)",
+                (
+                    "day",
+                    "dimension",
+                    "key",
+                    "window",
+                    "recount",
+                    "difference",
+                    "levels 1–5 window / recount",
+                    "in horizon",
+                ),
+                (
+                    (
+                        str(d.day),
+                        d.dimension,
+                        d.key,
+                        d.window_total,
+                        d.recount_total,
+                        f"{d.difference:+d}",
+                        f"{list(d.window_levels)} / {list(d.recount_levels)}",
+                        "yes" if d.in_horizon else "no",
+                    )
+                    for d in found.differences
+                ),
+            )
+        )
+    listed = (
+        f" ({len(found.differences)} listed)" if found.differing > len(found.differences) else ""
+    )
+    out.print(
+        f"reconciled {found.compared} day × department/service rows from {found.first_day} to "
+        f"{found.last_day}: {found.differing} differ{listed}, {found.differing_in_horizon} "
+        f"of them inside the {horizon_days}-day horizon (from {found.horizon_start})",
+        markup=False,
+    )
 
 
 @cli.command()

@@ -219,3 +219,23 @@ WHERE month = toStartOfMonth(toDate(%(month)s)) AND bad_reviews >= %(min_total)s
 ORDER BY on_time_rectification_rate ASC, callback_rate ASC, bad_reviews DESC
 LIMIT %(limit)s
 """
+
+# ---- reconciliation: `haochaping reconcile` (reports/reconcile.py) ----------------------
+# Rows of reconciliation_daily (migration 006) over the days [from_day, to_day]: how many
+# were compared, how many differ from the recount (in any level), and how many of those are
+# days from horizon_day on (inside the long horizon).
+RECONCILED_ROWS = """
+SELECT count() AS compared, sum(NOT levels_agree) AS differing,
+       sum(NOT levels_agree AND day >= toDate(%(horizon_day)s)) AS differing_in_horizon
+FROM reconciliation_daily
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s)
+"""
+
+RECONCILIATION_DIFFERENCES = """
+SELECT day, dimension, key, window_total, recount_total, difference, window_levels,
+       recount_levels
+FROM reconciliation_daily
+WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s) AND NOT levels_agree
+ORDER BY day, dimension, key
+LIMIT %(limit)s
+"""

@@ -82,7 +82,17 @@ class Settings(BaseSettings):
         300, ge=0, description="how far in the future evaluated_at may be, seconds"
     )
     allowed_lateness_s: int = Field(
-        3600, ge=0, description="evaluations older than this are accepted but marked late, seconds"
+        3600,
+        ge=0,
+        description="the short horizon: evaluations older than this on arrival are marked late "
+        "and counted in no minute window (surge detection, rolling hour), seconds",
+    )
+    late_horizon_days: int = Field(
+        30,
+        ge=1,
+        description="the long horizon: evaluations up to this old on arrival still count in "
+        "their day window (and month); older ones are marked beyond_horizon and counted in no "
+        "window; a day's state is dropped once it has passed; at most dedupe_ttl_days",
     )
     dedupe_ttl_days: int = Field(
         30, ge=1, description="how long evaluation and transaction ids are remembered"
@@ -189,7 +199,11 @@ class Settings(BaseSettings):
         "dedupe horizon, so a resent bad review cannot reopen it)",
     )
     case_pending_days: int = Field(
-        7, ge=1, description="days events of a case that never opened wait for it, then go"
+        31,
+        ge=1,
+        description="days events of a case that never opened wait for it, then go; more than "
+        "late_horizon_days, since a bad review may arrive that late after a department reported "
+        "on it",
     )
     case_extra_holidays: str = Field(
         "",
@@ -247,6 +261,27 @@ class Settings(BaseSettings):
     def _valid_dates(cls, value: str) -> str:
         _dates(value)  # raises ValueError, naming the setting, on a wrong date
         return value
+
+    @model_validator(mode="after")
+    def _horizons_fit(self) -> Settings:
+        # A resend after its dedupe claim expired must not be counted in its day again: with
+        # the horizon within the dedupe TTL, such a resend is always beyond the horizon.
+        if self.late_horizon_days > self.dedupe_ttl_days:
+            raise ValueError(
+                f"late_horizon_days ({self.late_horizon_days}) must not exceed dedupe_ttl_days "
+                f"({self.dedupe_ttl_days}): a resend older than the dedupe horizon would be "
+                "counted twice"
+            )
+        if self.allowed_lateness_s > self.late_horizon_days * 86_400:
+            raise ValueError("allowed_lateness_s must not exceed late_horizon_days")
+        # Events that came before their case must outwait the latest arrival of its review.
+        if self.case_pending_days <= self.late_horizon_days:
+            raise ValueError(
+                f"case_pending_days ({self.case_pending_days}) must exceed late_horizon_days "
+                f"({self.late_horizon_days}): a department's event may wait that long for its "
+                "bad review"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sasl_login_complete(self) -> Settings:

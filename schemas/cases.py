@@ -10,7 +10,8 @@ Contract decisions (department teams read these):
 * ``at`` (and ``evaluated_at``) must carry a UTC offset and lie in 2000..2099; they are kept in
   UTC. The upper bound keeps working-day arithmetic far from ``datetime.max``.
 * ``opened`` must carry the evaluation: ``service_code``, ``level`` (1 or 2: only a 差评 opens a
-  case) and ``evaluated_at`` (the deadlines count from it). Other events may omit them.
+  case) and ``evaluated_at``; its ``at`` is when the platform received the bad review and sent
+  it to the department, and the deadlines count from that. Other events may omit them.
 * ``note`` is free text from case handlers and may hold personal data: error messages never
   echo it.
 """

@@ -221,7 +221,16 @@ class Evaluation(BaseModel):
     staff_id: str | None = None
     evaluated_at: UtcDatetime
     ingested_at: UtcDatetime
-    late: bool = Field(False, description="older than the allowed lateness when ingested")
+    late: bool = Field(
+        False,
+        description="older than the short horizon (allowed_lateness_s) when ingested: counted "
+        "in its day window, in no minute window",
+    )
+    beyond_horizon: bool = Field(
+        False,
+        description="older than the long horizon (late_horizon_days) when ingested: counted in "
+        "no window at all (only in late_statistics)",
+    )
     source: str | None = None
     clock_skew_s: int = Field(
         0,

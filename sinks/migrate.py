@@ -63,12 +63,36 @@ def pending(execute: Execute) -> Iterator[Migration]:
             yield migration
 
 
+# Debian's ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS (a current one has); so that the
+# migration files stay the same for both, the runner checks system.columns itself.
+_ADD_COLUMN = re.compile(
+    r"^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def run_statement(execute: Execute, statement: str) -> None:
+    """Execute one migration statement, an ``ADD COLUMN IF NOT EXISTS`` as 18.16 can."""
+    match = _ADD_COLUMN.match(statement)
+    if match is None:
+        execute(statement)
+        return
+    table, column, rest = match.groups()
+    found = execute(
+        "SELECT count() FROM system.columns "
+        "WHERE database = currentDatabase() AND table = %(table)s AND name = %(column)s",
+        {"table": table, "column": column},
+    )
+    if not found[0][0]:
+        execute(f"ALTER TABLE {table} ADD COLUMN {column} {rest}")
+
+
 def apply(execute: Execute, on_applied: Callable[[Migration], None] | None = None) -> int:
     """Apply what is pending; returns how many migrations ran."""
     count = 0
     for migration in list(pending(execute)):
         for statement in migration.statements():
-            execute(statement)
+            run_statement(execute, statement)
         execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES",
             [(migration.version, migration.name, datetime.now(UTC))],

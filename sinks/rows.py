@@ -36,6 +36,7 @@ RATINGS_COLUMNS = (
     "evaluated_at",
     "ingested_at",
     "late",
+    "beyond_horizon",
     "source",
 )
 
@@ -96,6 +97,7 @@ def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
         _utc(e.evaluated_at),
         _utc(e.ingested_at),
         1 if e.late else 0,
+        1 if e.beyond_horizon else 0,
         e.source or "",
     )
 

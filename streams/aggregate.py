@@ -5,18 +5,27 @@ remembers the offset of the last evaluation it counted. Messages of a partition 
 offset order, so an evaluation whose offset is not above the entry's version was already
 counted before a crash: skipping it makes a replay leave the entry exactly as it was. The
 version travels with the counts in one record, so the two can never disagree after a crash.
+
+An entry stays in state while an evaluation may still reach its window: the short horizon
+past a minute's end, the long one (30 days) past a day's end (``lateness``). A late
+evaluation for a day that ended long ago updates the entry still there, and the new record
+(a higher version) replaces the day's partial in ClickHouse, so the day ends with the right
+number. Once the horizon has passed, the entry is dropped: state is bounded by the horizon.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping
 from typing import Any, NamedTuple
 
 from schemas.dimensions import DIMENSIONS, EXPLAINED_DIMENSIONS, FACETS
-from streams.windows import DAY, MINUTE, is_closed, minute_window, shanghai_day_window
+from streams.windows import DAY, MINUTE, minute_window, shanghai_day_window
 
 WINDOW_WIDTHS = {"1m": MINUTE, "1d": DAY}
+WINDOWS = ("1m", "1d")
+# What each window waits for late evaluations unless told otherwise: the settings' defaults.
+DEFAULT_LATENESS = {"1m": 3600, "1d": 30 * DAY}
 SAMPLE_COMMENTS = 3
 
 
@@ -50,11 +59,18 @@ class WindowAggregator:
     so a key touched by a thousand evaluations in a batch costs one state write.
     """
 
-    def __init__(self, state: MutableMapping[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        state: MutableMapping[str, dict[str, Any]],
+        lateness: Mapping[str, int] | None = None,
+    ) -> None:
         self._state = state
+        # seconds past its end that a window still takes evaluations, per window name
+        self.lateness = {**DEFAULT_LATENESS, **(lateness or {})}
         self._pending: dict[str, dict[str, Any]] = {}
-        # per partition, (window end, name) of its entries: expiry pops what is due instead
-        # of scanning every entry (a scan of a million blocked the event loop for seconds)
+        # per partition, (when it closes, name) of its entries: expiry pops what is due
+        # instead of scanning every entry (a scan of a million blocked the event loop for
+        # seconds); a window closes at its end plus its lateness
         self._ends: dict[int, list[tuple[int, str]]] = {}
 
     def add(
@@ -66,15 +82,19 @@ class WindowAggregator:
         level: int,
         keys: Mapping[str, str | None],
         bad_review: BadReview | None = None,
+        windows: Collection[str] = WINDOWS,
     ) -> bool:
         """Count one evaluation under its key in each dimension (``DIMENSIONS``; a missing
-        key, such as the hall of an online evaluation, is not counted in that dimension).
-        False when every entry had already counted it (a replay)."""
+        key, such as the hall of an online evaluation, is not counted in that dimension),
+        in ``windows`` (a late one only in its day). False when every entry had already
+        counted it (a replay)."""
         counted = False
         for window, (start, end) in (
             ("1m", minute_window(event_epoch)),
             ("1d", shanghai_day_window(event_epoch)),
         ):
+            if window not in windows:
+                continue
             for dimension in DIMENSIONS:
                 key = keys.get(dimension)
                 if not key:
@@ -115,7 +135,7 @@ class WindowAggregator:
             return copy
         ends = self._ends.get(partition)
         if ends is not None:
-            heapq.heappush(ends, (end, name))
+            heapq.heappush(ends, (end + self.lateness[window], name))
         return {
             "dimension": dimension,
             "key": key,
@@ -137,16 +157,15 @@ class WindowAggregator:
     def forget(self, name: str) -> None:
         del self._state[name]
 
-    def closed_entries(
-        self, partition: int, watermark: float, allowed_lateness_s: int
-    ) -> list[str]:
-        """Entries of ``partition`` whose window no evaluation can reach any more; each is
-        returned once (the caller forgets it)."""
+    def closed_entries(self, partition: int, watermark: float) -> list[str]:
+        """Entries of ``partition`` whose window no evaluation can reach any more (its end
+        plus its lateness is before ``watermark``); each is returned once (the caller
+        forgets it)."""
         ends = self._ends.get(partition)
         if ends is None:
             ends = self._ends[partition] = self._scan(partition)
         closed = []
-        while ends and is_closed(ends[0][0], watermark, allowed_lateness_s):
+        while ends and ends[0][0] < watermark:
             _, name = heapq.heappop(ends)
             if name in self._state:
                 closed.append(name)
@@ -159,7 +178,7 @@ class WindowAggregator:
                 continue
             try:
                 _, _, _, window, start = parse_entry_key(name)
-                ends.append((start + WINDOW_WIDTHS[window], name))
+                ends.append((start + WINDOW_WIDTHS[window] + self.lateness[window], name))
             except (ValueError, KeyError):
                 # not one of ours: the windows changelog is a contract topic anyone may write
                 # to, and recovery brings back whatever is there

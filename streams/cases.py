@@ -2,11 +2,17 @@
 
 A case opens for every bad review (level 1 or 2), either from the evaluation on
 ``ratings.valid`` or from an ``opened`` event on ``cases.events``: whichever comes first, the
-other is a no-op. ``opened_at`` is the evaluation time, and the two deadlines count from it:
-call back (回访核实) within ``callback_working_days`` (1) and rectify (整改反馈) within
-``rectification_working_days`` (15) working days, per :mod:`streams.deadlines`. The deadlines
-are fixed when the case opens, so a later change of the holiday configuration does not move
-the deadlines of existing cases.
+other is a no-op. ``opened_at`` is when the case reached the department: the platform's
+receipt of the bad review (its ``ingested_at``, the Kafka record time on ``ratings.raw``), when
+the worker routes it to the department as the ``opened`` event. The two deadlines count from
+it, not from the evaluation time: a department cannot call back about a bad review it has not
+yet been sent (国办发〔2019〕51号: the department that handled the matter calls back and
+verifies the 差评 it receives; the provincial rules count 1 working day to call back and 15 to
+rectify from receipt, README "Follow-up of bad reviews"). Call back (回访核实) within
+``callback_working_days`` (1) and rectify (整改反馈) within ``rectification_working_days``
+(15) working days, per :mod:`streams.deadlines`. The deadlines are fixed when the case opens,
+so a later change of the holiday configuration does not move the deadlines of existing
+cases, and a ``routed`` event (转办) does not restart them: the citizen waits either way.
 
 Rules, decided here:
 
@@ -20,10 +26,13 @@ Rules, decided here:
   responsible department is the one of the LATEST ``routed`` event (by event time). Replaying
   the same events, in any order, leaves the same state.
 * Events for a case that is not open yet are kept pending (bounded per case) and applied when
-  the case opens: ``cases.events`` and ``ratings.valid`` are different topics, so a fast
-  department system can report a step before the pipeline has seen the bad review; the
-  deadlines cannot be computed without the evaluation time, so creating the case from such an
-  event is not an option.
+  the case opens, before any of its deadlines is judged: a department system can report a
+  step before the pipeline has seen the bad review (a rating pad that synced late, a
+  department that heard of it at the counter); the deadlines cannot be computed without the
+  receipt, so creating the case from such an event is not an option. They wait
+  ``pending_days`` (31), longer than a bad review may arrive late (``late_horizon_days``).
+* A step done before the case opened satisfies its deadline like any step in time: no
+  warning is ever raised for a deadline already met.
 * Warnings: for each deadline, ``due_soon`` at ``due - hours_before`` (never before the case
   opened) and ``overdue`` at ``due``. :func:`warnings_due` returns those whose time has come,
   whose deadline is still unsatisfied and whose case is still open AS OF THE EVENTS APPLIED SO
@@ -76,8 +85,9 @@ class CasePolicy:
     # A finished case is kept this long after it finished, then dropped: longer than the
     # ingest dedupe horizon (30 days), so a resent bad review cannot reopen it.
     retention_days: int = 35
-    # Events of a case that never opened (a wrong case_id, a review never sent) wait this long.
-    pending_days: int = 7
+    # Events of a case that never opened (a wrong case_id, a review never sent) wait this long:
+    # longer than the long horizon, as late as a bad review may still arrive and open its case.
+    pending_days: int = 31
 
     def __post_init__(self) -> None:
         if self.callback_working_days < 1 or self.rectification_working_days < 1:
@@ -166,13 +176,15 @@ def open_case(
     department_code: str,
     service_code: str,
     level: int,
-    evaluated_at: datetime,
+    received_at: datetime,
     calendar: WorkingCalendar,
     policy: CasePolicy,
 ) -> Case:
+    """The case of a bad review the platform received (and sent to its department) at
+    ``received_at``: its deadlines count from then, not from the evaluation time."""
     if not is_bad(level):
         raise ValueError(f"only a bad review (level 1 or 2) opens a case, got level {level}")
-    opened_at = evaluated_at.astimezone(UTC)
+    opened_at = received_at.astimezone(UTC)
     days: dict[Deadline, int] = {
         "callback": policy.callback_working_days,
         "rectification": policy.rectification_working_days,
@@ -206,13 +218,15 @@ def case_from_evaluation(
         department_code=evaluation.department_code,
         service_code=evaluation.service_code,
         level=evaluation.level,
-        evaluated_at=evaluation.evaluated_at,
+        received_at=evaluation.ingested_at,
         calendar=calendar,
         policy=policy,
     )
 
 
 def case_from_event(event: CaseEvent, calendar: WorkingCalendar, policy: CasePolicy) -> Case:
+    """The case an ``opened`` event opens; its ``at`` is when the platform received the bad
+    review and routed it to the department (streams/steps/ingest.py)."""
     if event.event != "opened" or event.level is None or event.evaluated_at is None:
         raise ValueError("a case opens from an 'opened' event carrying the evaluation")
     return open_case(
@@ -220,7 +234,7 @@ def case_from_event(event: CaseEvent, calendar: WorkingCalendar, policy: CasePol
         department_code=event.department_code,
         service_code=event.service_code or "",
         level=event.level,
-        evaluated_at=event.evaluated_at,
+        received_at=event.at,
         calendar=calendar,
         policy=policy,
     )

@@ -77,8 +77,13 @@ def check(
     secret: bytes,
     clock_skew_s: int,
     allowed_lateness_s: int,
+    late_horizon_s: int | None = None,
 ) -> Accepted | Rejected:
-    """Decide one raw message. Never raises, whatever the bytes."""
+    """Decide one raw message. Never raises, whatever the bytes.
+
+    ``late`` marks an evaluation older than ``allowed_lateness_s`` on arrival (the short
+    horizon: in no minute window), ``beyond_horizon`` one older than ``late_horizon_s`` (the
+    long horizon: in no window at all; None: no long horizon)."""
     try:
         return _check(
             raw,
@@ -86,6 +91,7 @@ def check(
             secret=secret,
             clock_skew_s=clock_skew_s,
             allowed_lateness_s=allowed_lateness_s,
+            late_horizon_s=late_horizon_s,
         )
     except Exception as exc:
         # A bug here must cost one message (kept on ratings.rejected for a replay), not stop
@@ -104,6 +110,7 @@ def _check(
     secret: bytes,
     clock_skew_s: int,
     allowed_lateness_s: int,
+    late_horizon_s: int | None = None,
 ) -> Accepted | Rejected:
     if raw is None or not raw:
         # Kafka tombstones arrive as None values.
@@ -133,7 +140,8 @@ def _check(
     if isinstance(when, Rejected):
         return when
     late = when < now - timedelta(seconds=allowed_lateness_s)
-    return Accepted(_normalized(ev, when, now, late, secret))
+    beyond = late_horizon_s is not None and when < now - timedelta(seconds=late_horizon_s)
+    return Accepted(_normalized(ev, when, now, late, beyond, secret))
 
 
 def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime | Rejected:
@@ -160,7 +168,12 @@ def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime
 
 
 def _normalized(
-    ev: RawEvaluation, evaluated_at: datetime, now: datetime, late: bool, secret: bytes
+    ev: RawEvaluation,
+    evaluated_at: datetime,
+    now: datetime,
+    late: bool,
+    beyond_horizon: bool,
+    secret: bytes,
 ) -> Evaluation:
     comment = ev.comment.strip() if ev.comment else None
     evaluator_id = ev.evaluator_id.strip() if ev.evaluator_id else None
@@ -189,6 +202,7 @@ def _normalized(
         evaluated_at=evaluated_at,
         ingested_at=now.astimezone(UTC),
         late=late,
+        beyond_horizon=beyond_horizon,
         source=_blank_to_none(ev.source),
         clock_skew_s=round((evaluated_at - now).total_seconds()),
     )

@@ -14,7 +14,13 @@ duplicates_dropped = Counter(
 )
 evaluations_late = Counter(
     "haochaping_evaluations_late_total",
-    "evaluations older than the allowed lateness: in ratings, not in any window",
+    "evaluations older than the short horizon (allowed_lateness_s) on arrival: counted in "
+    "their day window, in no minute window",
+)
+evaluations_beyond_horizon = Counter(
+    "haochaping_evaluations_beyond_horizon_total",
+    "evaluations older than the long horizon (late_horizon_days) on arrival: in ratings and "
+    "late_statistics, in no window",
 )
 offset_jumps = Counter(
     "haochaping_offset_jumps_total",

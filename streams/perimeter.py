@@ -62,6 +62,7 @@ def decide(
     secret: bytes,
     clock_skew_s: int,
     allowed_lateness_s: int,
+    late_horizon_s: int | None = None,
 ) -> AcceptedBytes | Rejected:
     """``check`` plus the serialisation of what it accepted. Never raises (but for interrupts
     and cancellation): a failure anywhere is ``Rejected(INTERNAL_ERROR)``."""
@@ -72,6 +73,7 @@ def decide(
             secret=secret,
             clock_skew_s=clock_skew_s,
             allowed_lateness_s=allowed_lateness_s,
+            late_horizon_s=late_horizon_s,
         )
         if isinstance(outcome, Rejected):
             return outcome

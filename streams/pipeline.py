@@ -71,6 +71,7 @@ def build_steps(
             s.dedupe_ttl_days * 86_400,
             calendar,
             case_policy,
+            s.late_horizon_days * 86_400,
         ),
         outbox=outbox,
         rejections=rejections,

@@ -4,6 +4,17 @@ Minute windows are tumbling in UTC; day windows are calendar days in Asia/Shangh
 day an analyst in Shanghai means by "today". The rolling hour is not kept as state: it is
 the sum of the last sixty minute windows, done where it is read (the spike agent,
 ClickHouse views), which costs nothing per evaluation.
+
+Two horizons decide what a late evaluation still counts in (streams/steps/ingest.py):
+
+* the short one (``allowed_lateness_s``, 1 h) for minute windows: they feed surge detection,
+  which must judge a minute soon and never reopen it;
+* the long one (``late_horizon_days``, 30 days) for day windows, and so for the months made
+  of them: an SMS answered in the evening or a rating pad synced after an outage still
+  counts in its day.
+
+Both are judged per evaluation, on its age when it reached the platform (the Kafka record
+time): the same message is decided the same way on every replay.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 -- Rolling hours (hopping windows: one hour long, advancing every 5 minutes), derived at query
 -- time from the final minute windows instead of being kept as state by the stream.
+-- Horizon: minute windows hold only evaluations that arrived within the SHORT horizon
+-- (allowed_lateness_s, 1 h); a later one is in its day window ('1d') but in no rolling hour.
 -- Runs unchanged on Debian's ClickHouse 18.16 (no window functions) and a current ClickHouse
 -- (tests/unit/sinks/test_ddl_on_current_clickhouse.py, tests/integration/test_analyst_views.py).
 --

@@ -64,6 +64,8 @@ class IngestRules:
     dedupe_ttl_s: int
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     case_policy: CasePolicy = field(default_factory=CasePolicy)
+    # the long horizon: how old an evaluation may arrive and still count in its day
+    late_horizon_s: int = 30 * 86_400
 
 
 @dataclass(slots=True)
@@ -73,7 +75,8 @@ class IngestReport:
     accepted: Counter[str] = field(default_factory=Counter)  # by channel
     rejected: int = 0
     repeats: int = 0
-    late: int = 0
+    late: int = 0  # after the short horizon: counted in their day only
+    beyond_horizon: int = 0  # after the long horizon: counted in no window
     replayed: int = 0
     # records that came ahead of offsets this worker had not seen yet (see ``process``)
     jumps: int = 0
@@ -98,7 +101,9 @@ class IngestStep:
         self._outbox = outbox
         self._rejections = rejections
         self._dedupe = Deduplicator(dedupe_state)
-        self._windows = WindowAggregator(window_state)
+        self._windows = WindowAggregator(
+            window_state, {"1m": rules.allowed_lateness_s, "1d": rules.late_horizon_s}
+        )
         self._window_state = window_state
         # newest record timestamp per source partition: the clock of expiry
         self.watermarks: dict[int, float] = {}
@@ -207,6 +212,7 @@ class IngestStep:
             secret=self.rules.secret,
             clock_skew_s=self.rules.clock_skew_s,
             allowed_lateness_s=self.rules.allowed_lateness_s,
+            late_horizon_s=self.rules.late_horizon_s,
         )
         if not isinstance(outcome, AcceptedBytes):
             self._reject(record, outcome.reason, outcome.message, report)
@@ -237,13 +243,22 @@ class IngestStep:
         if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
             direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"
             report.drifted[(evaluation.channel, direction)] += 1
+        self._advance_surge_clock(record, evaluation)
+        if evaluation.beyond_horizon:
+            # in ratings and late_statistics only: its day's state may be gone, and counting
+            # it anew would also let a resend past the dedupe horizon count twice; no case
+            # either (the same resend would open it twice)
+            report.late += 1
+            report.beyond_horizon += 1
+            return
         if evaluation.is_bad:
             self._open_case(evaluation)
-        self._advance_surge_clock(record, evaluation)
+        # minutes keep the short horizon: a surge is judged soon and a minute judged long
+        # ago is not reopened; the day still takes it
+        windows = ("1d",) if evaluation.late else ("1m", "1d")
         if evaluation.late:
             report.late += 1
-            return
-        if not self._count(record, evaluation):
+        if not self._count(record, evaluation, windows):
             report.replayed += 1
 
     def _advance_surge_clock(self, record: Record, evaluation: Evaluation) -> None:
@@ -255,7 +270,7 @@ class IngestStep:
         if clock > self.surge_clocks.get(record.partition, -1):
             self.surge_clocks[record.partition] = clock
 
-    def _count(self, record: Record, evaluation: Evaluation) -> bool:
+    def _count(self, record: Record, evaluation: Evaluation, windows: tuple[str, ...]) -> bool:
         bad_review = None
         if evaluation.is_bad:
             bad_review = BadReview(
@@ -273,16 +288,19 @@ class IngestStep:
             level=evaluation.level,
             keys={name: getattr(evaluation, SPEC_BY_NAME[name].field) for name in DIMENSIONS},
             bad_review=bad_review,
+            windows=windows,
         )
 
     def _open_case(self, evaluation: Evaluation) -> None:
-        # every bad review opens a follow-up case; its deadlines travel with the event
+        # every bad review opens a follow-up case; its deadlines travel with the event. It
+        # reaches the department now, when the platform received it (ingested_at, the record
+        # time: the same on a replay), so that is when the case opens and its deadlines start
         case = case_from_evaluation(evaluation, self.rules.calendar, self.rules.case_policy)
         assert case is not None
         opened = CaseEvent(
             case_id=evaluation.evaluation_id,
             event="opened",
-            at=evaluation.evaluated_at,
+            at=evaluation.ingested_at,
             department_code=evaluation.department_code,
             actor="haochaping",
             service_code=evaluation.service_code,
@@ -302,12 +320,11 @@ class IngestStep:
         report.rejected += 1
 
     def expire(self) -> int:
-        """Drop window entries no evaluation can reach and dedupe claims past their horizon."""
+        """Drop window entries no evaluation can reach (minutes after the short horizon, days
+        after the long one) and dedupe claims past their horizon."""
         dropped = 0
         for partition, watermark in list(self.watermarks.items()):
-            for name in self._windows.closed_entries(
-                partition, watermark - REPLAY_MARGIN_S, self.rules.allowed_lateness_s
-            ):
+            for name in self._windows.closed_entries(partition, watermark - REPLAY_MARGIN_S):
                 self._windows.forget(name)
                 dropped += 1
             for name in self._dedupe.expired(partition, watermark, self.rules.dedupe_ttl_s):
@@ -337,6 +354,7 @@ def _record_metrics(report: IngestReport) -> None:
         metrics.evaluations_accepted.labels(channel=channel).inc(count)
     metrics.duplicates_dropped.inc(report.repeats)
     metrics.evaluations_late.inc(report.late)
+    metrics.evaluations_beyond_horizon.inc(report.beyond_horizon)
     metrics.replayed_skipped.inc(report.replayed)
     metrics.offset_jumps.inc(report.jumps)
     for (channel, direction), count in report.drifted.items():

@@ -188,6 +188,25 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
     )
 
 
+def memory_rows(args: argparse.Namespace) -> None:
+    """The worker's state after a city's traffic: six hours, then spread over the horizon."""
+    for days, what in ((0.25, "six hours"), (args.memory_days, f"{args.memory_days:g} days")):
+        # its own process, so the peak RSS is the state's and not the benchmark's
+        command = [sys.executable, "-m", "tests.bench.memory", str(args.memory_count), "10000"]
+        state = json.loads(
+            subprocess.run([*command, str(days)], check=True, capture_output=True, text=True).stdout
+        )
+        late = ", one in ten hours late and one in fifty days late" if days >= 1 else ""
+        print(
+            f"| worker state after {args.memory_count:,} evaluations over 10,000 service keys "
+            f"({what}{late}, in memory, {state['seconds']:.0f} s) | "
+            f"{state['window_entries']:,.0f} window entries ({state['minute_entries']:,.0f} "
+            f"minutes, {state['day_entries']:,.0f} days over {state['days_kept']} days), "
+            f"{state['dedupe_entries']:,.0f} dedupe claims, {state['surge_records']:,.0f} surge "
+            f"records; peak RSS {state['max_rss_mb']:,.0f} MB |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="evaluations per throughput run")
@@ -203,8 +222,22 @@ def main() -> None:
         default=1_000_000,
         help="evaluations (over 10,000 service keys) for the in-memory state measurement",
     )
+    parser.add_argument(
+        "--memory-days",
+        type=float,
+        default=30.0,
+        help="days the second in-memory measurement spreads its evaluations over (late ones "
+        "among them), so that day windows fill the 30-day horizon",
+    )
+    parser.add_argument(
+        "--only-memory", action="store_true", help="only the in-memory state measurements"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
+    if args.only_memory:
+        print("| measurement | result |\n| --- | --- |")
+        memory_rows(args)
+        return
 
     with tempfile.TemporaryDirectory(prefix="haochaping-bench-") as tmp:
         workdir = Path(tmp)
@@ -255,21 +288,7 @@ def main() -> None:
         f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
         f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
     )
-    # its own process, so the peak RSS is the state's and not the benchmark's
-    state = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "tests.bench.memory", str(args.memory_count), "10000"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    print(
-        f"| worker state after {args.memory_count:,} evaluations over 10,000 service keys "
-        f"(six hours, in memory) | {state['window_entries']:,.0f} window entries, "
-        f"{state['dedupe_entries']:,.0f} dedupe claims, {state['surge_records']:,.0f} surge "
-        f"records; peak RSS {state['max_rss_mb']:,.0f} MB |"
-    )
+    memory_rows(args)
     slowest, length, what = slowest_input(args.scrub_seconds)
     print(
         f"| scrubbing, slowest of random adversarial inputs ({args.scrub_seconds:.0f} s) | "

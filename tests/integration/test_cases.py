@@ -35,8 +35,13 @@ CALENDAR = WorkingCalendar()
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # the cases happened two months ago: nothing may count as late
-    return {"allowed_lateness_s": 400 * 86_400}
+    # the cases happened two months ago: nothing may count as late, not even in a minute
+    return {
+        "allowed_lateness_s": 400 * 86_400,
+        "late_horizon_days": 400,
+        "dedupe_ttl_days": 400,
+        "case_pending_days": 401,
+    }
 
 
 def event(case_id: str, kind: str, at: datetime, department: str, **extra: object) -> CaseEvent:
@@ -249,14 +254,107 @@ def test_a_bad_review_opens_a_case_with_its_deadlines(
     finally:
         worker.stop()
         sink.stop()
-    case_id, callback_due, rectification_due = clickhouse.execute(
-        "SELECT case_id, toUnixTimestamp(callback_due_at), "
+    case_id, opened_at, callback_due, rectification_due = clickhouse.execute(
+        "SELECT case_id, toUnixTimestamp(opened_at), toUnixTimestamp(callback_due_at), "
         "toUnixTimestamp(rectification_due_at) FROM cases"
     )[0]
     assert case_id == evaluation["evaluation_id"]
     reason, source_topic = clickhouse.execute("SELECT reason, source_topic FROM rejected")[0]
     assert (reason, source_topic) == ("invalid_field", settings.topic_cases)
-    # end of 8 October (the first working day after National Day), and 15 working days on,
-    # counting the make-up Saturday 10 October: end of 27 October, both in China time
-    assert callback_due == int(datetime(2026, 10, 8, 16, 0, tzinfo=UTC).timestamp())
-    assert rectification_due == int(datetime(2026, 10, 27, 16, 0, tzinfo=UTC).timestamp())
+    # the deadlines count from the platform's receipt of the review (its ingested_at), not
+    # from 30 September: 1 and 15 working days from today
+    received = scalar(
+        clickhouse,
+        "SELECT toUnixTimestamp(ingested_at) FROM ratings FINAL WHERE evaluation_id = %(e)s",
+        {"e": case_id},
+    )
+    assert opened_at == received
+    at = datetime.fromtimestamp(received, UTC)
+    assert callback_due == int(CALENDAR.add_working_days(at, 1).timestamp())
+    assert rectification_due == int(CALENDAR.add_working_days(at, 15).timestamp())
+
+
+def test_late_bad_reviews_count_their_deadlines_from_arrival_and_early_call_backs_count(
+    settings: Settings, clickhouse: Client, tmp_path: Path
+) -> None:
+    """Issue 13 against the real services: a bad review evaluated 8 days ago arrives now; its
+    case opens with deadlines from its arrival, not overdue. For a second one, the department's
+    `called_back`, dated 3 hours after the review, reaches the worker before the review: no
+    call-back warning is ever raised for it, while its unmet rectification still is."""
+    simulator = Simulator(seed=77)
+    evaluated = datetime.now(UTC) - timedelta(days=8)
+    late = simulator.evaluation(evaluated, level=1, open_halls=True)
+    early = simulator.evaluation(evaluated, level=2, open_halls=True)
+    called_back = evaluated + timedelta(hours=3)
+    worker = Service(settings, "worker", tmp_path / "worker.log")
+    sink = Service(settings, "sink", tmp_path / "sink.log")
+    try:
+        produce(settings, [event(early["evaluation_id"], "called_back", called_back, "D1")])
+        wait_until(
+            "the department's call-back to land",
+            lambda: scalar(clickhouse, "SELECT count() FROM case_events FINAL") == 1,
+            services=[worker, sink],
+        )
+        send(
+            settings,
+            [
+                (e["evaluation_id"].encode(), json.dumps(e, ensure_ascii=False).encode())
+                for e in (late, early)
+            ],
+        )
+        wait_until(
+            "both cases to open",
+            lambda: scalar(clickhouse, "SELECT count() FROM cases") == 2,
+            services=[worker, sink],
+        )
+        # nothing is due yet: no warning at once (before, both were overdue on arrival)
+        assert scalar(clickhouse, "SELECT count() FROM case_warnings FINAL") == 0
+        # then the clock of every partition moves 40 days on (events of other cases)
+        future = datetime.now(UTC) + timedelta(days=40)
+        produce(settings, [event(f"clock-{n:02d}", "closed", future, "D-CLOCK") for n in range(16)])
+        wait_until(
+            "the unmet deadlines to be warned about",
+            lambda: (
+                scalar(
+                    clickhouse,
+                    "SELECT count() FROM case_warnings FINAL WHERE deadline = 'rectification'",
+                )
+                == 4
+            ),
+            timeout=180,
+            services=[worker, sink],
+        )
+    finally:
+        worker.stop()
+        sink.stop()
+    cases = {
+        row[0]: row[1:]
+        for row in clickhouse.execute(
+            "SELECT case_id, toUnixTimestamp(opened_at), toUnixTimestamp(callback_due_at), "
+            "called_back, called_back_on_time FROM cases"
+        )
+    }
+    received = dict(
+        clickhouse.execute("SELECT evaluation_id, toUnixTimestamp(ingested_at) FROM ratings FINAL")
+    )
+    for review in (late, early):
+        case_id = review["evaluation_id"]
+        opened_at, callback_due = cases[case_id][:2]
+        assert opened_at == received[case_id]  # the case opened when the review arrived
+        arrival = datetime.fromtimestamp(received[case_id], UTC)
+        assert callback_due == int(CALENDAR.add_working_days(arrival, 1).timestamp())
+    assert cases[early["evaluation_id"]][2:] == (1, 1)  # called back, on time
+    warned = set(clickhouse.execute("SELECT case_id, deadline, kind FROM case_warnings FINAL"))
+    assert warned == {
+        (late["evaluation_id"], "callback", "due_soon"),
+        (late["evaluation_id"], "callback", "overdue"),
+        (late["evaluation_id"], "rectification", "due_soon"),
+        (late["evaluation_id"], "rectification", "overdue"),
+        (early["evaluation_id"], "rectification", "due_soon"),
+        (early["evaluation_id"], "rectification", "overdue"),
+    }
+    # the late review's warnings fell due from its arrival, not 8 days before it
+    for due_at, at in clickhouse.execute(
+        "SELECT toUnixTimestamp(due_at), toUnixTimestamp(at) FROM case_warnings FINAL"
+    ):
+        assert due_at > received[late["evaluation_id"]] and at <= due_at

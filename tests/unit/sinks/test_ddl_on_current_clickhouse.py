@@ -143,6 +143,7 @@ PARAMS: dict[str, Any] = {
     "to_ts": int(sh("2024-05-01 00:00:00").timestamp()),
     "department": "",
     "service": "",
+    "horizon_day": "2024-03-02",
 }
 
 
@@ -578,3 +579,66 @@ def halls_db(chdb_db: Chdb) -> Iterator[Chdb]:
 
 def test_halls_are_ranked_per_shanghai_day_and_a_replay_counts_once(halls_db: Chdb) -> None:
     check_halls(halls_db.rows, f"{HALLS_DB}.ranking_halls_daily")
+
+
+# ---------------------------------------------------------------- late arrivals (006)
+
+LATE_DB = "haochaping_late"
+LATE_COLUMNS = (*RATINGS_COLUMNS, "beyond_horizon")
+LATE_RATINGS = [
+    # on time, late (a day later: in its day, in no minute), beyond the long horizon
+    ("l1", "T1", "S1", "婚姻登记", "D1", "民政局", "310101", "web", 5, [],
+     sh("2024-03-01 10:00:00"), sh("2024-03-01 10:00:02"), 0, 0),
+    ("l2", "T2", "S1", "婚姻登记", "D1", "民政局", "310101", "sms", 1, [],
+     sh("2024-03-01 11:00:00"), sh("2024-03-02 09:00:00"), 1, 0),
+    ("l3", "T3", "S2", "低保申请", "D2", "民政局", "310101", "hotline", 2, [],
+     sh("2024-03-01 12:00:00"), sh("2024-04-15 09:00:00"), 1, 1),
+]  # fmt: skip
+LATE_PARTIALS = [
+    # partition 0 counted l1, partition 1 counted l2 (a first version, then the second)
+    ("department", "D1", "1d", DAY1, DAY2, 0, 1, 0, 0, 0, 0, 1),
+    ("department", "D1", "1d", DAY1, DAY2, 1, 1, 1, 0, 0, 0, 0),
+    ("service", "S1", "1d", DAY1, DAY2, 0, 1, 0, 0, 0, 0, 1),
+    # a window with no evaluation behind it: a difference to report
+    ("service", "S9", "1d", DAY1, DAY2, 1, 4, 0, 0, 0, 2, 0),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def late_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    db = migrated(chdb_db, LATE_DB)
+    db.insert(f"{LATE_DB}.ratings", LATE_COLUMNS, LATE_RATINGS)
+    db.insert(f"{LATE_DB}.satisfaction_partials", PARTIALS_COLUMNS, LATE_PARTIALS)
+    yield db
+
+
+def test_beyond_the_long_horizon_counts_in_late_statistics_and_no_figure(late_db: Chdb) -> None:
+    late = late_db.rows(
+        "SELECT day, channel, late_evaluations, beyond_horizon_evaluations, evaluations "
+        f"FROM {LATE_DB}.late_statistics ORDER BY channel"
+    )
+    assert [tuple(plain(list(r))) for r in late] == [
+        ("2024-03-01", "hotline", 1, 1, 1),
+        ("2024-03-01", "sms", 1, 0, 1),
+    ]
+    daily = late_db.rows(
+        f"SELECT dimension, key, total FROM {LATE_DB}.satisfaction_daily "
+        "WHERE dimension IN ('department', 'service') ORDER BY dimension, key"
+    )
+    assert [tuple(r) for r in daily] == [("department", "D1", 2), ("service", "S1", 2)]
+    monthly = late_db.rows(
+        f"SELECT key, total FROM {LATE_DB}.satisfaction_monthly WHERE dimension = 'department'"
+    )
+    assert [tuple(r) for r in monthly] == [("D1", 2)]
+
+
+def test_reconciliation_daily_compares_day_windows_with_the_recount(late_db: Chdb) -> None:
+    rows = late_db.rows(
+        "SELECT day, dimension, key, window_total, recount_total, difference, levels_agree "
+        f"FROM {LATE_DB}.reconciliation_daily ORDER BY dimension, key"
+    )
+    assert [tuple(plain(list(r))) for r in rows] == [
+        ("2024-03-01", "department", "D1", 2, 2, 0, 1),
+        ("2024-03-01", "service", "S1", 1, 2, -1, 0),
+        ("2024-03-01", "service", "S9", 2, 0, 2, 0),
+    ]

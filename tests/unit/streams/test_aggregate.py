@@ -84,11 +84,11 @@ def test_an_unfinished_batch_does_not_touch_the_durable_state() -> None:
 
 def test_closed_windows_are_found_per_partition() -> None:
     state: dict[str, dict[str, Any]] = {}
-    agg = WindowAggregator(state)
+    agg = WindowAggregator(state, {"1m": 3600})
     add(agg, 0, 5, partition=0)
     add(agg, 0, 5, partition=1)
     agg.drain()
-    closed = agg.closed_entries(0, watermark=MINUTE_START + 60 + 3600 + 1, allowed_lateness_s=3600)
+    closed = agg.closed_entries(0, watermark=MINUTE_START + 60 + 3600 + 1)
     assert closed and all(k.startswith("0|") and "|1m|" in k for k in closed)
 
 
@@ -123,7 +123,7 @@ def test_expiry_passes_over_state_it_did_not_write() -> None:
     agg = WindowAggregator(state)
     add(agg, 0, 5)
     agg.drain()
-    closed = agg.closed_entries(0, MINUTE_START + 10 * 86_400, 3600)
+    closed = agg.closed_entries(0, MINUTE_START + 10 * 86_400)
     assert "0|x" not in closed and "0|department|D1|1m|nope" not in closed
     assert any(name.startswith("0|department|D1|1m|") for name in closed)
 
@@ -141,7 +141,7 @@ def test_expiry_returns_each_closed_entry_once_as_windows_close_over_time() -> N
             keys={"service": "S1", "department": "D1", "channel": "web", "region": "310101"},
         )
         agg.drain()
-        for name in agg.closed_entries(0, MINUTE_START + minute * 60, 3600):
+        for name in agg.closed_entries(0, MINUTE_START + minute * 60):
             closed.append(name)
             agg.forget(name)
     # the oracle: a minute closes an hour after its end, the day window not yet
@@ -149,3 +149,70 @@ def test_expiry_returns_each_closed_entry_once_as_windows_close_over_time() -> N
     assert len(closed) == len(set(closed)) == len(expected)
     assert all(int(n.rsplit("|", 1)[1]) + 60 + 3600 <= MINUTE_START + 593 * 60 for n in closed)
     assert not any("|1d|" in n for n in closed)
+
+
+DAY = 86_400
+HORIZON = 30 * DAY
+
+
+def day_end() -> int:
+    from streams.windows import shanghai_day_window
+
+    return shanghai_day_window(MINUTE_START)[1]
+
+
+def test_minutes_close_after_the_short_horizon_and_days_after_the_long_one() -> None:
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state, {"1m": 3600, "1d": HORIZON})
+    add(agg, 0, 5)
+    agg.drain()
+    closed = agg.closed_entries(0, MINUTE_START + 60 + 3600 + 1)
+    assert closed and all("|1m|" in name for name in closed)
+    for name in closed:
+        agg.forget(name)
+    # a day long over, but within the horizon: still there
+    assert agg.closed_entries(0, day_end() + HORIZON) == []
+    assert all("|1d|" in name for name in state)
+    closed = agg.closed_entries(0, day_end() + HORIZON + 1)
+    assert sorted(closed) == sorted(state)  # the horizon passed: the day goes
+
+
+def test_the_close_index_rebuilt_from_state_knows_each_windows_horizon() -> None:
+    state: dict[str, dict[str, Any]] = {}
+    first = WindowAggregator(state, {"1m": 3600, "1d": HORIZON})
+    add(first, 0, 5)
+    first.drain()
+    restarted = WindowAggregator(state, {"1m": 3600, "1d": HORIZON})  # a new owner, after a crash
+    assert all("|1m|" in n for n in restarted.closed_entries(0, MINUTE_START + 7 * DAY))
+    assert restarted.closed_entries(0, day_end() + HORIZON) == []
+    assert restarted.closed_entries(0, day_end() + HORIZON + 1)
+
+
+def test_a_late_evaluation_counts_in_its_day_only_and_replays_leave_it_once() -> None:
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    add(agg, 0, 5)
+    agg.drain()
+    assert agg.add(
+        partition=0,
+        offset=1,
+        event_epoch=MINUTE_START + 5,
+        level=1,
+        keys={"department": "D1"},
+        windows=("1d",),
+    )
+    changed = agg.drain()
+    assert [name for name in changed] == [f"0|department|D1|1d|{day_end() - DAY}"]
+    day = WindowCounts.from_state(changed[f"0|department|D1|1d|{day_end() - DAY}"])
+    assert (day.level_1, day.level_5, day.version) == (1, 1, 1)
+    assert minute(state, "department", "D1").level_1 == 0
+    # the same message again (a replay): nothing changes, nothing is re-emitted
+    assert not agg.add(
+        partition=0,
+        offset=1,
+        event_epoch=MINUTE_START + 5,
+        level=1,
+        keys={"department": "D1"},
+        windows=("1d",),
+    )
+    assert agg.drain() == {}

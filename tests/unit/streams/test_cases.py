@@ -32,7 +32,13 @@ def cn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=CN).astimezone(UTC)
 
 
-def evaluation(case_id: str, at: datetime, level: int = 1, dept: str = "D1") -> Evaluation:
+def evaluation(
+    case_id: str,
+    at: datetime,
+    level: int = 1,
+    dept: str = "D1",
+    received: datetime | None = None,
+) -> Evaluation:
     return Evaluation(
         evaluation_id=case_id,
         service_code="S1",
@@ -42,7 +48,7 @@ def evaluation(case_id: str, at: datetime, level: int = 1, dept: str = "D1") -> 
         channel_code=4,
         level=level,
         evaluated_at=at,
-        ingested_at=at,
+        ingested_at=received or at,
     )
 
 
@@ -161,12 +167,44 @@ def test_opened_event_and_evaluation_open_the_same_case() -> None:
             }
         )
     )
+    # the worker's opened event is dated when the platform received the review
+    received = at + timedelta(minutes=5)
     by_event, by_evaluation = CaseBook(CAL, POLICY), CaseBook(CAL, POLICY)
     by_event.apply(opened)
-    by_event.open_from_evaluation(evaluation("E1", at))
-    by_evaluation.open_from_evaluation(evaluation("E1", at))
+    by_event.open_from_evaluation(evaluation("E1", at, received=received))
+    by_evaluation.open_from_evaluation(evaluation("E1", at, received=received))
     by_evaluation.apply(opened)
     assert by_event.to_state() == by_evaluation.to_state()
+    assert Case.from_state(by_event.to_state()["cases"]["E1"]).opened_at == received
+
+
+def test_a_bad_review_arriving_days_late_has_its_deadlines_from_its_arrival() -> None:
+    # evaluated on Monday 9 November, received on Tuesday 17 November at 10:00
+    evaluated, received = cn(2026, 11, 9, 10), cn(2026, 11, 17, 10)
+    book = CaseBook(CAL, POLICY)
+    case = book.open_from_evaluation(evaluation("E1", evaluated, received=received))
+    assert case is not None
+    assert case.opened_at == received
+    assert case.due["callback"] == cn(2026, 11, 19)  # end of Wednesday 18th, 1 working day
+    assert book.warnings_due(received) == []  # nothing is overdue at once
+    soon = book.warnings_due(cn(2026, 11, 18, 16))
+    assert [(w.deadline, w.kind) for w in soon] == [("callback", "due_soon")]
+
+
+def test_a_call_back_that_came_before_its_late_review_prevents_every_call_back_warning() -> None:
+    evaluated = cn(2026, 11, 9, 10)
+    book = CaseBook(CAL, POLICY)
+    # the department reports the call-back 3 hours after the review, 8 days before the
+    # platform receives the review; the partition's clock moves on meanwhile
+    assert book.apply(event("E1", "called_back", evaluated + timedelta(hours=3))) is None
+    clock = cn(2026, 11, 17, 10)
+    assert book.expire(clock) == 0  # still waiting for its case: 31 days
+    assert book.warnings_due(clock) == []
+    case = book.open_from_evaluation(evaluation("E1", evaluated, received=clock))
+    assert case is not None and case.done_at("callback") == evaluated + timedelta(hours=3)
+    for day in range(17, 31):  # a month on: no call-back warning, ever
+        warned = book.warnings_due(cn(2026, 11, day, 23))
+        assert not [w for w in warned if w.deadline == "callback"]
 
 
 def test_replays_in_any_order_give_the_same_state() -> None:

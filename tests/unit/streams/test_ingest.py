@@ -138,6 +138,30 @@ def test_clock_skew_boundary() -> None:
     assert "evaluated_at" in result.message
 
 
+def test_beyond_the_long_horizon_is_a_second_marker() -> None:
+    horizon = 30 * 86_400
+
+    def marks(age: timedelta) -> tuple[bool, bool]:
+        raw = json.dumps(valid() | {"evaluated_at": (NOW - age).isoformat()}).encode()
+        outcome = check(
+            raw,
+            now=NOW,
+            secret=SECRET,
+            clock_skew_s=SKEW,
+            allowed_lateness_s=LATENESS,
+            late_horizon_s=horizon,
+        )
+        assert isinstance(outcome, Accepted)
+        return outcome.evaluation.late, outcome.evaluation.beyond_horizon
+
+    assert marks(timedelta(minutes=59)) == (False, False)
+    assert marks(timedelta(hours=2)) == (True, False)  # in its day, in no minute
+    assert marks(timedelta(seconds=horizon)) == (True, False)  # the horizon itself is in
+    assert marks(timedelta(seconds=horizon + 1)) == (True, True)  # in no window
+    # without a long horizon nothing is beyond it
+    assert accepted(valid() | {"evaluated_at": "2021-01-01T00:00:00+08:00"}).beyond_horizon is False
+
+
 def test_late_evaluations_are_accepted_and_marked() -> None:
     on_time = NOW - timedelta(seconds=LATENESS)
     assert accepted(valid() | {"evaluated_at": on_time.isoformat()}).late is False

@@ -142,3 +142,59 @@ def test_a_crash_in_the_middle_and_its_replay_leave_the_same_numbers() -> None:
         assert unique(crashed.values(topic), *fields) == unique(clean.values(topic), *fields)
     replayed = len(crashed.values(SETTINGS.topic_valid)) - len(clean.values(SETTINGS.topic_valid))
     assert replayed > 0  # the crash did cost a replay, so the test is not vacuous
+
+
+def test_a_late_burst_from_hours_ago_opens_no_alert_and_counts_in_its_day_only() -> None:
+    settings = Settings(demo_mode=True, topic_partitions=2)  # 1 h short horizon
+    pipeline = InMemoryPipeline(settings)
+    simulator = Simulator(
+        seed=8, departments=DEPARTMENTS, bad_rate=0.01, pii_rate=0.0, followup_rate=0.0
+    )
+
+    def live(start: datetime, minutes: int) -> None:
+        messages = simulator.stream(
+            int(minutes * 60 * RATE), start=start, rate_per_s=RATE, rhythm=False
+        )
+        by_minute: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        for m in messages:
+            at = datetime.fromisoformat(json.loads(m.value)["evaluated_at"]).timestamp() + 2
+            by_minute.setdefault(int(at // 60), []).append((m.key, m.value))
+        for minute in sorted(by_minute):
+            pipeline.send_raw(by_minute[minute], at=minute * 60 + 59)
+            pipeline.run()
+
+    live(DAY, 30)
+    # three hours later a hall's pad syncs: 150 bad reviews of one department, given within
+    # two minutes at 09:50, arrive at once, in the middle of live traffic
+    burst_at = DAY + timedelta(minutes=20)
+    burst = [
+        simulator.surge_evaluation(burst_at + timedelta(seconds=0.8 * i), SURGING)
+        for i in range(150)
+    ]
+    arrival = DAY + timedelta(hours=3)
+    pipeline.send_raw(
+        [(b["evaluation_id"].encode(), json.dumps(b).encode()) for b in burst],
+        at=arrival.timestamp(),
+    )
+    live(arrival, 10)
+
+    alerts = pipeline.values(settings.topic_alerts)
+    assert not [a for a in alerts if a["key"] == SURGING], alerts  # no alert for 09:50
+    valid = {v["evaluation_id"]: v for v in pipeline.values(settings.topic_valid)}
+    assert all(valid[b["evaluation_id"]]["late"] for b in burst)  # reported as late
+
+    def counted(window: str, start: int) -> int:
+        entries = pipeline.states.windows.values()
+        return sum(
+            e["levels"][0] + e["levels"][1]
+            for e in entries
+            if e["dimension"] == "department"
+            and e["key"] == SURGING
+            and e["window"] == window
+            and e["start"] == start
+        )
+
+    day_start = int(DAY.replace(hour=0, minute=0).timestamp())
+    minute_start = int(burst_at.timestamp()) // 60 * 60
+    assert counted("1d", day_start) >= 150  # the day has them (and the live bad reviews)
+    assert counted("1m", minute_start) < 10  # the minute long past was not reopened
