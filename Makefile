@@ -63,7 +63,7 @@ lint: install
 
 bench: services
 	$(BIN)/python -m tests.bench.run
-	$(BIN)/python -m tests.bench.surges
+	$(BIN)/python -m tests.bench.surges --before
 
 clean: down
 	rm -rf $(VENV) .deploy .data

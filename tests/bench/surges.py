@@ -1,7 +1,7 @@
 """Surge detection measured (issue 18): how soon ten live surges alert, and how many false
 alarms a day of steady traffic raises.
 
-    python -m tests.bench.surges [--hours 24] [--skip-live]
+    python -m tests.bench.surges [--hours 24] [--skip-live] [--before]
 
 * **False alarms**: ``--hours`` of steady simulated traffic (50 departments, 6 evaluations/s,
   1 % bad) plus a hall pad whose clock runs 4 minutes fast, through the worker's own steps in
@@ -93,9 +93,10 @@ def false_alarms(hours: float, seed: int = 3) -> dict[str, Any]:
     }
 
 
-def live_delays(workdir: Path, seed: int = 9) -> dict[str, Any]:
-    """Ten staggered surges in live traffic through the real broker and worker."""
-    settings = unique_settings(workdir, topic_partitions=4)
+def live_delays(workdir: Path, seed: int = 9, **overrides: Any) -> dict[str, Any]:
+    """Ten staggered surges in live traffic through the real broker and worker (with the
+    settings ``overrides``)."""
+    settings = unique_settings(workdir, topic_partitions=4, **overrides)
     prepare(settings)
     departments = synthetic_departments(60)
     surging = departments[40 : 40 + SURGES]
@@ -201,16 +202,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hours", type=float, default=24.0, help="hours of steady traffic")
     parser.add_argument("--skip-live", action="store_true", help="skip the live delay run")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also the live run as before issue 18 (no early looks, 30 s grace), for a ratio",
+    )
     args = parser.parse_args()
-    console.print(f"surge false alarms: {args.hours:g} h of steady traffic, in memory")
-    steady = false_alarms(args.hours)
-    console.print(f"  {steady}")
-    live = None
-    if not args.skip_live:
-        console.print(f"surge delay: {SURGES} live surges, real services")
+    steady = None
+    if args.hours > 0:
+        console.print(f"surge false alarms: {args.hours:g} h of steady traffic, in memory")
+        steady = false_alarms(args.hours)
+        console.print(f"  {steady}")
+    live: dict[str, Any] = {}
+    runs = {"now": {}, "before": {"spike_early_every_s": 0, "spike_grace_s": 30}}
+    for name, overrides in runs.items():
+        if args.skip_live or (name == "before" and not args.before):
+            continue
+        console.print(f"surge delay ({name}): {SURGES} live surges, real services")
         with TemporaryDirectory() as tmp:
-            live = live_delays(Path(tmp))
-        console.print(f"  {live}")
+            live[name] = live_delays(Path(tmp), **overrides)
+        console.print(f"  {live[name]}")
     print(json.dumps({"steady": steady, "live": live}))
 
 
