@@ -237,21 +237,11 @@ class AlertLifecycle:
                 alert.quiet += missing
         if judgement.anomalous:
             if alert is None:
-                alert = _OpenAlert(
-                    alert_id=f"{self.dimension}:{key}:{judgement.window_start}",
-                    started=judgement.window_start,
-                    last_minute=minute,
-                    last_emitted=judgement.window_end,
-                    peak_score=judgement.score,
-                    explanation=Explanation.merge([explanation]),
-                )
-                self._open[key] = alert
-                events.append(self._event("opened", key, alert, judgement, at))
+                events.append(self._open_alert(judgement, explanation, at, last_minute=minute))
+                alert = self._open[key]
             else:
                 alert.quiet = 0
-                alert.anomalous_minutes += 1
-                alert.peak_score = max(alert.peak_score, judgement.score)
-                alert.explanation = Explanation.merge([alert.explanation, explanation])
+                _account(alert, judgement, explanation)
                 if judgement.window_end - alert.last_emitted >= self.update_every_s:
                     alert.last_emitted = judgement.window_end
                     events.append(self._event("updated", key, alert, judgement, at))
@@ -281,24 +271,16 @@ class AlertLifecycle:
         if alert is not None:
             if minute >= alert.started:
                 alert.quiet = min(alert.quiet, (alert.last_minute - minute) // MINUTE)
-                alert.anomalous_minutes += 1
-                alert.peak_score = max(alert.peak_score, judgement.score)
-                alert.explanation = Explanation.merge([alert.explanation, explanation])
+                _account(alert, judgement, explanation)
             return []
         if self._closed.get(key, -1) >= judgement.window_start:
             return []
-        alert = _OpenAlert(
-            alert_id=f"{self.dimension}:{key}:{judgement.window_start}",
-            started=judgement.window_start,
-            last_minute=newest,
-            last_emitted=judgement.window_end,
-            peak_score=judgement.score,
-            explanation=Explanation.merge([explanation]),
-            quiet=(newest - minute) // MINUTE,
-            late_minutes=(newest - minute) // MINUTE,
-        )
-        self._open[key] = alert
-        return [self._event("opened", key, alert, judgement, at)]
+        late = (newest - minute) // MINUTE
+        return [
+            self._open_alert(
+                judgement, explanation, at, last_minute=newest, quiet=late, late_minutes=late
+            )
+        ]
 
     def open_early(
         self, judgement: Judgement, explanation: Explanation, at: float
@@ -311,17 +293,28 @@ class AlertLifecycle:
             return []
         if self._closed.get(key, -1) >= judgement.window_start:
             return []
+        last_minute = judgement.minute_start - MINUTE
+        return [
+            self._open_alert(
+                judgement, explanation, at, last_minute=last_minute, anomalous_minutes=0
+            )
+        ]
+
+    def _open_alert(
+        self, judgement: Judgement, explanation: Explanation, at: float, **fields: int
+    ) -> AlertEvent:
+        """Open an alert for ``judgement``'s key: ``alert_id`` from its window, never again
+        changed; ``fields``: the _OpenAlert counters that differ by how it was opened."""
         alert = _OpenAlert(
-            alert_id=f"{self.dimension}:{key}:{judgement.window_start}",
+            alert_id=f"{self.dimension}:{judgement.key}:{judgement.window_start}",
             started=judgement.window_start,
-            last_minute=judgement.minute_start - MINUTE,
             last_emitted=judgement.window_end,
             peak_score=judgement.score,
             explanation=Explanation.merge([explanation]),
-            anomalous_minutes=0,
+            **fields,  # type: ignore[arg-type]
         )
-        self._open[key] = alert
-        return [self._event("opened", key, alert, judgement, at)]
+        self._open[judgement.key] = alert
+        return self._event("opened", judgement.key, alert, judgement, at)
 
     def _quiet_needed(self, alert: _OpenAlert) -> int:
         return self.quiet_windows_to_resolve + alert.late_minutes
@@ -433,6 +426,13 @@ class AlertLifecycle:
             str(key): _OpenAlert.from_state(value) for key, value in state["open"].items()
         }
         return lifecycle
+
+
+def _account(alert: _OpenAlert, judgement: Judgement, explanation: Explanation) -> None:
+    """One more anomalous minute of an open alert."""
+    alert.anomalous_minutes += 1
+    alert.peak_score = max(alert.peak_score, judgement.score)
+    alert.explanation = Explanation.merge([alert.explanation, explanation])
 
 
 def _utc(epoch: float) -> datetime:
