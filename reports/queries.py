@@ -219,3 +219,152 @@ WHERE month = toStartOfMonth(toDate(%(month)s)) AND bad_reviews >= %(min_total)s
 ORDER BY on_time_rectification_rate ASC, callback_rate ASC, bad_reviews DESC
 LIMIT %(limit)s
 """
+
+# ---- the dashboard (reports/dashboard.py, `haochaping dashboard`) ----------------------
+# Read the worker's window counts in satisfaction_partials directly, not the `satisfaction`
+# view: ClickHouse 18.16 does not push a WHERE into a view's subquery
+# (enable_optimize_predicate_expression is 0), so a filter on the view would aggregate every
+# window ever landed first. Here the filters sit under FINAL on the sorting key
+# (dimension, key, window, window_start), so only the asked-for windows are read. The range
+# is [from_ts, to_ts) in epoch seconds; `step` buckets by Shanghai hour (3600) or day (86400).
+
+# Level counts per key and bucket of one dimension (every key, or the keys in %(keys)s).
+_WINDOW_SERIES = """
+SELECT key, bucket, sum(level_1), sum(level_2), sum(level_3), sum(level_4), sum(level_5)
+FROM
+(
+    SELECT key, toUInt32(window_start) - modulo(toUInt32(window_start) + 28800, %(step)s)
+               AS bucket,
+           level_1, level_2, level_3, level_4, level_5
+    FROM satisfaction_partials FINAL
+    WHERE dimension = %(dimension)s AND window = %(window)s
+      AND window_start >= toDateTime(%(from_ts)s) AND window_start < toDateTime(%(to_ts)s)
+      {keys}
+)
+GROUP BY key, bucket
+ORDER BY key, bucket
+"""
+WINDOW_SERIES = _WINDOW_SERIES.format(keys="")
+WINDOW_SERIES_OF_KEYS = _WINDOW_SERIES.format(keys="AND key IN %(keys)s")
+
+# Does a key of a dimension have any window at all (an unknown department is a 400)?
+KEY_EXISTS = """
+SELECT count() FROM satisfaction_partials
+WHERE dimension = %(dimension)s AND key = %(key)s AND window = '1d'
+"""
+
+# Names of departments and service items, and which department a service item belongs to.
+# Reads the evaluations of the range (the dashboard keeps the answer for minutes).
+DASHBOARD_NAMES = """
+SELECT department_code, any(department_name), service_code, any(service_name)
+FROM ratings
+WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+GROUP BY department_code, service_code
+"""
+
+# One department's evaluations by service item, hall and channel: the windows do not cross
+# dimensions, so this reads `ratings`, but only the department's part of its sorting key.
+DEPARTMENT_BREAKDOWN = """
+SELECT service_code, any(service_name), hall_code, channel,
+       count() AS evaluations, sum(level <= 2) AS bad_reviews
+FROM ratings FINAL
+WHERE department_code = %(department)s
+  AND evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+GROUP BY service_code, hall_code, channel
+"""
+
+# A department's latest bad reviews: scrubbed comment, never the evaluator or staff id.
+DEPARTMENT_RECENT_BAD = """
+SELECT toUInt32(evaluated_at), service_code, service_name, channel, hall_code, level, tags,
+       comment
+FROM ratings FINAL
+WHERE department_code = %(department)s AND level <= 2
+  AND evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+ORDER BY evaluated_at DESC, evaluation_id
+LIMIT %(limit)s
+"""
+
+# Alerts open now or opened in the range (alert_history is small: one row per alert event).
+DASHBOARD_ALERTS = """
+SELECT alert_id, dimension, key, status, toUInt32(opened_at), toUInt32(last_event_at),
+       toUInt32(resolved_at), peak_bad, peak_total, expected_at_peak, max_score,
+       toUInt32(first_window_start), toUInt32(last_window_end), last_explanation
+FROM alert_history
+WHERE status = 'open'
+   OR (opened_at >= toDateTime(%(from_ts)s) AND opened_at < toDateTime(%(to_ts)s))
+ORDER BY status = 'open' DESC, opened_at DESC, alert_id
+LIMIT %(limit)s
+"""
+
+# The events of some alerts: observed and expected counts of each minute judged.
+ALERT_EVENTS = """
+SELECT alert_id, toString(state), bad, total, expected, score, toUInt32(window_start)
+FROM alerts FINAL
+WHERE alert_id IN %(alert_ids)s
+ORDER BY alert_id, window_start, state
+"""
+
+# The follow-up state of cases (the `cases` view's logic), for the cases opened in the range
+# or still waiting on a deadline: the IN on case_id, the sorting key's prefix, keeps the
+# GROUP BY to those cases instead of every case ever opened.
+_CASE_STATE = """
+SELECT
+    case_id,
+    anyIf(department_code, event = 'opened') AS c_department,
+    minIf(at, event = 'opened') AS c_opened_at,
+    anyIf(callback_due_at, event = 'opened') AS c_callback_due,
+    anyIf(rectification_due_at, event = 'opened') AS c_rectification_due,
+    minIf(at, event = 'called_back') AS c_called_back_at,
+    minIf(at, event = 'rectified') AS c_rectified_at,
+    countIf(event IN ('closed', 'appeal_upheld')) > 0 AS c_closed,
+    countIf(event = 'appealed') > 0 AS c_appealed
+FROM case_events FINAL
+WHERE case_id IN ({cases})
+GROUP BY case_id
+HAVING countIf(event = 'opened') > 0
+"""
+
+# 回访率, 整改率, 按期整改率 per department of the cases opened in [from_ts, to_ts).
+CASE_INDICATORS = """
+SELECT c_department, count() AS bad_reviews,
+       sum(c_called_back_at != toDateTime(0)) AS called_back,
+       sum(c_rectified_at != toDateTime(0)) AS rectified,
+       sum(c_rectified_at != toDateTime(0) AND c_rectified_at <= c_rectification_due)
+           AS rectified_on_time,
+       sum(c_appealed) AS appeals
+FROM
+(
+""" + _CASE_STATE.format(
+    cases="SELECT case_id FROM case_events WHERE event = 'opened' "
+    "AND at >= toDateTime(%(from_ts)s) AND at < toDateTime(%(to_ts)s) "
+    "AND (%(department)s = '' OR department_code = %(department)s)"
+) + """
+)
+GROUP BY c_department
+"""
+
+# Cases with a deadline warning (超期预警) whose step is still not done: due soon, or overdue
+# (how late, at `now_ts`). A case closed or upheld on appeal owes nothing any more.
+OPEN_DEADLINES = """
+SELECT case_id, w_deadline, w_kind, toUInt32(w_due), c_department, toUInt32(c_opened_at)
+FROM
+(
+    SELECT case_id, deadline AS w_deadline, max(kind) AS w_kind, any(due_at) AS w_due
+    FROM case_warnings FINAL
+    WHERE (%(department)s = '' OR department_code = %(department)s)
+    GROUP BY case_id, deadline
+) AS warned
+ANY INNER JOIN
+(
+""" + _CASE_STATE.format(
+    cases="SELECT case_id FROM case_warnings "
+    "WHERE (%(department)s = '' OR department_code = %(department)s)"
+) + """
+) AS state
+USING (case_id)
+WHERE NOT c_closed
+  AND NOT (w_deadline = 'callback' AND c_called_back_at != toDateTime(0))
+  AND NOT (w_deadline = 'rectification' AND c_rectified_at != toDateTime(0))
+ORDER BY w_kind = 'overdue' DESC, w_due, case_id
+LIMIT %(limit)s
+"""
