@@ -229,7 +229,8 @@ LIMIT %(limit)s
 # is [from_ts, to_ts) in epoch seconds; `step` buckets by Shanghai hour (3600) or day (86400).
 
 # Level counts per key and bucket of one dimension (every key, or the keys in %(keys)s).
-_WINDOW_SERIES = """
+# (Templates are lower case: tests run every upper-case query of this module as it is.)
+_window_series = """
 SELECT key, bucket, sum(level_1), sum(level_2), sum(level_3), sum(level_4), sum(level_5)
 FROM
 (
@@ -244,12 +245,13 @@ FROM
 GROUP BY key, bucket
 ORDER BY key, bucket
 """
-WINDOW_SERIES = _WINDOW_SERIES.format(keys="")
-WINDOW_SERIES_OF_KEYS = _WINDOW_SERIES.format(keys="AND key IN %(keys)s")
+WINDOW_SERIES = _window_series.format(keys="")
+WINDOW_SERIES_OF_KEYS = _window_series.format(keys="AND key IN %(keys)s")
 
-# Does a key of a dimension have any window at all (an unknown department is a 400)?
+# Does a key of a dimension have any day window at all (an unknown department is a 400)?
+# 1 or 0, whatever the number of replayed copies of its rows.
 KEY_EXISTS = """
-SELECT count() FROM satisfaction_partials
+SELECT toUInt8(count() > 0) FROM satisfaction_partials
 WHERE dimension = %(dimension)s AND key = %(key)s AND window = '1d'
 """
 
@@ -307,7 +309,7 @@ ORDER BY alert_id, window_start, state
 # The follow-up state of cases (the `cases` view's logic), for the cases opened in the range
 # or still waiting on a deadline: the IN on case_id, the sorting key's prefix, keeps the
 # GROUP BY to those cases instead of every case ever opened.
-_CASE_STATE = """
+_case_state = """
 SELECT
     case_id,
     anyIf(department_code, event = 'opened') AS c_department,
@@ -334,7 +336,7 @@ SELECT c_department, count() AS bad_reviews,
        sum(c_appealed) AS appeals
 FROM
 (
-""" + _CASE_STATE.format(
+""" + _case_state.format(
     cases="SELECT case_id FROM case_events WHERE event = 'opened' "
     "AND at >= toDateTime(%(from_ts)s) AND at < toDateTime(%(to_ts)s) "
     "AND (%(department)s = '' OR department_code = %(department)s)"
@@ -356,7 +358,7 @@ FROM
 ) AS warned
 ANY INNER JOIN
 (
-""" + _CASE_STATE.format(
+""" + _case_state.format(
     cases="SELECT case_id FROM case_warnings "
     "WHERE (%(department)s = '' OR department_code = %(department)s)"
 ) + """

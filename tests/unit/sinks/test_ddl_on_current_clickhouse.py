@@ -143,6 +143,11 @@ PARAMS: dict[str, Any] = {
     "to_ts": int(sh("2024-05-01 00:00:00").timestamp()),
     "department": "",
     "service": "",
+    # the dashboard's (reports/dashboard.py)
+    "step": 86_400,
+    "window": "1d",
+    "keys": ("D1", "D2"),
+    "alert_ids": ("department:D1:0",),
 }
 
 
