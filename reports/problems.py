@@ -60,9 +60,17 @@ class ProblemsReport:
 
 
 def discover(execute: Execute, params: dict[str, Any], options: Options) -> ProblemsReport:
-    groups = execute(queries.PROBLEM_GROUPS, params)
-    tag_rows = execute(queries.PROBLEM_BAD_TAGS, params)
-    bad_rows = execute(queries.PROBLEM_BAD_COMMENTS, params)
+    if params.get("department"):  # through the sorting key: that department's rows only
+        groups_sql = queries.PROBLEM_GROUPS_OF_DEPARTMENT
+        tags_sql = queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT
+        comments_sql = queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT
+    else:
+        groups_sql = queries.PROBLEM_GROUPS
+        tags_sql = queries.PROBLEM_BAD_TAGS
+        comments_sql = queries.PROBLEM_BAD_COMMENTS
+    groups = execute(groups_sql, params)
+    tag_rows = execute(tags_sql, params)
+    bad_rows = execute(comments_sql, params)
     background = Background(c for (c,) in execute(queries.PROBLEM_ALL_COMMENTS, params))
 
     dept_counts, service_counts, names, services_of = _count(groups)

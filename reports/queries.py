@@ -159,54 +159,73 @@ LIMIT %(limit)s
 # code ('' = all). 差评 = level ≤ 2. Samples are ordered by a hash of the evaluation id: an
 # unbiased, repeatable sample (a bare LIMIT would read the sorting key's first departments).
 
+# `department` narrows through the sorting key only as `department_code = …`: 18.16 does not
+# fold `'D1' = '' OR department_code = 'D1'`, so that form reads every evaluation of the
+# period. Each query is therefore written twice, for every department (`…`) and for one
+# (`…_OF_DEPARTMENT`, which reports/problems.py picks when `department` is given).
+_ANY_DEPARTMENT = "(%(department)s = '' OR department_code = %(department)s)"
+_ONE_DEPARTMENT = "department_code = %(department)s"
+
 # Evaluations and bad reviews per department and service item in the period.
-PROBLEM_GROUPS = """
+_problem_groups = """
 SELECT department_code, any(department_name) AS department_name,
        service_code, any(service_name) AS service_name,
        count() AS evaluations, sum(level <= 2) AS bad_reviews,
        sum(level <= 2 AND comment != '') AS bad_comments
 FROM ratings FINAL
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
-  AND (%(department)s = '' OR department_code = %(department)s)
+  AND {department}
   AND (%(service)s = '' OR service_code = %(service)s)
 GROUP BY department_code, service_code
 ORDER BY bad_reviews DESC, department_code, service_code
 """
+PROBLEM_GROUPS = _problem_groups.format(department=_ANY_DEPARTMENT)
+PROBLEM_GROUPS_OF_DEPARTMENT = _problem_groups.format(department=_ONE_DEPARTMENT)
 
 # The review tags of bad reviews per department and service item (a review counts once per
 # tag it carries; reviews without tags are not counted here).
-PROBLEM_BAD_TAGS = """
+_problem_bad_tags = """
 SELECT department_code, service_code, tag, count() AS bad_reviews
 FROM ratings FINAL
 ARRAY JOIN tags AS tag
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
   AND level <= 2
-  AND (%(department)s = '' OR department_code = %(department)s)
+  AND {department}
   AND (%(service)s = '' OR service_code = %(service)s)
 GROUP BY department_code, service_code, tag
 ORDER BY bad_reviews DESC, department_code, service_code, tag
 """
+PROBLEM_BAD_TAGS = _problem_bad_tags.format(department=_ANY_DEPARTMENT)
+PROBLEM_BAD_TAGS_OF_DEPARTMENT = _problem_bad_tags.format(department=_ONE_DEPARTMENT)
 
 # The comments of bad reviews, at most `limit` (a repeatable sample when there are more).
-PROBLEM_BAD_COMMENTS = """
+_problem_bad_comments = """
 SELECT department_code, department_name, service_code, service_name, comment
 FROM ratings FINAL
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
   AND level <= 2 AND comment != ''
-  AND (%(department)s = '' OR department_code = %(department)s)
+  AND {department}
   AND (%(service)s = '' OR service_code = %(service)s)
 ORDER BY cityHash64(evaluation_id), evaluation_id
 LIMIT %(limit)s
 """
+PROBLEM_BAD_COMMENTS = _problem_bad_comments.format(department=_ANY_DEPARTMENT)
+PROBLEM_BAD_COMMENTS_OF_DEPARTMENT = _problem_bad_comments.format(department=_ONE_DEPARTMENT)
 
 # All comments of the period, every department, every level: the background the bad-review
 # comments are compared with; at most `limit` (a repeatable sample when there are more).
+# Most evaluations have no comment: PREWHERE reads the comment column alone first, and the
+# newest version of each evaluation (`ingested_at`, as FINAL keeps it) is taken among those
+# with a comment, LIMIT 1 BY evaluation_id instead of FINAL (which would read and merge every
+# evaluation of the period first, 10x slower on 5 M). A replay is the same row again: counted
+# once either way.
 PROBLEM_ALL_COMMENTS = """
 SELECT comment
-FROM ratings FINAL
+FROM ratings
+PREWHERE comment != ''
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
-  AND comment != ''
-ORDER BY cityHash64(evaluation_id), evaluation_id
+ORDER BY cityHash64(evaluation_id), evaluation_id, ingested_at DESC
+LIMIT 1 BY evaluation_id
 LIMIT %(limit)s
 """
 
@@ -221,12 +240,14 @@ LIMIT %(limit)s
 """
 
 # ---- the dashboard (reports/dashboard.py, `haochaping dashboard`) ----------------------
-# Read the worker's window counts in satisfaction_partials directly, not the `satisfaction`
-# view: ClickHouse 18.16 does not push a WHERE into a view's subquery
-# (enable_optimize_predicate_expression is 0), so a filter on the view would aggregate every
-# window ever landed first. Here the filters sit under FINAL on the sorting key
-# (dimension, key, window, window_start), so only the asked-for windows are read. The range
-# is [from_ts, to_ts) in epoch seconds; `step` buckets by Shanghai hour (3600) or day (86400).
+# Read the worker's window counts directly, not the `satisfaction` view: ClickHouse 18.16 does
+# not push a WHERE into a view's subquery (enable_optimize_predicate_expression is 0), so a
+# filter on the view would aggregate every window ever landed first. They are read from
+# satisfaction_partials_by_window (migration 006: the same rows sorted by (dimension, window,
+# window_start, key, …)), where the filters under FINAL pick a contiguous range: every
+# service item's day windows of 30 days are ~50 k rows there, against ~3 M rows of their
+# granules in satisfaction_partials, whose sort key puts `key` before `window`. The range is
+# [from_ts, to_ts) in epoch seconds; `step` buckets by Shanghai hour (3600) or day (86400).
 
 # Level counts per key and bucket of one dimension (every key, or the keys in %(keys)s).
 # (Templates are lower case: tests run every upper-case query of this module as it is.)
@@ -237,7 +258,7 @@ FROM
     SELECT key, toUInt32(window_start) - modulo(toUInt32(window_start) + 28800, %(step)s)
                AS bucket,
            level_1, level_2, level_3, level_4, level_5
-    FROM satisfaction_partials FINAL
+    FROM satisfaction_partials_by_window FINAL
     WHERE dimension = %(dimension)s AND window = %(window)s
       AND window_start >= toDateTime(%(from_ts)s) AND window_start < toDateTime(%(to_ts)s)
       {keys}
@@ -255,12 +276,14 @@ SELECT toUInt8(count() > 0) FROM satisfaction_partials
 WHERE dimension = %(dimension)s AND key = %(key)s AND window = '1d'
 """
 
-# Names of departments and service items, and which department a service item belongs to.
-# Reads the evaluations of the range (the dashboard keeps the answer for minutes).
+# Names of departments and service items, and which department a service item belongs to,
+# over the Shanghai days of [from_ts, to_ts) (both midnights): from names_daily (migration
+# 006, a row per day, department and service item), not the range's evaluations.
 DASHBOARD_NAMES = """
 SELECT department_code, any(department_name), service_code, any(service_name)
-FROM ratings
-WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
+FROM names_daily
+WHERE day >= toDate(toDateTime(%(from_ts)s, 'Asia/Shanghai'))
+  AND day < toDate(toDateTime(%(to_ts)s, 'Asia/Shanghai'))
 GROUP BY department_code, service_code
 """
 

@@ -112,6 +112,8 @@ PUBLIC_VIEWS = (
     # the dashboard's public page filters them on their sorting key, which a WHERE on the
     # view cannot do on 18.16 (no predicate push-down into a view)
     "satisfaction_partials",
+    # the same rows sorted by window before key (migration 006): what the public page reads
+    "satisfaction_partials_by_window",
 )
 
 
