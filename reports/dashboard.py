@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from channels.catalogue import DEPARTMENTS, HALL_BY_CODE
 from reports import queries
-from reports.problems import Options, discover
+from reports.problems import department_problems
 from reports.ranges import DAY, SHANGHAI, Range, bucket_label
 from schemas.codes import CHANNEL_LABELS, REVIEW_TAGS, Channel
 
@@ -479,12 +479,26 @@ def alerts_page(execute: Execute, span: Range, *, around_min: int = 20) -> Row:
                     "epoch": int(start),
                 }
             )
-    for alert in shown:
-        start = alert["first_window_start"] - around_min * 60
-        end = alert["last_window_end"] + 10 * 60
-        minutes = series(
-            execute, alert["dimension"], "1m", start, end, 60, keys=[alert["key"]]
-        ).by_key.get(alert["key"], {})
+    spans = [
+        (alert["first_window_start"] - around_min * 60, alert["last_window_end"] + 10 * 60)
+        for alert in shown
+    ]
+    around: dict[int, dict[int, Counts]] = defaultdict(dict)
+    if shown:
+        params: dict[str, Any] = {}
+        for n, (alert, (start, end)) in enumerate(zip(shown, spans, strict=True)):
+            params.update(
+                {
+                    f"dimension_{n}": alert["dimension"],
+                    f"key_{n}": alert["key"],
+                    f"from_{n}": start,
+                    f"to_{n}": end,
+                }
+            )
+        for n, minute, *levels in execute(queries.alert_minutes(len(shown)), params):
+            around[int(n)].setdefault(int(minute), Counts()).add(levels)
+    for n, (alert, (start, end)) in enumerate(zip(shown, spans, strict=True)):
+        minutes = around.get(n, {})
         xs = list(range(start, end, 60))
         expected = {e["epoch"]: e["expected"] for e in events[alert["alert_id"]]}
         alert["events"] = events[alert["alert_id"]]
@@ -530,18 +544,24 @@ def department_page(execute: Execute, span: Range, code: str, *, now: int | None
     total = Counts()
     for counts in trend.values():
         total.add(counts.levels)
-    problems = discover(
-        execute,
-        {
-            "from_ts": span.start,
-            "to_ts": day_end(span.end - 1),
-            "department": code,
-            "service": "",
-            "limit": THEME_SAMPLE,
-        },
-        Options(department=code, top=1, themes=8, min_bad=3, min_docs=3),
+    # what `haochaping problems --department` finds for it (at least 3 bad reviews, the
+    # 8 first tags and themes), its evaluations counted by the breakdown above
+    finding = (
+        department_problems(
+            execute,
+            {
+                "from_ts": span.start,
+                "to_ts": day_end(span.end - 1),
+                "department": code,
+                "service": "",
+                "limit": THEME_SAMPLE,
+            },
+            top=8,
+            min_docs=3,
+        )
+        if sum(c.bad for c in items.values()) >= 3
+        else None
     )
-    finding = problems.departments[0] if problems.departments else None
     recent = [
         {
             "evaluated_at": iso(at),

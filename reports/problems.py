@@ -123,6 +123,33 @@ def discover(execute: Execute, params: dict[str, Any], options: Options) -> Prob
     return ProblemsReport(len(background.doc_freq), background.docs, findings, service_name)
 
 
+@dataclass
+class DepartmentProblems:
+    tags: list[tuple[str, int]]
+    themes: list[Theme]
+
+
+def department_problems(
+    execute: Execute, params: dict[str, Any], *, top: int, min_docs: int
+) -> DepartmentProblems:
+    """The tags and themes :func:`discover` finds for the department ``params["department"]``
+    (the same queries, tie orders and background), without counting its evaluations first:
+    for a caller that has counted them and knows it has enough bad reviews."""
+    tags: Counter[str] = Counter()
+    for _dept, _svc, tag, bad in execute(queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT, params):
+        tags[tag] += bad
+    own = comments_of(execute(queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT, params))
+    background = Background(c for (c,) in execute(queries.PROBLEM_ALL_COMMENTS, params))
+    return DepartmentProblems(
+        tags.most_common(top), themes_against(own, background, top=top, min_docs=min_docs)
+    )
+
+
+def comments_of(rows: list[tuple[Any, ...]]) -> list[str]:
+    """The comments of PROBLEM_BAD_COMMENTS rows, in their order (as group_comments keeps)."""
+    return [comment for *_, comment in rows if comment]
+
+
 def _count(
     groups: list[tuple[Any, ...]],
 ) -> tuple[dict[str, Counts], dict[str, Counts], dict[str, str], dict[str, list[str]]]:

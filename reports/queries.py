@@ -329,9 +329,32 @@ WHERE alert_id IN %(alert_ids)s
 ORDER BY alert_id, window_start, state
 """
 
+# The minutes around the onset of some alerts, one statement for them all: part n is alert
+# n's key in [from_n, to_n), each minute's level counts. A UNION ALL of one range each, as
+# each part reads only its own granules (an OR of the ranges reads everything between them,
+# a query per alert pays a round trip each). Rendered for a number of alerts by
+# alert_minutes(); parameters dimension_n, key_n, from_n, to_n (epoch seconds).
+_alert_minutes_part = """
+SELECT toUInt16({n}) AS part, toUInt32(window_start) AS minute_start,
+       sum(level_1), sum(level_2), sum(level_3), sum(level_4), sum(level_5)
+FROM satisfaction_partials_by_window FINAL
+WHERE dimension = %(dimension_{n})s AND window = '1m'
+  AND window_start >= toDateTime(%(from_{n})s) AND window_start < toDateTime(%(to_{n})s)
+  AND key = %(key_{n})s
+GROUP BY minute_start
+"""
+
+
+def alert_minutes(count: int) -> str:
+    """The minutes around the onset of ``count`` (at least 1) alerts, as one statement."""
+    return "UNION ALL".join(_alert_minutes_part.format(n=n) for n in range(count))
+
+
 # The follow-up state of cases (the `cases` view's logic), for the cases opened in the range
 # or still waiting on a deadline: the IN on case_id, the sorting key's prefix, keeps the
-# GROUP BY to those cases instead of every case ever opened.
+# GROUP BY to those cases instead of every case ever opened. No FINAL: every aggregate here
+# (any of the opening's copies, the earliest time of a step, whether a step exists) gives the
+# same answer over a replayed event's copies, and FINAL would merge the whole table first.
 _case_state = """
 SELECT
     case_id,
@@ -343,7 +366,7 @@ SELECT
     minIf(at, event = 'rectified') AS c_rectified_at,
     countIf(event IN ('closed', 'appeal_upheld')) > 0 AS c_closed,
     countIf(event = 'appealed') > 0 AS c_appealed
-FROM case_events FINAL
+FROM case_events
 WHERE case_id IN ({cases})
 GROUP BY case_id
 HAVING countIf(event = 'opened') > 0
@@ -375,7 +398,7 @@ SELECT case_id, w_deadline, w_kind, toUInt32(w_due), c_department, toUInt32(c_op
 FROM
 (
     SELECT case_id, deadline AS w_deadline, max(kind) AS w_kind, any(due_at) AS w_due
-    FROM case_warnings FINAL
+    FROM case_warnings
     WHERE (%(department)s = '' OR department_code = %(department)s)
     GROUP BY case_id, deadline
 ) AS warned

@@ -369,6 +369,11 @@ def test_alerts_page(api: TestClient) -> None:
     minute = onset["labels"].index(at)
     assert onset["bad_reviews"][minute] == 15 and onset["evaluations"][minute] == 125 - 60
     assert alerts[DEPT_B]["status"] == "resolved"
+    # every alert's minutes come from one statement: each gets its own key's and range's
+    onset = alerts[DEPT_B]["onset"]
+    minute = onset["labels"].index(datetime.fromtimestamp(T3, SHANGHAI).strftime("%H:%M"))
+    assert (onset["bad_reviews"][minute], onset["evaluations"][minute]) == (20, 40)
+    assert sum(onset["evaluations"]) == 40
     assert get(api, "/api/alerts?range=today")["alerts"][0]["key"] == DEPT_A
 
 

@@ -560,6 +560,29 @@ def test_rolling_hour_column_types(rolling_db: Chdb) -> None:
     assert list(types)[:4] == ["dimension", "key", "window_start", "window_end"]
 
 
+def test_alert_minutes_of_several_alerts_in_one_statement(rolling_db: Chdb) -> None:
+    def epoch(text: str) -> int:
+        return int(sh(text).timestamp())
+
+    params = {
+        "dimension_0": "department", "key_0": "D1",
+        "from_0": epoch("2024-03-01 08:50:00"), "to_0": epoch("2024-03-01 09:05:00"),
+        "dimension_1": "department", "key_1": "D2",
+        "from_1": epoch("2024-03-01 09:00:00"), "to_1": epoch("2024-03-01 10:00:00"),
+    }  # fmt: skip
+    rolling_db.execute(f"USE {ROLLING_DB}")
+    try:
+        found = sorted(tuple(r) for r in rolling_db.rows(queries.alert_minutes(2), params))
+    finally:
+        rolling_db.execute("USE haochaping")
+    # 09:00 of D1: partition 0's version 2 (not 1, replayed after it) and partition 1
+    assert found == [
+        (0, epoch("2024-03-01 09:00:00"), 1, 0, 1, 0, 1),
+        (0, epoch("2024-03-01 09:03:00"), 0, 1, 0, 0, 0),
+        (1, epoch("2024-03-01 09:30:00"), 0, 0, 0, 0, 1),
+    ]
+
+
 # --- service halls (服务大厅): the dimension added in migration 005, on its own database
 HALLS_DB = "haochaping_halls"
 # H1 on 1 March (Shanghai), counted on two partitions, the second one replayed; H2 on 2 March.
