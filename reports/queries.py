@@ -163,6 +163,10 @@ LIMIT %(limit)s
 # fold `'D1' = '' OR department_code = 'D1'`, so that form reads every evaluation of the
 # period. Each query is therefore written twice, for every department (`…`) and for one
 # (`…_OF_DEPARTMENT`, which reports/problems.py picks when `department` is given).
+# Bad reviews are picked by PREWHERE level <= 2: only their rows (a few percent) are read whole
+# and merged by FINAL, not every evaluation's tags and comment. Filtering before FINAL's merge
+# keeps its answer, since every copy of an evaluation has the same level (a copy is the same
+# evaluation landed again; FINAL then keeps the newest of the copies, all of them bad).
 _ANY_DEPARTMENT = "(%(department)s = '' OR department_code = %(department)s)"
 _ONE_DEPARTMENT = "department_code = %(department)s"
 
@@ -188,8 +192,8 @@ _problem_bad_tags = """
 SELECT department_code, service_code, tag, count() AS bad_reviews
 FROM ratings FINAL
 ARRAY JOIN tags AS tag
+PREWHERE level <= 2
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
-  AND level <= 2
   AND {department}
   AND (%(service)s = '' OR service_code = %(service)s)
 GROUP BY department_code, service_code, tag
@@ -202,8 +206,9 @@ PROBLEM_BAD_TAGS_OF_DEPARTMENT = _problem_bad_tags.format(department=_ONE_DEPART
 _problem_bad_comments = """
 SELECT department_code, department_name, service_code, service_name, comment
 FROM ratings FINAL
+PREWHERE level <= 2
 WHERE evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
-  AND level <= 2 AND comment != ''
+  AND comment != ''
   AND {department}
   AND (%(service)s = '' OR service_code = %(service)s)
 ORDER BY cityHash64(evaluation_id), evaluation_id
@@ -298,12 +303,14 @@ WHERE department_code = %(department)s
 GROUP BY service_code, hall_code, channel
 """
 
-# A department's latest bad reviews: scrubbed comment, never the evaluator or staff id.
+# A department's latest bad reviews: scrubbed comment, never the evaluator or staff id
+# (PREWHERE level <= 2 as in the problem queries above).
 DEPARTMENT_RECENT_BAD = """
 SELECT toUInt32(evaluated_at), service_code, service_name, channel, hall_code, level, tags,
        comment
 FROM ratings FINAL
-WHERE department_code = %(department)s AND level <= 2
+PREWHERE level <= 2
+WHERE department_code = %(department)s
   AND evaluated_at >= toDateTime(%(from_ts)s) AND evaluated_at < toDateTime(%(to_ts)s)
 ORDER BY evaluated_at DESC, evaluation_id
 LIMIT %(limit)s
