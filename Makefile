@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HCP    := $(BIN)/haochaping
 
-.PHONY: help install services up down status topics migrate demo test unit integration lint bench clean soak
+.PHONY: help install services browser up down status topics migrate demo dashboard test unit integration lint bench clean soak
 
 help:
 	@echo "make demo         the main job on a fresh machine: services, worker, sink, traffic, report"
@@ -12,6 +12,7 @@ help:
 	@echo "make unit         the fast tests that need no services"
 	@echo "make up / down    start / stop Kafka, ClickHouse and the supervised worker and sink (by pid)"
 	@echo "make services     only Kafka and ClickHouse (what the tests need)"
+	@echo "make dashboard    the web dashboard in the foreground (make up runs it supervised)"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        throughput and latency measurements (see docs/benchmarks.md)"
 
@@ -27,6 +28,10 @@ $(VENV)/.installed: pyproject.toml
 
 services: install
 	bash deploy/services.sh up
+
+# Debian's chromium, for the dashboard's browser test
+browser:
+	bash deploy/services.sh browser
 
 # the worker and the sink under supervisord, on the default topics and database
 up: services
@@ -51,10 +56,13 @@ migrate: services
 demo: up
 	bash deploy/demo.sh
 
+dashboard: install
+	$(HCP) dashboard
+
 unit: install
 	$(BIN)/pytest -q tests/unit
 
-test: services
+test: services browser
 	$(BIN)/pytest -q tests
 
 lint: install
@@ -64,6 +72,7 @@ lint: install
 bench: services
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.surges --before
+	$(BIN)/python -m tests.bench.dashboard
 
 clean: down
 	rm -rf $(VENV) .deploy .data

@@ -76,6 +76,26 @@ has more queries:
 The services keep running; \`make down\` stops them.
 MSG
 
+# the dashboard runs under the same supervisord (deploy/supervisor/supervisord.conf)
+dashboard="http://${HAOCHAPING_DASHBOARD_HOST:-127.0.0.1}:${HAOCHAPING_DASHBOARD_PORT:-8080}/"
+if "$ROOT/.venv/bin/python" - "$dashboard" <<'PY'
+import sys, time, urllib.request
+deadline = time.monotonic() + 60
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1] + "healthz", timeout=3).read()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit(1)
+        time.sleep(1)
+PY
+then
+    say "the 好差评 office's dashboard: $dashboard (keeps running; the surge is under 差评激增)"
+else
+    echo "warning: the dashboard did not answer at $dashboard; see .deploy/supervisor/dashboard.log" >&2
+fi
+
 status=0
 if [[ "$landed" -lt "$expected" ]]; then
     echo "error: only $landed of the $expected valid evaluations sent landed in ClickHouse" >&2

@@ -2,7 +2,7 @@
 # Local services of haochaping without Docker: a single-node Kafka 4.x (KRaft, combined
 # broker+controller) and a ClickHouse server, both with their data under <repo>/.deploy/.
 #
-# Usage:  deploy/services.sh up | down [--purge] | purge | status | logs
+# Usage:  deploy/services.sh up | down [--purge] | purge | status | logs | browser
 #
 #   up       install what is missing (Kafka jars via Maven, clickhouse-server via apt), start
 #            both services in the background and wait until they answer. Idempotent: a
@@ -12,6 +12,8 @@
 #            .deploy/kafka/data and .deploy/clickhouse/data (the Kafka jars are kept).
 #   status   running (pid, port) or stopped, per service. Exit 0 if both run, 3 otherwise.
 #   logs     where the logs are, and their last lines.
+#   browser  install Debian's chromium (and a CJK font) for the dashboard's browser test, if
+#            missing; `make test` runs it. Nothing is started.
 #
 # Environment (defaults in brackets):
 #   KAFKA_PORT             [9092]  Kafka PLAINTEXT listener on 127.0.0.1 (advertised 127.0.0.1)
@@ -438,6 +440,17 @@ promtool_install() {
     apt_install_no_start prometheus || die "prometheus: apt-get install failed"
 }
 
+# the dashboard's browser test (tests/integration/test_dashboard_browser.py) drives Debian's
+# chromium through Playwright; Playwright's own browser download is not used. The font draws
+# the pages' Chinese in screenshots.
+browser_install() {
+    if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then
+        return 0
+    fi
+    say "browser: installing Debian's chromium and a CJK font for the dashboard's browser test"
+    apt_install chromium fonts-wqy-microhei || die "browser: apt-get install chromium failed"
+}
+
 clickhouse_config() {
     mkdir -p "$C_DATA" "$C_LOGS"
     cat >"$C_CONF" <<EOF
@@ -651,6 +664,7 @@ case "${1:-}" in
     purge) shift; cmd_down --purge "$@" ;;
     status) shift; cmd_status "$@" ;;
     logs) shift; cmd_logs "$@" ;;
+    browser) browser_install ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
 esac

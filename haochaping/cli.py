@@ -830,6 +830,44 @@ def problems(
     _render_problems(found, options, f"last {days} day(s)")
 
 
+@cli.command()
+def dashboard(
+    host: Annotated[
+        str | None, typer.Option(help="bind address (default HAOCHAPING_DASHBOARD_HOST, loopback)")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="port (default HAOCHAPING_DASHBOARD_PORT, 8080)"),
+    ] = None,
+) -> None:
+    """The 好差评 office's web dashboard: satisfaction, surges, rankings, follow-up, read-only
+    (as the analyst; the public page as the evaluator)."""
+    import socket
+
+    import uvicorn
+
+    from dashboard.app import create_app
+
+    settings = get_settings()
+    bind_host = host or settings.dashboard_host
+    bind_port = port or settings.dashboard_port
+    # a port already taken is one line, not uvicorn's traceback after the app was built
+    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind_host, bind_port))
+        except OSError as exc:
+            fail(f"dashboard: cannot listen on {bind_host}:{bind_port} ({exc.strerror})")
+    app = create_app(settings)
+    console.print(
+        f"dashboard: http://{bind_host}:{bind_port}/ (ClickHouse {settings.clickhouse_host}:"
+        f"{settings.clickhouse_port}/{settings.clickhouse_database} as "
+        f"{settings.clickhouse_analyst_user}; public page as {settings.clickhouse_public_user})",
+        highlight=False,
+    )
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+
+
 def _tag_label(code: str) -> str:
     from schemas.codes import REVIEW_TAGS
 

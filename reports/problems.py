@@ -60,9 +60,17 @@ class ProblemsReport:
 
 
 def discover(execute: Execute, params: dict[str, Any], options: Options) -> ProblemsReport:
-    groups = execute(queries.PROBLEM_GROUPS, params)
-    tag_rows = execute(queries.PROBLEM_BAD_TAGS, params)
-    bad_rows = execute(queries.PROBLEM_BAD_COMMENTS, params)
+    if params.get("department"):  # through the sorting key: that department's rows only
+        groups_sql = queries.PROBLEM_GROUPS_OF_DEPARTMENT
+        tags_sql = queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT
+        comments_sql = queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT
+    else:
+        groups_sql = queries.PROBLEM_GROUPS
+        tags_sql = queries.PROBLEM_BAD_TAGS
+        comments_sql = queries.PROBLEM_BAD_COMMENTS
+    groups = execute(groups_sql, params)
+    tag_rows = execute(tags_sql, params)
+    bad_rows = execute(comments_sql, params)
     background = Background(c for (c,) in execute(queries.PROBLEM_ALL_COMMENTS, params))
 
     dept_counts, service_counts, names, services_of = _count(groups)
@@ -113,6 +121,33 @@ def discover(execute: Execute, params: dict[str, Any], options: Options) -> Prob
         findings.append(finding)
     service_name = names.get(options.service or "", "")
     return ProblemsReport(len(background.doc_freq), background.docs, findings, service_name)
+
+
+@dataclass
+class DepartmentProblems:
+    tags: list[tuple[str, int]]
+    themes: list[Theme]
+
+
+def department_problems(
+    execute: Execute, params: dict[str, Any], *, top: int, min_docs: int
+) -> DepartmentProblems:
+    """The tags and themes :func:`discover` finds for the department ``params["department"]``
+    (the same queries, tie orders and background), without counting its evaluations first:
+    for a caller that has counted them and knows it has enough bad reviews."""
+    tags: Counter[str] = Counter()
+    for _dept, _svc, tag, bad in execute(queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT, params):
+        tags[tag] += bad
+    own = comments_of(execute(queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT, params))
+    background = Background(c for (c,) in execute(queries.PROBLEM_ALL_COMMENTS, params))
+    return DepartmentProblems(
+        tags.most_common(top), themes_against(own, background, top=top, min_docs=min_docs)
+    )
+
+
+def comments_of(rows: list[tuple[Any, ...]]) -> list[str]:
+    """The comments of PROBLEM_BAD_COMMENTS rows, in their order (as group_comments keeps)."""
+    return [comment for *_, comment in rows if comment]
 
 
 def _count(

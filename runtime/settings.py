@@ -18,13 +18,17 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="HAOCHAPING_", env_file=(".deploy/secrets.env", ".env"), extra="ignore"
+        env_prefix="HAOCHAPING_",
+        env_file=(".deploy/secrets.env", ".env"),
+        extra="ignore",
+        # a field with an alias (clickhouse_public_password) is still set by its name in code
+        populate_by_name=True,
     )
 
     # --- Kafka
@@ -236,6 +240,36 @@ class Settings(BaseSettings):
         description="password of clickhouse_analyst_user (generated like the writer's)",
     )
     clickhouse_database: str = Field("haochaping", description="ClickHouse database")
+    clickhouse_public_user: str = Field(
+        "haochaping_evaluator",
+        description="read-only ClickHouse user of the dashboard's public page: it may read "
+        "only the aggregates in <clickhouse_database>_public",
+    )
+    clickhouse_public_password: SecretStr = Field(
+        SecretStr(""),
+        # deploy/services.sh keeps it as CLICKHOUSE_EVALUATOR_PASSWORD in .deploy/secrets.env
+        validation_alias=AliasChoices(
+            "HAOCHAPING_CLICKHOUSE_PUBLIC_PASSWORD", "CLICKHOUSE_EVALUATOR_PASSWORD"
+        ),
+        description="password of clickhouse_public_user (make up generates it: "
+        "CLICKHOUSE_EVALUATOR_PASSWORD in .deploy/secrets.env)",
+    )
+
+    # --- dashboard (`haochaping dashboard`)
+    dashboard_host: str = Field(
+        "127.0.0.1", description="address the dashboard binds to (loopback: this machine only)"
+    )
+    dashboard_port: int = Field(8080, ge=1, le=65535, description="port of the dashboard")
+    dashboard_cache_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="seconds the dashboard keeps a query's answer (0: none); pages refresh "
+        "every 30 s and share it, which spares the analyst's quota",
+    )
+    dashboard_min_total: int = Field(
+        20, ge=1, description="evaluations a department, service item or hall needs to be ranked"
+    )
 
     # --- sink
     sink_group: str = Field("haochaping-sink", description="consumer group of the ClickHouse sink")

@@ -28,6 +28,20 @@ def connect(settings: Settings, *, database: str | None = None, analyst: bool = 
     )
 
 
+def connect_public(settings: Settings) -> Client:
+    """A client of the third-party evaluator's read-only user, on the aggregate-only database
+    ``<clickhouse_database>_public`` (the dashboard's public page)."""
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_public_user,
+        password=settings.clickhouse_public_password.get_secret_value(),
+        database=f"{settings.clickhouse_database}_public",
+        connect_timeout=3,
+        send_receive_timeout=60,
+    )
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when the server could not be reached or went away (retry the same batch);
     False when it answered and refused (the rows, not the server, are the problem)."""

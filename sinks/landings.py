@@ -95,5 +95,11 @@ def by_topic(settings: Settings) -> dict[str, Landing]:
     return {landing.topic(settings): landing for landing in LANDINGS}
 
 
+# Tables a materialized view fills from a landed one (migration 008), partitioned by month
+# like their source: retention drops their old months too.
+DERIVED_TABLES: tuple[str, ...] = ("satisfaction_partials_by_window", "names_daily")
+
+
 def retained_tables() -> list[str]:
-    return [landing.table for landing in LANDINGS if landing.monthly_partitions]
+    landed = [landing.table for landing in LANDINGS if landing.monthly_partitions]
+    return landed + list(DERIVED_TABLES)

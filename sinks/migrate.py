@@ -132,6 +132,12 @@ PUBLIC_VIEWS = (
     "ranking_services_daily",
     "bad_reviews_by_tag",
     "review_tags",
+    # the worker's window counts (as aggregate as `satisfaction`, which is a view over them):
+    # the dashboard's public page filters them on their sorting key, which a WHERE on the
+    # view cannot do on 18.16 (no predicate push-down into a view)
+    "satisfaction_partials",
+    # the same rows sorted by window before key (migration 008): what the public page reads
+    "satisfaction_partials_by_window",
 )
 
 

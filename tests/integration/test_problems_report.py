@@ -248,6 +248,16 @@ def test_the_queries_directly(clickhouse: Client) -> None:
     by_service = clickhouse.execute(queries.PROBLEM_BAD_COMMENTS, {**params, "service": SERVICE_A})
     assert len(by_service) == 40 and {r[2] for r in by_service} == {SERVICE_A}
 
+    # the one-department forms (through the sorting key) on the replayed department
+    of_a = {**params, "department": DEPT_A}
+    groups_a = clickhouse.execute(queries.PROBLEM_GROUPS_OF_DEPARTMENT, of_a)
+    assert [(r[0], *r[2:]) for r in groups_a] == [(DEPT_A, *groups[DEPT_A][1:])]
+    tags_a = clickhouse.execute(queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT, of_a)
+    of_dept_a = {k: n for k, n in tags.items() if k[0] == DEPT_A}
+    assert {(d, t): n for d, _s, t, n in tags_a} == of_dept_a
+    bad_a = clickhouse.execute(queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT, of_a)
+    assert len(bad_a) == 40 and bad_a == clickhouse.execute(queries.PROBLEM_BAD_COMMENTS, of_a)
+
     everything = clickhouse.execute(queries.PROBLEM_ALL_COMMENTS, params)
     assert len(everything) == 380  # every comment of the period once, replays included once
     sample = clickhouse.execute(queries.PROBLEM_ALL_COMMENTS, {**params, "limit": 50})

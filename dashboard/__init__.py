@@ -1,0 +1,1 @@
+"""The 好差评 office's web dashboard: read-only pages over ClickHouse (`haochaping dashboard`)."""
