@@ -11,7 +11,6 @@ exception leaving the agent would make Faust ack the rest of the batch unprocess
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -198,6 +197,8 @@ class IngestStep:
             self._reject(record, RejectReason.INTERNAL_ERROR, message, report)
 
     def _finish(self, report: IngestReport) -> None:
+        # the batch's claims, one changelog record per partition, sent with its outputs
+        self._dedupe.drain()
         for entry in self._windows.drain().values():
             if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
                 clock = self.surge_clocks.get(entry["partition"])
@@ -321,7 +322,7 @@ class IngestStep:
 
     def expire(self) -> int:
         """Drop window entries no evaluation can reach (minutes after the short horizon, days
-        after the long one) and dedupe claims past their horizon."""
+        after the long one) and dedupe records whose claims are all past their horizon."""
         dropped = 0
         for partition, watermark in list(self.watermarks.items()):
             for name in self._windows.closed_entries(partition, watermark - REPLAY_MARGIN_S):
