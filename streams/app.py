@@ -26,6 +26,7 @@ from runtime.kafka_security import sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
 from streams import metrics
+from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps, surge_minutes_topic
 from streams.records import Record
@@ -251,6 +252,7 @@ def create_app(settings: Settings) -> faust.App:
     app = worker.app
     _agents(worker)
     _timers(worker)
+
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
         worker.forget_revoked(revoked)
@@ -297,7 +299,10 @@ def _agents(worker: Worker) -> None:
 
 
 def _json_values(events: list[EventT]) -> list[dict[str, Any]]:
-    return [json.loads(event.message.value) for event in events if event.message.value]
+    # a record carries a batch's partials (streams.minutes.bundle_partials)
+    return unbundle_partials(
+        json.loads(event.message.value) for event in events if event.message.value
+    )
 
 
 def _timers(worker: Worker) -> None:

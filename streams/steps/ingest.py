@@ -28,6 +28,7 @@ from streams.aggregate import BadReview, WindowAggregator
 from streams.cases import CasePolicy, case_from_evaluation
 from streams.deadlines import WorkingCalendar
 from streams.dedupe import Deduplicator, Verdict
+from streams.minutes import bundle_partials
 from streams.outbox import OutboxPort
 from streams.perimeter import AcceptedBytes, decide, event_time
 from streams.records import Record
@@ -199,11 +200,13 @@ class IngestStep:
     def _finish(self, report: IngestReport) -> None:
         # the batch's claims, one changelog record per partition, sent with its outputs
         self._dedupe.drain()
+        partials = []
         for entry in self._windows.drain().values():
             if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
                 clock = self.surge_clocks.get(entry["partition"])
-                partial = entry if clock is None else {**entry, "clock": clock}
-                self._outbox.add(self.topics.minutes, None, json.dumps(partial).encode(), 0)
+                partials.append(entry if clock is None else {**entry, "clock": clock})
+        for value in bundle_partials(partials):
+            self._outbox.add(self.topics.minutes, None, value, 0)
         _record_metrics(report)
 
     def _one(self, record: Record, report: IngestReport) -> None:

@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from runtime.settings import Settings
+from streams.minutes import unbundle_partials
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
 from streams.testing import ListOutbox
@@ -76,7 +77,9 @@ def measure(count: int, keys: int, days: float = 0.25, batch: int = 2000) -> dic
             for n in range(first, min(count, first + batch))
         ]
         steps.ingest.process(records)
-        minutes = [json.loads(s.value or b"{}") for s in outbox.sent if "surge-minutes" in s.topic]
+        minutes = unbundle_partials(
+            json.loads(s.value or b"{}") for s in outbox.sent if "surge-minutes" in s.topic
+        )
         outbox.sent.clear()
         steps.surges.process(minutes)
         outbox.sent.clear()
