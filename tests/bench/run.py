@@ -160,6 +160,7 @@ def pipeline(
                 [
                     str(Path(sys.executable).with_name("py-spy")),
                     "record",
+                    "--idle",  # waiting in select is part of the picture (issue 14)
                     "--format",
                     "raw",
                     "--rate",
@@ -246,6 +247,8 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
             time.sleep(0.2)
         stop.set()
         poller.join()
+        if not landed_at:
+            raise SystemExit(f"nothing landed:\n{worker.output()[-2000:]}\n{sink.output()[-2000:]}")
     finally:
         worker.stop()
         sink.stop()
