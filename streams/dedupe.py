@@ -38,6 +38,11 @@ def claim_key(
     return f"{partition}|e|{evaluation_id}"
 
 
+# Claims per changelog record: a claim is at most about 200 bytes of JSON (a 64-character
+# evaluation id, a 50-character transaction id, its offset and time), so a record stays far
+# below Kafka's 1 MB whatever the batch size.
+CLAIMS_PER_RECORD = 2000
+
 # A claim in memory and in its batch record: [offset, evaluation_id, claimed_at].
 ClaimData = list[object]
 
@@ -100,20 +105,29 @@ class Deduplicator:
         """Write the claims made since the last drain, one record per partition; returns
         how many records were written."""
         pending, self._pending = self._pending, {}
-        for partition, claims in pending.items():
-            first = min(int(claim[0]) for claim in claims.values())  # type: ignore[call-overload]
-            name = batch_key(partition, first)
-            stored = self._state.get(name)
-            if isinstance(stored, dict):
-                # the same first offset twice: a batch decided again after its record was
-                # written, whose claims were then forgotten (a rebalance); keep both
-                claims = {**stored["claims"], **claims}
-            self._state[name] = {"claims": claims}
-            heap = self._expiry.get(partition)
-            if heap is not None:
-                newest = max(float(claim[2]) for claim in claims.values())  # type: ignore[arg-type]
-                heapq.heappush(heap, (newest, name))
-        return len(pending)
+        written = 0
+        for partition, batch in pending.items():
+            # in offset order (the order they were claimed), CLAIMS_PER_RECORD at a time
+            items = list(batch.items())
+            for start in range(0, len(items), CLAIMS_PER_RECORD):
+                claims = dict(items[start : start + CLAIMS_PER_RECORD])
+                self._write(partition, claims)
+                written += 1
+        return written
+
+    def _write(self, partition: int, claims: dict[str, ClaimData]) -> None:
+        first = min(int(claim[0]) for claim in claims.values())  # type: ignore[call-overload]
+        name = batch_key(partition, first)
+        stored = self._state.get(name)
+        if isinstance(stored, dict):
+            # the same first offset twice: a batch decided again after its record was
+            # written, whose claims were then forgotten (a rebalance); keep both
+            claims = {**stored["claims"], **claims}
+        self._state[name] = {"claims": claims}
+        heap = self._expiry.get(partition)
+        if heap is not None:
+            newest = max(float(claim[2]) for claim in claims.values())  # type: ignore[arg-type]
+            heapq.heappush(heap, (newest, name))
 
     def forget(self, name: str) -> None:
         """Delete a record ``expired`` returned, and its claims."""

@@ -120,3 +120,17 @@ def test_a_record_expires_once_its_newest_claim_is_past_the_horizon() -> None:
         dedupe.forget(key)
     assert list(dedupe.expired(0, watermark=300.0, ttl_s=100)) == []
     assert len(state) == 3
+
+
+def test_a_large_batch_is_split_so_that_no_record_nears_kafkas_limit() -> None:
+    from streams.dedupe import CLAIMS_PER_RECORD
+
+    state: dict[str, object] = {}
+    d = Deduplicator(state)
+    for offset in range(CLAIMS_PER_RECORD + 1):
+        decide(d, offset, f"e{offset}")
+    assert d.drain() == 2
+    assert sorted(state) == ["0|b|0", f"0|b|{CLAIMS_PER_RECORD}"]
+    replayed = Deduplicator(state)
+    assert decide(replayed, CLAIMS_PER_RECORD, f"e{CLAIMS_PER_RECORD}") is Verdict.FIRST
+    assert decide(replayed, CLAIMS_PER_RECORD + 5, "e0") is Verdict.REPEAT
