@@ -111,7 +111,8 @@ def floor(settings: Settings, count: int, workdir: Path) -> float:
         deadline = time.monotonic() + 600
         while not result.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"floor run failed; see {workdir / 'floor.log'}")
+                tail = (workdir / "floor.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"floor run failed:\n{tail}")
             time.sleep(0.2)
         measured = json.loads(result.read_text())
         return float(measured["events"] / measured["seconds"])
@@ -218,7 +219,7 @@ def pipeline(
     )
 
 
-def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> tuple[float, ...]:
+def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> Latency:
     """Send at a fixed rate with the worker and the sink running; the i-th row counted in
     ClickHouse is matched with the i-th evaluation sent (both roughly in order)."""
     client = connect(settings)
@@ -254,14 +255,43 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
         sink.stop()
     lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
     achieved = len(sent_at) / (sent_at[-1] - sent_at[0])
-    return (
-        statistics.median(lat),
-        lat[int(0.99 * (len(lat) - 1))],
-        max(lat),
-        achieved,
-        float(len(landed_at)),
-        float(len(sent_at)),
+    # the worker's share: when it appended each evaluation to ratings.valid (the records'
+    # CreateTime, wall clock), matched in order with the sends as the landings are
+    offsets = Offsets(settings)
+    try:
+        topics = output_topics(settings, settings.app_id, offsets.admin)
+        content = read_topics(settings, offsets.partitions(topics), {settings.topic_valid})
+    finally:
+        offsets.close()
+    wall = time.time() - time.perf_counter()
+    worker_lat = sorted(
+        b - (a + wall)
+        for a, b in zip(sent_at, sorted(content[settings.topic_valid].timestamps), strict=False)
     )
+    return Latency(
+        p50=statistics.median(lat),
+        p99=lat[int(0.99 * (len(lat) - 1))],
+        worst=max(lat),
+        achieved=achieved,
+        landed=len(landed_at),
+        sent=len(sent_at),
+        worker_p50=statistics.median(worker_lat),
+        worker_p99=worker_lat[int(0.99 * (len(worker_lat) - 1))],
+        messages_per_evaluation=sum(c.messages for c in content.values()) / len(sent_at),
+    )
+
+
+@dataclass
+class Latency:
+    p50: float
+    p99: float
+    worst: float
+    achieved: float  # evaluations/s sent
+    landed: int
+    sent: int
+    worker_p50: float  # send → the worker appended it to ratings.valid
+    worker_p99: float
+    messages_per_evaluation: float  # written by the worker at this live rate
 
 
 def memory_rows(args: argparse.Namespace) -> None:
@@ -357,9 +387,7 @@ def main() -> None:
         prepare(latency_settings)
         try:
             console.print(f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s")
-            p50, p99, worst, achieved, landed, sent = latency(
-                latency_settings, args.latency_rate, args.latency_seconds, workdir
-            )
+            lat = latency(latency_settings, args.latency_rate, args.latency_seconds, workdir)
         finally:
             cleanup(latency_settings)
 
@@ -383,8 +411,14 @@ def main() -> None:
     print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
     print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
     print(
-        f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
-        f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
+        f"| event → ClickHouse latency at {lat.achieved:,.0f}/s | p50 {lat.p50:.2f} s, "
+        f"p99 {lat.p99:.2f} s, max {lat.worst:.2f} s ({lat.landed}/{lat.sent} landed) "
+        f"(target p99 < 2 s) |"
+    )
+    print(
+        f"| of which event → worker output (ratings.valid written) | p50 {lat.worker_p50:.2f} s, "
+        f"p99 {lat.worker_p99:.2f} s; the worker wrote {lat.messages_per_evaluation:.2f} "
+        "messages per evaluation at this rate |"
     )
     print(
         f"| (b) write amplification | {run.messages_per_evaluation:.2f} messages, "
