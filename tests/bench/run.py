@@ -121,6 +121,34 @@ def floor(settings: Settings, count: int, workdir: Path) -> float:
         process.wait()
 
 
+def py_spy(service: Service, output: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    """Sample ``service`` 100 times a second until stopped (raw stacks, idle included)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--idle",  # waiting in select is part of the picture (issue 14)
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "--output",
+            str(output),
+            "--pid",
+            str(service.process.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"py-spy-{output.stem}.log", "wb"),
+    )
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
 @dataclass
 class PipelineRun:
     """What run (b) measured, all from outside the worker (tests/bench/observe.py)."""
@@ -149,35 +177,24 @@ def pipeline(
     worker anything while it runs (no metrics port): it is done when its group has committed
     every offset, which it does only after the batch's outputs were acknowledged."""
     app_id = f"{settings.app_id}-pipeline"
-    worker_settings = settings.model_copy(update={"app_id": app_id, "worker_web_port": 0})
+    # batches as in production (the tests' harness cuts them at 0.2 s to be quick), as the
+    # floor's take(5000, within=0.5) does
+    production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
+    worker_settings = settings.model_copy(
+        update={"app_id": app_id, "worker_web_port": 0, **production}
+    )
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
     worker = Service(worker_settings, "worker", workdir / "pipeline-worker.log")
     spy = None
     try:
         watch = Watch(worker.process.pid, broker_pid())
-        if profile is not None:
-            spy = subprocess.Popen(
-                [
-                    str(Path(sys.executable).with_name("py-spy")),
-                    "record",
-                    "--idle",  # waiting in select is part of the picture (issue 14)
-                    "--format",
-                    "raw",
-                    "--rate",
-                    "100",
-                    "--output",
-                    str(profile),
-                    "--pid",
-                    str(worker.process.pid),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=open(workdir / "py-spy.log", "wb"),  # noqa: SIM115
-            )
         if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, worker.alive):
             raise SystemExit(f"worker wrote nothing:\n{worker.output()[-2000:]}")
         watch.look()
         first_worker, first_broker, first_at = watch.worker_cpu, watch.broker_cpu, watch.at
+        if profile is not None:  # from the first output to the last commit: processing only
+            spy = py_spy(worker, profile / "pipeline.txt", workdir)
         out_at_first = sum(offsets.ends(results).values())
 
         def committed_all() -> bool:
@@ -186,6 +203,8 @@ def pipeline(
 
         if not wait_for(committed_all, 900, worker.alive):
             raise SystemExit(f"pipeline did not finish:\n{worker.output()[-2000:]}")
+        stop_py_spy(spy)
+        spy = None
         processed = sum(offsets.ends(results).values()) - out_at_first
         # the other agents (cases, surges) finish what ingest gave them: wait for quiet
         topics = output_topics(settings, app_id, offsets.admin)
@@ -200,9 +219,7 @@ def pipeline(
         wait_for(quiet, 60, worker.alive)
         partitions = offsets.partitions([*topics, settings.topic_raw])
     finally:
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(timeout=60)
+        stop_py_spy(spy)
         worker.stop()
         offsets.close()
     content = read_topics(settings, partitions, set(results))
@@ -219,7 +236,9 @@ def pipeline(
     )
 
 
-def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> Latency:
+def latency(
+    settings: Settings, rate: float, seconds: float, workdir: Path, profile: Path | None = None
+) -> Latency:
     """Send at a fixed rate with the worker and the sink running; the i-th row counted in
     ClickHouse is matched with the i-th evaluation sent (both roughly in order)."""
     client = connect(settings)
@@ -238,8 +257,11 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> L
             # 10 Hz: a count() is cheap, but ClickHouse shares the cores with what is measured
             time.sleep(0.1)
 
+    spy = None
     try:
         time.sleep(8)  # both have joined their groups before the clock starts
+        if profile is not None:
+            spy = py_spy(worker, profile / "latency.txt", workdir)
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         sent_at = produce(settings, int(rate * seconds), seed=99, rate=rate)
@@ -251,6 +273,7 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> L
         if not landed_at:
             raise SystemExit(f"nothing landed:\n{worker.output()[-2000:]}\n{sink.output()[-2000:]}")
     finally:
+        stop_py_spy(spy)
         worker.stop()
         sink.stop()
     lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
@@ -356,8 +379,9 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="also sample the worker of run (b) with py-spy (raw stacks into this file; "
-        "python -m tests.bench.profile FILE sums them per stage); it disturbs the run a little",
+        help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
+        "into DIR/pipeline.txt and DIR/latency.txt; python -m tests.bench.profile FILE sums "
+        "them per stage); it disturbs the runs a little",
     )
     args = parser.parse_args()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
@@ -387,7 +411,9 @@ def main() -> None:
         prepare(latency_settings)
         try:
             console.print(f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s")
-            lat = latency(latency_settings, args.latency_rate, args.latency_seconds, workdir)
+            lat = latency(
+                latency_settings, args.latency_rate, args.latency_seconds, workdir, args.profile
+            )
         finally:
             cleanup(latency_settings)
 
