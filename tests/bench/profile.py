@@ -26,7 +26,7 @@ STAGES = (
     ("case opening", "IngestStep._open_case"),
     ("surge partials", "IngestStep._finish"),
     ("ingest, other", "IngestStep."),
-    ("outbox (records to aiokafka batches, sends)", "Outbox.send"),
+    ("outbox (records to aiokafka batches, sends)", "(streams/outbox.py"),
     ("outbox (records to aiokafka batches, sends)", "ChangelogState."),
     ("surge step", "SurgeStep."),
     ("case step", "CaseStep."),
