@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 STALLED = 75  # EX_TEMPFAIL: restart me
+UNDELIVERED = 74  # EX_IOERR: Kafka refused output; restart me, reading again from the commit
 
 
 class StallDetector:
@@ -80,3 +81,12 @@ def exit_stalled(who: str, stall_s: float) -> None:
     logging.getLogger(f"haochaping.{who}").error(line)
     print(line, file=sys.stderr, flush=True)
     os._exit(STALLED)
+
+
+def exit_undelivered(who: str, error: BaseException) -> None:
+    """Leave at once with ``UNDELIVERED``: output Kafka refused must not be followed by a
+    commit of the offsets it came from; the fresh process reads them again."""
+    line = f"{who}: output not delivered ({error!r}); exiting ({UNDELIVERED}) to be restarted"
+    logging.getLogger(f"haochaping.{who}").error(line)
+    print(line, file=sys.stderr, flush=True)
+    os._exit(UNDELIVERED)

@@ -12,6 +12,7 @@ a changelog record sent with the batch, before its offsets are committed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -24,8 +25,9 @@ from faust.types import EventT
 
 from runtime.kafka_security import sasl_login
 from runtime.settings import Settings
-from runtime.watchdog import StallDetector, exit_stalled
+from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
+from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps, surge_minutes_topic
 from streams.records import Record
@@ -229,7 +231,14 @@ class Worker:
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
 
     async def send(self) -> None:
-        await self.outbox.send(aiokafka_producer(self.app))
+        """Hand over what the steps produced and wait until Kafka has acknowledged it."""
+        await asyncio.gather(*await self.hand_over())
+
+    async def hand_over(self) -> list[asyncio.Future[Any]]:
+        """What the steps produced, handed to aiokafka; their deliveries, watched."""
+        deliveries = await self.outbox.hand_over(aiokafka_producer(self.app))
+        watch_deliveries(deliveries)
+        return deliveries
 
     def raw_partitions(self) -> list[Any]:
         return [tp for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_raw]
@@ -251,6 +260,7 @@ def create_app(settings: Settings) -> faust.App:
     app = worker.app
     _agents(worker)
     _timers(worker)
+
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
         worker.forget_revoked(revoked)
@@ -266,6 +276,9 @@ def _agents(worker: Worker) -> None:
         batches = stream.take_events(  # type: ignore[attr-defined]
             settings.batch_size, within=settings.batch_within_s
         )
+        # the previous batch's deliveries: awaited only after this batch is processed, so
+        # processing overlaps the round trip to Kafka instead of waiting for it (issue 14)
+        in_flight: asyncio.Future[Any] | None = None
         async for events in batches:
             started = time.perf_counter()
             committed = getattr(app.consumer, "_committed_offset", {})
@@ -273,11 +286,14 @@ def _agents(worker: Worker) -> None:
                 if committed.get(tp) is not None:
                     worker.ingest.resumes_at(tp.partition, committed[tp])
             worker.ingest.process([record_of(event) for event in events])
-            await worker.send()
-            worker.progress.batch_done(len(events))
-            metrics.evaluations_in.inc(len(events))
-            metrics.batch_size.observe(len(events))
-            metrics.batch_seconds.observe(time.perf_counter() - started)
+            # This batch's events are acknowledged to Faust when the loop comes back, before
+            # their outputs are delivered; Faust flushes the producer before every commit, and
+            # a delivery that fails ends the process before that commit (watch_deliveries).
+            deliveries = await worker.hand_over()
+            if in_flight is not None:
+                await in_flight
+            in_flight = asyncio.gather(*deliveries)
+            in_flight.add_done_callback(_batch_done(worker, len(events), started))
 
     @app.agent(worker.minutes_topic, concurrency=1)
     async def detect_surges(stream: faust.StreamT) -> None:
@@ -296,8 +312,43 @@ def _agents(worker: Worker) -> None:
             await worker.send()
 
 
+def watch_deliveries(deliveries: list[asyncio.Future[Any]]) -> None:
+    """End the process if one of these record batches is not delivered.
+
+    Faust commits offsets after ``producer.flush()``, which waits for every record batch but
+    returns whether or not it was delivered. These callbacks are registered before any flush
+    can wait for the batches, and asyncio runs a future's callbacks in the order they were
+    added, so a failed delivery exits here before that flush returns and before its commit:
+    the next process reads the batch again (at-least-once; every step is idempotent)."""
+    for delivery in deliveries:
+        delivery.add_done_callback(_exit_if_failed)
+
+
+def _exit_if_failed(delivery: asyncio.Future[Any]) -> None:
+    if delivery.cancelled():
+        exit_undelivered("worker", asyncio.CancelledError())
+    elif (error := delivery.exception()) is not None:
+        exit_undelivered("worker", error)
+
+
+def _batch_done(worker: Worker, size: int, started: float) -> Any:
+    # metrics count a batch once Kafka has acknowledged its output
+    def done(delivered: asyncio.Future[Any]) -> None:
+        if delivered.cancelled() or delivered.exception() is not None:
+            return
+        worker.progress.batch_done(size)
+        metrics.evaluations_in.inc(size)
+        metrics.batch_size.observe(size)
+        metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    return done
+
+
 def _json_values(events: list[EventT]) -> list[dict[str, Any]]:
-    return [json.loads(event.message.value) for event in events if event.message.value]
+    # a record carries a batch's partials (streams.minutes.bundle_partials)
+    return unbundle_partials(
+        json.loads(event.message.value) for event in events if event.message.value
+    )
 
 
 def _timers(worker: Worker) -> None:

@@ -41,8 +41,19 @@ class Outbox:
     ) -> None:
         self._messages[topic].append((partition, key, value))
 
-    async def send(self, producer: AIOKafkaProducer) -> int:
+    async def send(self, producer: AIOKafkaProducer) -> None:
         """Send everything added since the last call; returns when Kafka has acknowledged it."""
+        await asyncio.gather(*await self.hand_over(producer))
+
+    async def hand_over(self, producer: AIOKafkaProducer) -> list[asyncio.Future[Any]]:
+        """Put everything added since the last call into aiokafka's record batches; returns
+        their deliveries, one future per record batch, without waiting for them.
+
+        Once this returns, the records are in the producer's accumulator, which Faust's flush
+        before every offset commit waits for: an offset acknowledged after this is not
+        committed before these records are delivered. The flush also returns when a delivery
+        failed, so whoever does not await the deliveries at once must make a failure stop
+        the process before Faust can commit (streams/app.py: ``exit_if_undelivered``)."""
         messages, self._messages = self._messages, defaultdict(list)
         deliveries: list[asyncio.Future[Any]] = []
         for topic, items in messages.items():
@@ -65,8 +76,7 @@ class Outbox:
                         batch = producer.create_batch()
                         batch.append(key=key, value=value, timestamp=None)
                 deliveries.append(await producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*deliveries)
-        return sum(len(items) for items in messages.values())
+        return deliveries
 
 
 class ChangelogState(MutableMapping[str, Any]):

@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka.partitioner import DefaultPartitioner
 
 from runtime.settings import Settings
+from streams.minutes import unbundle_partials
 from streams.pipeline import Steps, StepStates, build_steps, surge_minutes_topic
 from streams.records import Record
 
@@ -154,7 +155,7 @@ class InMemoryPipeline:
 
     def _surges(self, records: list[Record]) -> None:
         self.steps.surges.process(
-            (json.loads(r.value) for r in records if r.value is not None),
+            unbundle_partials(json.loads(r.value) for r in records if r.value is not None),
             at=max(r.timestamp for r in records),
         )
 

@@ -11,7 +11,6 @@ exception leaving the agent would make Faust ack the rest of the batch unprocess
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -29,6 +28,7 @@ from streams.aggregate import BadReview, WindowAggregator
 from streams.cases import CasePolicy, case_from_evaluation
 from streams.deadlines import WorkingCalendar
 from streams.dedupe import Deduplicator, Verdict
+from streams.minutes import bundle_partials
 from streams.outbox import OutboxPort
 from streams.perimeter import AcceptedBytes, decide, event_time
 from streams.records import Record
@@ -198,11 +198,15 @@ class IngestStep:
             self._reject(record, RejectReason.INTERNAL_ERROR, message, report)
 
     def _finish(self, report: IngestReport) -> None:
+        # the batch's claims, one changelog record per partition, sent with its outputs
+        self._dedupe.drain()
+        partials = []
         for entry in self._windows.drain().values():
             if entry["window"] == "1m" and entry["dimension"] in SURGE_DIMENSIONS:
                 clock = self.surge_clocks.get(entry["partition"])
-                partial = entry if clock is None else {**entry, "clock": clock}
-                self._outbox.add(self.topics.minutes, None, json.dumps(partial).encode(), 0)
+                partials.append(entry if clock is None else {**entry, "clock": clock})
+        for value in bundle_partials(partials):
+            self._outbox.add(self.topics.minutes, None, value, 0)
         _record_metrics(report)
 
     def _one(self, record: Record, report: IngestReport) -> None:
@@ -321,7 +325,7 @@ class IngestStep:
 
     def expire(self) -> int:
         """Drop window entries no evaluation can reach (minutes after the short horizon, days
-        after the long one) and dedupe claims past their horizon."""
+        after the long one) and dedupe records whose claims are all past their horizon."""
         dropped = 0
         for partition, watermark in list(self.watermarks.items()):
             for name in self._windows.closed_entries(partition, watermark - REPLAY_MARGIN_S):

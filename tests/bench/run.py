@@ -13,13 +13,14 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,16 @@ from channels.producer import ChannelProducer
 from channels.simulator import Simulator
 from runtime.settings import Settings
 from sinks.clickhouse import connect
+from tests.bench.observe import (
+    Offsets,
+    TopicContent,
+    Watch,
+    broker_pid,
+    output_topics,
+    rate_from_timestamps,
+    read_topics,
+    wait_for,
+)
 from tests.bench.scrub_fuzz import slowest_input
 from tests.integration.harness import Service, cleanup, prepare, unique_settings
 
@@ -100,7 +111,8 @@ def floor(settings: Settings, count: int, workdir: Path) -> float:
         deadline = time.monotonic() + 600
         while not result.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"floor run failed; see {workdir / 'floor.log'}")
+                tail = (workdir / "floor.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"floor run failed:\n{tail}")
             time.sleep(0.2)
         measured = json.loads(result.read_text())
         return float(measured["events"] / measured["seconds"])
@@ -109,43 +121,124 @@ def floor(settings: Settings, count: int, workdir: Path) -> float:
         process.wait()
 
 
-def metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return 0.0
-
-
-def pipeline(settings: Settings, count: int, workdir: Path) -> float:
-    port = 16066
-    worker_settings = settings.model_copy(
-        update={"app_id": f"{settings.app_id}-pipeline", "worker_web_port": port}
+def py_spy(service: Service, output: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    """Sample ``service`` 100 times a second until stopped (raw stacks, idle included)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--idle",  # waiting in select is part of the picture (issue 14)
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "--output",
+            str(output),
+            "--pid",
+            str(service.process.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"py-spy-{output.stem}.log", "wb"),
     )
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+@dataclass
+class PipelineRun:
+    """What run (b) measured, all from outside the worker (tests/bench/observe.py)."""
+
+    rate: float  # evaluations/s after the first batch, from the output records' timestamps
+    evaluations: int
+    written: dict[str, TopicContent]  # per output topic: messages and bytes produced
+    worker_cpu_per_1000: float  # CPU seconds of the worker per 1,000 evaluations
+    broker_cpu: float  # CPU seconds of the broker over the same stretch
+    seconds: float  # that stretch: from the first outputs to the last offset committed
+    raw_bytes: int  # bytes (keys and values) of the input evaluations
+
+    @property
+    def messages_per_evaluation(self) -> float:
+        return sum(t.messages for t in self.written.values()) / self.evaluations
+
+    @property
+    def bytes_per_evaluation(self) -> float:
+        return sum(t.bytes for t in self.written.values()) / self.evaluations
+
+
+def pipeline(
+    settings: Settings, count: int, workdir: Path, profile: Path | None = None
+) -> PipelineRun:
+    """Run the worker over the ``count`` evaluations on ``ratings.raw``. Nothing asks the
+    worker anything while it runs (no metrics port): it is done when its group has committed
+    every offset, which it does only after the batch's outputs were acknowledged."""
+    app_id = f"{settings.app_id}-pipeline"
+    # batches as in production (the tests' harness cuts them at 0.2 s to be quick), as the
+    # floor's take(5000, within=0.5) does
+    production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
+    worker_settings = settings.model_copy(
+        update={"app_id": app_id, "worker_web_port": 0, **production}
+    )
+    offsets = Offsets(settings)
+    results = [settings.topic_valid, settings.topic_rejected]
     worker = Service(worker_settings, "worker", workdir / "pipeline-worker.log")
+    spy = None
     try:
-        first_count, first_at = 0.0, 0.0
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:
-            if not worker.alive():
-                raise SystemExit(f"worker died:\n{worker.output()[-2000:]}")
-            try:
-                done = metric(port, "haochaping_evaluations_in_total")
-            except OSError:
-                time.sleep(0.2)
-                continue
-            now = time.perf_counter()
-            if done and not first_at:
-                first_count, first_at = done, now
-            if done >= count:
-                return (done - first_count) / (now - first_at)
-            time.sleep(0.05)
-        raise SystemExit("pipeline did not finish in 15 minutes")
+        watch = Watch(worker.process.pid, broker_pid())
+        if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, worker.alive):
+            raise SystemExit(f"worker wrote nothing:\n{worker.output()[-2000:]}")
+        watch.look()
+        first_worker, first_broker, first_at = watch.worker_cpu, watch.broker_cpu, watch.at
+        if profile is not None:  # from the first output to the last commit: processing only
+            spy = py_spy(worker, profile / "pipeline.txt", workdir)
+        out_at_first = sum(offsets.ends(results).values())
+
+        def committed_all() -> bool:
+            watch.look()
+            return offsets.committed(app_id, settings.topic_raw) >= count
+
+        if not wait_for(committed_all, 900, worker.alive):
+            raise SystemExit(f"pipeline did not finish:\n{worker.output()[-2000:]}")
+        stop_py_spy(spy)
+        spy = None
+        processed = sum(offsets.ends(results).values()) - out_at_first
+        # the other agents (cases, surges) finish what ingest gave them: wait for quiet
+        topics = output_topics(settings, app_id, offsets.admin)
+        previous: dict[str, int] = {}
+
+        def quiet() -> bool:
+            nonlocal previous
+            now = offsets.ends(topics)
+            settled, previous = now == previous, now
+            return settled
+
+        wait_for(quiet, 60, worker.alive)
+        partitions = offsets.partitions([*topics, settings.topic_raw])
     finally:
+        stop_py_spy(spy)
         worker.stop()
+        offsets.close()
+    content = read_topics(settings, partitions, set(results))
+    raw = content.pop(settings.topic_raw)
+    stamps = [t for topic in results for t in content[topic].timestamps]
+    return PipelineRun(
+        rate=rate_from_timestamps(stamps),
+        evaluations=raw.messages,
+        written=content,
+        worker_cpu_per_1000=(watch.worker_cpu - first_worker) / processed * 1000,
+        broker_cpu=watch.broker_cpu - first_broker,
+        seconds=watch.at - first_at,
+        raw_bytes=raw.bytes,
+    )
 
 
-def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> tuple[float, ...]:
+def latency(
+    settings: Settings, rate: float, seconds: float, workdir: Path, profile: Path | None = None
+) -> Latency:
     """Send at a fixed rate with the worker and the sink running; the i-th row counted in
     ClickHouse is matched with the i-th evaluation sent (both roughly in order)."""
     client = connect(settings)
@@ -161,10 +254,14 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
             count = client.execute("SELECT count() FROM ratings")[0][0]
             landed_at.extend([now] * (count - landed))
             landed = max(landed, count)
-            time.sleep(0.05)
+            # 10 Hz: a count() is cheap, but ClickHouse shares the cores with what is measured
+            time.sleep(0.1)
 
+    spy = None
     try:
         time.sleep(8)  # both have joined their groups before the clock starts
+        if profile is not None:
+            spy = py_spy(worker, profile / "latency.txt", workdir)
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         sent_at = produce(settings, int(rate * seconds), seed=99, rate=rate)
@@ -173,19 +270,51 @@ def latency(settings: Settings, rate: float, seconds: float, workdir: Path) -> t
             time.sleep(0.2)
         stop.set()
         poller.join()
+        if not landed_at:
+            raise SystemExit(f"nothing landed:\n{worker.output()[-2000:]}\n{sink.output()[-2000:]}")
     finally:
+        stop_py_spy(spy)
         worker.stop()
         sink.stop()
     lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
     achieved = len(sent_at) / (sent_at[-1] - sent_at[0])
-    return (
-        statistics.median(lat),
-        lat[int(0.99 * (len(lat) - 1))],
-        max(lat),
-        achieved,
-        float(len(landed_at)),
-        float(len(sent_at)),
+    # the worker's share: when it appended each evaluation to ratings.valid (the records'
+    # CreateTime, wall clock), matched in order with the sends as the landings are
+    offsets = Offsets(settings)
+    try:
+        topics = output_topics(settings, settings.app_id, offsets.admin)
+        content = read_topics(settings, offsets.partitions(topics), {settings.topic_valid})
+    finally:
+        offsets.close()
+    wall = time.time() - time.perf_counter()
+    worker_lat = sorted(
+        b - (a + wall)
+        for a, b in zip(sent_at, sorted(content[settings.topic_valid].timestamps), strict=False)
     )
+    return Latency(
+        p50=statistics.median(lat),
+        p99=lat[int(0.99 * (len(lat) - 1))],
+        worst=max(lat),
+        achieved=achieved,
+        landed=len(landed_at),
+        sent=len(sent_at),
+        worker_p50=statistics.median(worker_lat),
+        worker_p99=worker_lat[int(0.99 * (len(worker_lat) - 1))],
+        messages_per_evaluation=sum(c.messages for c in content.values()) / len(sent_at),
+    )
+
+
+@dataclass
+class Latency:
+    p50: float
+    p99: float
+    worst: float
+    achieved: float  # evaluations/s sent
+    landed: int
+    sent: int
+    worker_p50: float  # send → the worker appended it to ratings.valid
+    worker_p99: float
+    messages_per_evaluation: float  # written by the worker at this live rate
 
 
 def memory_rows(args: argparse.Namespace) -> None:
@@ -205,6 +334,16 @@ def memory_rows(args: argparse.Namespace) -> None:
             f"{state['dedupe_entries']:,.0f} dedupe claims, {state['surge_records']:,.0f} surge "
             f"records; peak RSS {state['max_rss_mb']:,.0f} MB |"
         )
+
+
+def _short(topic: str, settings: Settings) -> str:
+    # the run's unique prefixes say nothing: "t3f…​.ratings.valid" → "ratings.valid"
+    name = topic.split(".", 1)[1] if topic.startswith("t") and "." in topic else topic
+    return name.replace(f"{settings.app_id}-pipeline-", "<app>-")
+
+
+def _load() -> str:
+    return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
@@ -232,8 +371,21 @@ def main() -> None:
     parser.add_argument(
         "--only-memory", action="store_true", help="only the in-memory state measurements"
     )
+    parser.add_argument(
+        "--skip-memory",
+        action="store_true",
+        help="leave out the in-memory state and scrubbing rows (ten minutes of the run)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
+        "into DIR/pipeline.txt and DIR/latency.txt; python -m tests.bench.profile FILE sums "
+        "them per stage); it disturbs the runs a little",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
+    load_at_start = _load()
     if args.only_memory:
         print("| measurement | result |\n| --- | --- |")
         memory_rows(args)
@@ -251,7 +403,7 @@ def main() -> None:
             console.print("(a) floor: Faust agent iterating take(5000) batches")
             floor_rate = floor(settings, args.count, workdir)
             console.print("(b) pipeline: haochaping worker (ingest, dedupe, windows)")
-            pipeline_rate = pipeline(settings, args.count, workdir)
+            run = pipeline(settings, args.count, workdir, args.profile)
         finally:
             cleanup(settings)
 
@@ -259,8 +411,8 @@ def main() -> None:
         prepare(latency_settings)
         try:
             console.print(f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s")
-            p50, p99, worst, achieved, landed, sent = latency(
-                latency_settings, args.latency_rate, args.latency_seconds, workdir
+            lat = latency(
+                latency_settings, args.latency_rate, args.latency_seconds, workdir, args.profile
             )
         finally:
             cleanup(latency_settings)
@@ -281,13 +433,38 @@ def main() -> None:
     )
     print("| measurement | result |\n| --- | --- |")
     print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
-    print(f"| (b) whole pipeline, one worker | {pipeline_rate:,.0f} evaluations/s |")
+    print(f"| (b) whole pipeline, one worker | {run.rate:,.0f} evaluations/s |")
     print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
-    print(f"| (b)/(a) | {pipeline_rate / floor_rate:.0%} (target ≥ 75%) |")
+    print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
     print(
-        f"| event → ClickHouse latency at {achieved:,.0f}/s | p50 {p50:.2f} s, "
-        f"p99 {p99:.2f} s, max {worst:.2f} s ({landed:.0f}/{sent:.0f} landed) |"
+        f"| event → ClickHouse latency at {lat.achieved:,.0f}/s | p50 {lat.p50:.2f} s, "
+        f"p99 {lat.p99:.2f} s, max {lat.worst:.2f} s ({lat.landed}/{lat.sent} landed) "
+        f"(target p99 < 2 s) |"
     )
+    print(
+        f"| of which event → worker output (ratings.valid written) | p50 {lat.worker_p50:.2f} s, "
+        f"p99 {lat.worker_p99:.2f} s; the worker wrote {lat.messages_per_evaluation:.2f} "
+        "messages per evaluation at this rate |"
+    )
+    print(
+        f"| (b) write amplification | {run.messages_per_evaluation:.2f} messages, "
+        f"{run.bytes_per_evaluation:,.0f} bytes per evaluation (input "
+        f"{run.raw_bytes / run.evaluations:,.0f} bytes) (target ≤ 1.5 messages) |"
+    )
+    per_topic = ", ".join(
+        f"{_short(topic, settings)} {content.messages / run.evaluations:.3f}"
+        for topic, content in sorted(run.written.items(), key=lambda item: -item[1].messages)
+        if content.messages
+    )
+    print(f"| (b) messages per evaluation, per topic | {per_topic} |")
+    print(
+        f"| (b) CPU | worker {run.worker_cpu_per_1000:.3f} s per 1,000 evaluations; broker "
+        f"{run.broker_cpu:.1f} s over the {run.seconds:.1f} s of the run "
+        f"({run.broker_cpu / run.evaluations * 1000:.3f} s per 1,000) |"
+    )
+    print(f"| load average (1, 5, 15 min) at the start; at the end | {load_at_start}; {_load()} |")
+    if args.skip_memory:
+        return
     memory_rows(args)
     slowest, length, what = slowest_input(args.scrub_seconds)
     print(

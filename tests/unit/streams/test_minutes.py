@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 from streams.minutes import MinuteMerger
@@ -220,3 +221,18 @@ def test_a_worker_catching_up_settles_a_second_look_by_event_time() -> None:
     merger.add(clocked_partial(1, 2, [0, 0, 0, 0, 1], START + 100, start=START + 60), at=t)
     [second] = merger.complete()  # the clock moved 20 s (80 -> 100) with no new change
     assert second.changed == frozenset({"D1"}) and second.counts == {"D1": (10, 6)}
+
+
+def test_partials_travel_in_bundles_and_single_ones_still_read() -> None:
+    from streams.minutes import PARTIALS_PER_RECORD, bundle_partials, unbundle_partials
+
+    partials = [{"key": f"D{i}", "version": i} for i in range(PARTIALS_PER_RECORD + 1)]
+    records = bundle_partials(partials)
+    assert len(records) == 2  # one record per PARTIALS_PER_RECORD, not one per partial
+    assert unbundle_partials(json.loads(r) for r in records) == partials
+    # a record of one partial, written before bundles, is taken as it is
+    assert unbundle_partials([{"key": "D1"}, {"partials": [{"key": "D2"}]}]) == [
+        {"key": "D1"},
+        {"key": "D2"},
+    ]
+    assert bundle_partials([]) == []

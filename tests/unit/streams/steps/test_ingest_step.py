@@ -11,6 +11,7 @@ import pytest
 from channels.simulator import Simulator
 from runtime.settings import Settings
 from schemas.rejection import RejectedMessage
+from streams.minutes import unbundle_partials
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
 from streams.steps import ingest as ingest_module
@@ -187,7 +188,9 @@ def test_a_minute_partial_carries_a_clock_no_later_than_kafka_time() -> None:
     ahead = datetime.fromtimestamp(NOW + 240.9, UTC)
     value["evaluated_at"] = ahead.isoformat()
     step.process(raw_records([json.dumps(value).encode()], partition=3))
-    partials = [json.loads(s.value or b"") for s in outbox.sent if "surge-minutes" in s.topic]
+    partials = unbundle_partials(
+        json.loads(s.value or b"") for s in outbox.sent if "surge-minutes" in s.topic
+    )
     assert partials and {p["partition"] for p in partials} == {3}
     assert {p["clock"] for p in partials} == {int(NOW)}
     assert {p["start"] for p in partials} == {int(NOW + 240) // 60 * 60}
