@@ -376,42 +376,42 @@ def alert_minutes(count: int) -> str:
     return "UNION ALL".join(_alert_minutes_part.format(n=n) for n in range(count))
 
 
-# The follow-up state of cases (the `cases` view's logic), for the cases opened in the range
-# or still waiting on a deadline: the IN on case_id, the sorting key's prefix, keeps the
-# GROUP BY to those cases instead of every case ever opened. No FINAL: every aggregate here
-# (any of the opening's copies, the earliest time of a step, whether a step exists) gives the
-# same answer over a replayed event's copies, and FINAL would merge the whole table first.
+# The follow-up state of cases (the `cases` view's definitions) from `case_state` (migration
+# 009: kept per case and month by a materialized view on `case_events`), merged per case:
+# which steps exist (bits: 1 opened, 2 appealed, 4 closed or upheld on appeal), the opening's
+# department and due dates, a step's earliest time (epoch seconds, 0 for never). Every
+# aggregate gives the same answer over a replayed event's copies, so no FINAL. {where} narrows
+# the rows before the merge, {having} the cases after it (only cases that were opened).
 _case_state = """
 SELECT
     case_id,
-    anyIf(department_code, event = 'opened') AS c_department,
-    minIf(at, event = 'opened') AS c_opened_at,
-    anyIf(callback_due_at, event = 'opened') AS c_callback_due,
-    anyIf(rectification_due_at, event = 'opened') AS c_rectification_due,
-    minIf(at, event = 'called_back') AS c_called_back_at,
-    minIf(at, event = 'rectified') AS c_rectified_at,
-    countIf(event IN ('closed', 'appeal_upheld')) > 0 AS c_closed,
-    countIf(event = 'appealed') > 0 AS c_appealed
-FROM case_events
-WHERE case_id IN ({cases})
+    groupBitOrMerge(steps) AS c_steps,
+    anyIfMerge(department_code) AS c_department,
+    minIfMerge(opened_at) AS c_opened_at,
+    anyIfMerge(rectification_due_at) AS c_rectification_due,
+    minIfMerge(called_back_at) AS c_called_back_at,
+    minIfMerge(rectified_at) AS c_rectified_at
+FROM case_state
+{where}
 GROUP BY case_id
-HAVING countIf(event = 'opened') > 0
+HAVING bitAnd(c_steps, 1) != 0{having}
 """
 
-# 回访率, 整改率, 按期整改率 per department of the cases opened in [from_ts, to_ts).
+# 回访率, 整改率, 按期整改率 per department of the cases opened in [from_ts, to_ts): every
+# case's state merged, no IN over the range's case ids (a lookup per case event that cost
+# more than the merge), then the range and department on the merged opening.
 CASE_INDICATORS = """
 SELECT c_department, count() AS bad_reviews,
-       sum(c_called_back_at != toDateTime(0)) AS called_back,
-       sum(c_rectified_at != toDateTime(0)) AS rectified,
-       sum(c_rectified_at != toDateTime(0) AND c_rectified_at <= c_rectification_due)
-           AS rectified_on_time,
-       sum(c_appealed) AS appeals
+       sum(c_called_back_at != 0) AS called_back,
+       sum(c_rectified_at != 0) AS rectified,
+       sum(c_rectified_at != 0 AND c_rectified_at <= c_rectification_due) AS rectified_on_time,
+       sum(bitAnd(c_steps, 2) != 0) AS appeals
 FROM
 (
 """ + _case_state.format(
-    cases="SELECT case_id FROM case_events WHERE event = 'opened' "
-    "AND at >= toDateTime(%(from_ts)s) AND at < toDateTime(%(to_ts)s) "
-    "AND (%(department)s = '' OR department_code = %(department)s)"
+    where="",
+    having="\n   AND c_opened_at >= %(from_ts)s AND c_opened_at < %(to_ts)s"
+    "\n   AND (%(department)s = '' OR c_department = %(department)s)",
 ) + """
 )
 GROUP BY c_department
@@ -420,7 +420,7 @@ GROUP BY c_department
 # Cases with a deadline warning (超期预警) whose step is still not done: due soon, or overdue
 # (how late, at `now_ts`). A case closed or upheld on appeal owes nothing any more.
 OPEN_DEADLINES = """
-SELECT case_id, w_deadline, w_kind, toUInt32(w_due), c_department, toUInt32(c_opened_at)
+SELECT case_id, w_deadline, w_kind, toUInt32(w_due), c_department, c_opened_at
 FROM
 (
     SELECT case_id, deadline AS w_deadline, max(kind) AS w_kind, any(due_at) AS w_due
@@ -431,14 +431,15 @@ FROM
 ANY INNER JOIN
 (
 """ + _case_state.format(
-    cases="SELECT case_id FROM case_warnings "
-    "WHERE (%(department)s = '' OR department_code = %(department)s)"
+    where="WHERE case_id IN (SELECT case_id FROM case_warnings "
+    "WHERE (%(department)s = '' OR department_code = %(department)s))",
+    having="",
 ) + """
 ) AS state
 USING (case_id)
-WHERE NOT c_closed
-  AND NOT (w_deadline = 'callback' AND c_called_back_at != toDateTime(0))
-  AND NOT (w_deadline = 'rectification' AND c_rectified_at != toDateTime(0))
+WHERE bitAnd(c_steps, 4) = 0
+  AND NOT (w_deadline = 'callback' AND c_called_back_at != 0)
+  AND NOT (w_deadline = 'rectification' AND c_rectified_at != 0)
 ORDER BY w_kind = 'overdue' DESC, w_due, case_id
 LIMIT %(limit)s
 """

@@ -95,9 +95,9 @@ def by_topic(settings: Settings) -> dict[str, Landing]:
     return {landing.topic(settings): landing for landing in LANDINGS}
 
 
-# Tables a materialized view fills from a landed one (migration 008), partitioned by month
-# like their source: retention drops their old months too.
-DERIVED_TABLES: tuple[str, ...] = ("satisfaction_partials_by_window", "names_daily")
+# Tables a materialized view fills from a landed one (migrations 008 and 009), partitioned by
+# month like their source: retention drops their old months too.
+DERIVED_TABLES: tuple[str, ...] = ("satisfaction_partials_by_window", "names_daily", "case_state")
 
 
 def retained_tables() -> list[str]:

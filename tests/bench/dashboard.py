@@ -6,7 +6,9 @@ ClickHouse (INSERT … SELECT from system.numbers: a minute, not an hour of Pyth
 worker's window counts over four source partitions, a case per bad review, deadline warnings
 and a few alerts. Then serves the dashboard with the project's real users (the analyst, the
 public page as the evaluator) and its cache off, and times every JSON endpoint: one warm-up,
-then BENCH_DASHBOARD_REQUESTS requests each, p50 and p95. Drops both databases at the end.
+then BENCH_DASHBOARD_REQUESTS requests each, p50 and p95 (BENCH_DASHBOARD_ONLY: only the
+endpoints whose path contains it). Drops both databases at the end (BENCH_DASHBOARD_KEEP=1:
+keeps them).
 
     .venv/bin/python -m tests.bench.dashboard
 """
@@ -31,6 +33,8 @@ from tests.integration.harness import secret
 DATABASE = "haochaping_userstest"
 EVALUATIONS = int(os.environ.get("BENCH_DASHBOARD_EVALUATIONS", "5000000"))
 REQUESTS = int(os.environ.get("BENCH_DASHBOARD_REQUESTS", "20"))
+# only the endpoints whose path contains this (all when empty), e.g. "/api/followup"
+ONLY = os.environ.get("BENCH_DASHBOARD_ONLY", "")
 DAYS = 30
 DEPARTMENTS = 40
 SERVICES = 400
@@ -65,6 +69,7 @@ SELECT
                'Asia/Shanghai') AS evaluated_at,
     evaluated_at AS ingested_at,
     toUInt8(0) AS late,
+    toUInt8(0) AS beyond_horizon,
     'bench' AS source
 FROM system.numbers
 LIMIT {{n}}
@@ -199,7 +204,7 @@ def main() -> None:
     port = server.servers[0].sockets[0].getsockname()[1]
     print(f"{'endpoint':<48} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     try:
-        for path in ENDPOINTS:
+        for path in (p for p in ENDPOINTS if ONLY in p):
             times = []
             for i in range(REQUESTS + 1):
                 started = time.perf_counter()

@@ -29,6 +29,7 @@ from clickhouse_driver.util.escape import escape_param, escape_params
 from reports import queries
 from schemas.codes import REVIEW_TAGS
 from sinks.migrate import load_migrations
+from sinks.rows import CASE_EVENTS_COLUMNS, CASE_WARNINGS_COLUMNS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -677,3 +678,110 @@ def test_reconciliation_daily_compares_day_windows_with_the_recount(late_db: Chd
         ("2024-03-01", "service", "S1", 1, 2, -1, 0),
         ("2024-03-01", "service", "S9", 2, 0, 2, 0),
     ]
+
+
+# --- follow-up (督办): the dashboard's case queries read `case_state` (migration 009), kept by
+# a materialized view on `case_events`; on its own database, with replays
+CASES_DB = "haochaping_cases"
+_NO = sh("1970-01-01 08:00:00")  # epoch 0, written as Shanghai wall-clock
+
+
+def case_event(
+    case_id: str, event: str, at: str, dept: str, due: tuple[str, str] | None = None
+) -> tuple[Any, ...]:
+    opened = event == "opened"
+    return (
+        case_id, event, sh(at), dept, "x", "S1" if opened else "", 1 if opened else 0,
+        sh(at) if opened else _NO,
+        sh(due[0]) if due else _NO, sh(due[1]) if due else _NO,
+    )  # fmt: skip
+
+
+CASE_EVENTS = [
+    # k1: called back and rectified on time, then closed
+    case_event("k1", "opened", "2024-03-01 10:00:00", "D1",
+               ("2024-03-02 10:00:00", "2024-03-15 10:00:00")),
+    case_event("k1", "called_back", "2024-03-01 12:00:00", "D1"),
+    case_event("k1", "rectified", "2024-03-10 12:00:00", "D1"),
+    case_event("k1", "closed", "2024-03-11 12:00:00", "D1"),
+    # k2: called back twice (the earliest counts), rectified late, in the next month
+    case_event("k2", "opened", "2024-03-02 10:00:00", "D1",
+               ("2024-03-03 10:00:00", "2024-03-16 10:00:00")),
+    case_event("k2", "called_back", "2024-03-04 10:00:00", "D1"),
+    case_event("k2", "called_back", "2024-03-03 09:00:00", "D1"),
+    case_event("k2", "rectified", "2024-04-05 10:00:00", "D1"),
+    # k3: appealed and upheld (closed)
+    case_event("k3", "opened", "2024-03-03 10:00:00", "D2",
+               ("2024-03-04 10:00:00", "2024-03-17 10:00:00")),
+    case_event("k3", "appealed", "2024-03-04 10:00:00", "D2"),
+    case_event("k3", "appeal_upheld", "2024-03-05 10:00:00", "D2"),
+    # k4: a call-back reported before its case opened (in the month before)
+    case_event("k4", "called_back", "2024-02-28 10:00:00", "D2"),
+    case_event("k4", "opened", "2024-03-05 10:00:00", "D2",
+               ("2024-03-06 10:00:00", "2024-03-19 10:00:00")),
+    # k5: never opened; k6: opened after the range
+    case_event("k5", "called_back", "2024-03-05 10:00:00", "D1"),
+    case_event("k6", "opened", "2024-04-02 10:00:00", "D1",
+               ("2024-04-03 10:00:00", "2024-04-16 10:00:00")),
+]  # fmt: skip
+
+CASE_WARNINGS = [
+    ("k1", "callback", "overdue", sh("2024-03-02 10:00:00"), sh("2024-03-02 10:00:00"), "D1"),
+    ("k3", "rectification", "overdue", sh("2024-03-17 10:00:00"), sh("2024-03-17 10:00:00"), "D2"),
+    ("k4", "rectification", "due_soon", sh("2024-03-19 10:00:00"), sh("2024-03-18 10:00:00"), "D2"),
+    ("k4", "rectification", "overdue", sh("2024-03-19 10:00:00"), sh("2024-03-19 10:00:00"), "D2"),
+    ("k5", "callback", "overdue", sh("2024-03-06 10:00:00"), sh("2024-03-06 10:00:00"), "D1"),
+    ("k6", "callback", "due_soon", sh("2024-04-03 10:00:00"), sh("2024-04-03 08:00:00"), "D1"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cases_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    db = migrated(chdb_db, CASES_DB)
+    # in three inserts (the view runs on each), the second a replay of everything
+    db.insert(f"{CASES_DB}.case_events", CASE_EVENTS_COLUMNS, CASE_EVENTS[:6])
+    db.insert(f"{CASES_DB}.case_events", CASE_EVENTS_COLUMNS, CASE_EVENTS)
+    db.insert(f"{CASES_DB}.case_events", CASE_EVENTS_COLUMNS, CASE_EVENTS[6:])
+    db.insert(f"{CASES_DB}.case_warnings", CASE_WARNINGS_COLUMNS, CASE_WARNINGS)
+    migrated(db, CASES_DB)  # migration 009's copy runs once more over the same events
+    db.execute(f"USE {CASES_DB}")
+    try:
+        yield db
+    finally:
+        db.execute("USE haochaping")
+
+
+def test_case_indicators_from_the_case_state_match_the_cases_view(cases_db: Chdb) -> None:
+    march = {"from_ts": int(sh("2024-03-01 00:00:00").timestamp()),
+             "to_ts": int(sh("2024-04-01 00:00:00").timestamp())}  # fmt: skip
+    found = sorted(
+        tuple(r) for r in cases_db.rows(queries.CASE_INDICATORS, {**march, "department": ""})
+    )
+    # department, bad reviews, called back, rectified, rectified on time, appeals
+    assert found == [("D1", 2, 2, 2, 1, 0), ("D2", 2, 1, 0, 0, 1)]
+    oracle = cases_db.rows(
+        "SELECT department_code, count(), sum(called_back), sum(rectified), "
+        "sum(rectified_on_time), sum(appealed) FROM cases "
+        "WHERE opened_at >= toDateTime(%(from_ts)s) AND opened_at < toDateTime(%(to_ts)s) "
+        "GROUP BY department_code ORDER BY department_code",
+        march,
+    )
+    assert found == [tuple(r) for r in oracle]
+    only_d2 = cases_db.rows(queries.CASE_INDICATORS, {**march, "department": "D2"})
+    assert [tuple(r) for r in only_d2] == [("D2", 2, 1, 0, 0, 1)]
+
+
+def test_open_deadlines_from_the_case_state(cases_db: Chdb) -> None:
+    def epoch(text: str) -> int:
+        return int(sh(text).timestamp())
+
+    found = [
+        tuple(r) for r in cases_db.rows(queries.OPEN_DEADLINES, {"department": "", "limit": 10})
+    ]
+    # k1 was called back, k3 closed on appeal, k5 never opened
+    assert found == [
+        ("k4", "rectification", "overdue", epoch("2024-03-19 10:00:00"), "D2",
+         epoch("2024-03-05 10:00:00")),
+        ("k6", "callback", "due_soon", epoch("2024-04-03 10:00:00"), "D1",
+         epoch("2024-04-02 10:00:00")),
+    ]  # fmt: skip
