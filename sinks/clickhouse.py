@@ -23,6 +23,8 @@ def connect(settings: Settings, *, database: str | None = None, analyst: bool = 
             settings.clickhouse_analyst_password if analyst else settings.clickhouse_password
         ).get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
+        # the other replicas, tried in turn when one cannot be reached (clickhouse-driver)
+        alt_hosts=settings.clickhouse_alt_hosts or None,
         connect_timeout=3,
         send_receive_timeout=60,
     )
@@ -37,6 +39,7 @@ def connect_public(settings: Settings) -> Client:
         user=settings.clickhouse_public_user,
         password=settings.clickhouse_public_password.get_secret_value(),
         database=f"{settings.clickhouse_database}_public",
+        alt_hosts=settings.clickhouse_alt_hosts or None,
         connect_timeout=3,
         send_receive_timeout=60,
     )
@@ -69,7 +72,7 @@ class ClickHouseWriter:
 
     @property
     def address(self) -> str:
-        return f"{self._settings.clickhouse_host}:{self._settings.clickhouse_port}"
+        return ",".join(self._settings.clickhouse_servers)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
