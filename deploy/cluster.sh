@@ -366,7 +366,11 @@ node_start() {
     case "$1" in
         zookeeper) zk_start ;;
         kafka-[123]) shared_kafka_install; cluster_kafka_start "${1#kafka-}"; cluster_kafka_wait "${1#kafka-}" ;;
-        clickhouse-[12]) cluster_clickhouse_start "${1#clickhouse-}"; cluster_clickhouse_wait "${1#clickhouse-}" ;;
+        clickhouse-[12])
+            clickhouse_passwords # the users file and the cluster's login are written again
+            cluster_clickhouse_start "${1#clickhouse-}"
+            cluster_clickhouse_wait "${1#clickhouse-}"
+            ;;
         *) die "unknown node '$1' (one of: ${NODES[*]})" ;;
     esac
 }

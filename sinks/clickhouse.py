@@ -45,9 +45,29 @@ def connect_public(settings: Settings) -> Client:
     )
 
 
+# Server errors that say the server cannot take writes for now, whatever the rows: a
+# replicated table is read-only while its replica has no ZooKeeper session (ZooKeeper
+# restarting, or the replica just started), or the insert's fate is unknown. On a cluster they
+# pass like an outage; the retried batch lands once (replicated inserts drop a block already
+# seen, and the tables are ReplacingMergeTree).
+UNAVAILABLE_CODES = frozenset(
+    {
+        242,  # TABLE_IS_READ_ONLY
+        225,  # NO_ZOOKEEPER
+        999,  # KEEPER_EXCEPTION (a ZooKeeper operation failed: session expired, lost)
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        209,  # SOCKET_TIMEOUT (the server's own, e.g. fetching from ZooKeeper)
+        210,  # NETWORK_ERROR (the server's own)
+    }
+)
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True when the server could not be reached or went away (retry the same batch);
-    False when it answered and refused (the rows, not the server, are the problem)."""
+    """True when the server could not be reached, went away, or cannot take writes for now
+    (retry the same batch); False when it answered and refused (the rows, not the server,
+    are the problem)."""
+    if isinstance(exc, ch_errors.ServerException):
+        return exc.code in UNAVAILABLE_CODES
     return isinstance(
         exc,
         ch_errors.NetworkError
