@@ -399,7 +399,13 @@ cmd_cluster_down() {
             *) die "down: unknown option $a" ;;
         esac
     done
-    # clients first, ZooKeeper last (ClickHouse keeps its session until it stops)
+    # the brokers all at once: the last of them stopped alone would wait for a controller
+    # quorum that is gone; ZooKeeper last (ClickHouse keeps its session until it stops)
+    local pid
+    for node in kafka-1 kafka-2 kafka-3; do
+        node_pidfile "$node"
+        if pid="$(live_pid "$NODE_PID" "$NODE_PATTERN")"; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
     for node in kafka-3 kafka-2 kafka-1 clickhouse-2 clickhouse-1 zookeeper; do
         node_pidfile "$node"
         stop_pid "$node" "$NODE_PID" "$NODE_PATTERN"
