@@ -54,7 +54,7 @@ def storage(settings: Settings) -> dict[str, tuple[int, int]]:
     client = prepare_client(settings)
     out = {}
     for table in (*TABLES, "satisfaction_partials_by_window", "names_daily", "case_state"):
-        client.execute(f"OPTIMIZE TABLE {table} FINAL")
+        optimize(settings, table)
         rows, size = client.execute(
             "SELECT sum(rows), sum(data_compressed_bytes) FROM system.parts "
             "WHERE database = currentDatabase() AND table = %(t)s AND active",
@@ -62,6 +62,15 @@ def storage(settings: Settings) -> dict[str, tuple[int, int]]:
         )[0]
         out[table] = (int(rows or 0), int(size or 0))
     return out
+
+
+def optimize(settings: Settings, table: str) -> None:
+    """OPTIMIZE ... FINAL on one server. Not on a cluster: 18.16 forwards it from a replica to
+    the leader as `default` without a password (refused by the project's users file), and on
+    the leader failed with "Unknown log entry type: 0"; the cluster's figures are before
+    merges (replays still counted, about 1 % more rows)."""
+    if not settings.clickhouse_cluster:
+        prepare_client(settings).execute(f"OPTIMIZE TABLE {table} FINAL")
 
 
 def main() -> int:
