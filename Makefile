@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HCP    := $(BIN)/haochaping
 
-.PHONY: help install services browser up down status topics migrate demo dashboard test unit integration lint bench clean soak
+.PHONY: help install services browser up down status topics migrate demo dashboard test unit integration lint bench clean soak cluster-up cluster-down test-cluster
 
 help:
 	@echo "make demo         the main job on a fresh machine: services, worker, sink, traffic, report"
@@ -15,6 +15,9 @@ help:
 	@echo "make dashboard    the web dashboard in the foreground (make up runs it supervised)"
 	@echo "make lint         ruff and mypy"
 	@echo "make bench        throughput and latency measurements (see docs/benchmarks.md)"
+	@echo "make cluster-up   3 Kafka brokers, ZooKeeper, 2 ClickHouse replicas (docs/scaling.md)"
+	@echo "make cluster-down stop them"
+	@echo "make test-cluster cluster-up, then the failure tests on it (tests/cluster)"
 
 install: $(VENV)/.installed
 
@@ -74,7 +77,19 @@ bench: services
 	$(BIN)/python -m tests.bench.surges --before
 	$(BIN)/python -m tests.bench.dashboard
 
-clean: down
+# A local cluster on ports of its own (deploy/cluster.sh): three KRaft brokers, one ZooKeeper,
+# two ClickHouse replicas; beside the single-node services, not instead of them.
+cluster-up: install
+	bash deploy/cluster.sh up
+
+cluster-down:
+	bash deploy/cluster.sh down
+
+# the failure tests (marker `cluster`); `make test` runs them too while the cluster is up
+test-cluster: cluster-up
+	HAOCHAPING_CLUSTER_TESTS=required $(BIN)/pytest -q -m cluster tests/cluster
+
+clean: down cluster-down
 	rm -rf $(VENV) .deploy .data
 
 # not part of `make test`: 30 cycles of restarts (worker, sink, ClickHouse, a broker SIGKILL)

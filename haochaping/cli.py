@@ -70,7 +70,7 @@ def one_line_errors(settings: Settings) -> Iterator[None]:
     except Exception as exc:
         if is_outage(exc):
             fail(
-                f"ClickHouse at {settings.clickhouse_host}:{settings.clickhouse_port} is "
+                f"ClickHouse at {','.join(settings.clickhouse_servers)} is "
                 f"unreachable ({describe(exc)}); start it with `make up`"
             )
         raise
@@ -148,18 +148,22 @@ def migrate(
     with one_line_errors(settings):
         # `system`: the one database every user may name (the writer may not name `default`)
         connect(settings, database="system").execute(
-            f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
+            migrations.create_database(settings.clickhouse_database, settings.clickhouse_cluster)
         )
         client = connect(settings)
         applied = migrations.apply(
-            client.execute, lambda m: out.print(f"applied {m.version:03d}_{m.name}")
+            client.execute,
+            lambda m: out.print(f"applied {m.version:03d}_{m.name}"),
+            cluster=settings.clickhouse_cluster,
         )
         out.print(
             f"database {settings.clickhouse_database}: {applied} migration(s) applied, "
             "schema up to date"
         )
         try:
-            public = migrations.apply_public(client.execute, settings.clickhouse_database)
+            public = migrations.apply_public(
+                client.execute, settings.clickhouse_database, on_cluster=settings.clickhouse_cluster
+            )
             out.print(f"database {public}: aggregate views for third-party evaluators")
         except ch_errors.ServerException as exc:
             # needs the loopback cluster that deploy/services.sh configures (18.16 has no
@@ -336,8 +340,8 @@ def sink(
     )
     watchdog.start()
     say(
-        f"sink: {', '.join(topics)} → ClickHouse {settings.clickhouse_host}:"
-        f"{settings.clickhouse_port}/{settings.clickhouse_database}"
+        f"sink: {', '.join(topics)} → ClickHouse {','.join(settings.clickhouse_servers)}"
+        f"/{settings.clickhouse_database}"
     )
     try:
         runner.run(idle_exit_s=idle_exit)
@@ -860,8 +864,8 @@ def dashboard(
             fail(f"dashboard: cannot listen on {bind_host}:{bind_port} ({exc.strerror})")
     app = create_app(settings)
     console.print(
-        f"dashboard: http://{bind_host}:{bind_port}/ (ClickHouse {settings.clickhouse_host}:"
-        f"{settings.clickhouse_port}/{settings.clickhouse_database} as "
+        f"dashboard: http://{bind_host}:{bind_port}/ (ClickHouse "
+        f"{','.join(settings.clickhouse_servers)}/{settings.clickhouse_database} as "
         f"{settings.clickhouse_analyst_user}; public page as {settings.clickhouse_public_user})",
         highlight=False,
     )

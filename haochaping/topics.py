@@ -20,7 +20,11 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """ratings.raw and every topic that lands in ClickHouse (sinks/landings.py)."""
-    size = {"max.message.bytes": str(settings.topic_max_message_bytes)}
+    size = {
+        "max.message.bytes": str(settings.topic_max_message_bytes),
+        # with acks=all, a write is answered once this many replicas have it
+        "min.insync.replicas": str(settings.topic_min_insync_replicas),
+    }
     retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000), **size}
     compacted = {"cleanup.policy": "compact", **size}
     p = settings.topic_partitions

@@ -63,7 +63,19 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         4, ge=1, description="partitions of every topic `haochaping topics` creates"
     )
-    topic_replication: int = Field(1, ge=1, description="replication factor of the topics")
+    topic_replication: int = Field(
+        1,
+        ge=1,
+        description="replication factor of every topic, the worker's internal and changelog "
+        "topics included (3 on a three-broker cluster: docs/scaling.md)",
+    )
+    topic_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="min.insync.replicas of every topic: replicas that must have a record "
+        "before an acks=all producer is answered (2 on a three-broker cluster); at most "
+        "topic_replication",
+    )
     topic_retention_hours: int = Field(7 * 24, ge=1, description="retention of the topics, hours")
     topic_max_message_bytes: int = Field(
         1_048_576,
@@ -223,6 +235,18 @@ class Settings(BaseSettings):
     # --- ClickHouse
     clickhouse_host: str = Field("127.0.0.1", description="ClickHouse host")
     clickhouse_port: int = Field(9000, description="ClickHouse native protocol port")
+    clickhouse_alt_hosts: str = Field(
+        "",
+        description="other replicas, host:port[,host:port]: the sink, the migrations and the "
+        "CLI connect to the first of clickhouse_host:clickhouse_port and these that answers, "
+        "and to the next when it goes away (empty: one server)",
+    )
+    clickhouse_cluster: str = Field(
+        "",
+        description="ClickHouse cluster name (remote_servers): migrations then run ON CLUSTER "
+        "into Replicated*MergeTree tables, with <table>_all Distributed tables for reads "
+        "(empty: one server, plain MergeTree tables; docs/scaling.md)",
+    )
     clickhouse_http_port: int = Field(
         8123, description="ClickHouse HTTP port (used only by make up)"
     )
@@ -320,6 +344,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _replicas_fit(self) -> Settings:
+        if self.topic_min_insync_replicas > self.topic_replication:
+            raise ValueError(
+                f"topic_min_insync_replicas ({self.topic_min_insync_replicas}) must not exceed "
+                f"topic_replication ({self.topic_replication}): no write could be acknowledged"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _sasl_login_complete(self) -> Settings:
         if self.kafka_security_protocol.startswith("SASL_") and not (
             self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
@@ -337,6 +370,12 @@ class Settings(BaseSettings):
     @property
     def case_extra_workday_dates(self) -> list[date]:
         return _dates(self.case_extra_workdays)
+
+    @property
+    def clickhouse_servers(self) -> list[str]:
+        """host:port of every ClickHouse replica, the first one tried first."""
+        alt = [s.strip() for s in self.clickhouse_alt_hosts.split(",") if s.strip()]
+        return [f"{self.clickhouse_host}:{self.clickhouse_port}", *alt]
 
     @property
     def kafka_servers(self) -> list[str]:

@@ -23,6 +23,8 @@ def connect(settings: Settings, *, database: str | None = None, analyst: bool = 
             settings.clickhouse_analyst_password if analyst else settings.clickhouse_password
         ).get_secret_value(),
         database=settings.clickhouse_database if database is None else database,
+        # the other replicas, tried in turn when one cannot be reached (clickhouse-driver)
+        alt_hosts=settings.clickhouse_alt_hosts or None,
         connect_timeout=3,
         send_receive_timeout=60,
     )
@@ -37,14 +39,35 @@ def connect_public(settings: Settings) -> Client:
         user=settings.clickhouse_public_user,
         password=settings.clickhouse_public_password.get_secret_value(),
         database=f"{settings.clickhouse_database}_public",
+        alt_hosts=settings.clickhouse_alt_hosts or None,
         connect_timeout=3,
         send_receive_timeout=60,
     )
 
 
+# Server errors that say the server cannot take writes for now, whatever the rows: a
+# replicated table is read-only while its replica has no ZooKeeper session (ZooKeeper
+# restarting, or the replica just started), or the insert's fate is unknown. On a cluster they
+# pass like an outage; the retried batch lands once (replicated inserts drop a block already
+# seen, and the tables are ReplacingMergeTree).
+UNAVAILABLE_CODES = frozenset(
+    {
+        242,  # TABLE_IS_READ_ONLY
+        225,  # NO_ZOOKEEPER
+        999,  # KEEPER_EXCEPTION (a ZooKeeper operation failed: session expired, lost)
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        209,  # SOCKET_TIMEOUT (the server's own, e.g. fetching from ZooKeeper)
+        210,  # NETWORK_ERROR (the server's own)
+    }
+)
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True when the server could not be reached or went away (retry the same batch);
-    False when it answered and refused (the rows, not the server, are the problem)."""
+    """True when the server could not be reached, went away, or cannot take writes for now
+    (retry the same batch); False when it answered and refused (the rows, not the server,
+    are the problem)."""
+    if isinstance(exc, ch_errors.ServerException):
+        return exc.code in UNAVAILABLE_CODES
     return isinstance(
         exc,
         ch_errors.NetworkError
@@ -69,7 +92,7 @@ class ClickHouseWriter:
 
     @property
     def address(self) -> str:
-        return f"{self._settings.clickhouse_host}:{self._settings.clickhouse_port}"
+        return ",".join(self._settings.clickhouse_servers)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:

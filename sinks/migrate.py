@@ -4,6 +4,10 @@ Migrations are the files ``sinks/migrations/NNN_name.sql``, applied in order; ea
 version is recorded in ``schema_migrations`` and never applied again. Statements are plain
 ClickHouse SQL separated by ``;`` at the end of a line, written to run unchanged on Debian's
 ClickHouse 18.16 and on a current ClickHouse.
+
+With a cluster name (``clickhouse_cluster``) the same files run in their cluster form
+(sinks/cluster_ddl.py): ``ON CLUSTER``, replicated engines, and a ``<table>_all``
+Distributed read table over each replicated table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
+
+from sinks import cluster_ddl
 
 MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations
@@ -55,12 +61,29 @@ def load_migrations() -> list[Migration]:
 Execute = Callable[..., Any]
 
 
-def pending(execute: Execute) -> Iterator[Migration]:
-    execute(MIGRATIONS_TABLE)
+def pending(execute: Execute, cluster: str = "") -> Iterator[Migration]:
+    run_statement(execute, MIGRATIONS_TABLE.strip(), cluster)
     applied = {row[0] for row in execute("SELECT version FROM schema_migrations")}
     for migration in load_migrations():
         if migration.version not in applied:
             yield migration
+
+
+def _tables(execute: Execute) -> list[str]:
+    query = "SELECT name FROM system.tables WHERE database = currentDatabase()"
+    return [row[0] for row in execute(query)]
+
+
+def _database(execute: Execute) -> str:
+    return str(execute("SELECT currentDatabase()")[0][0])
+
+
+def _run(execute: Execute, statement: str, cluster: str) -> None:
+    if cluster:
+        statement = cluster_ddl.cluster_statement(
+            statement, cluster, _database(execute), _tables(execute)
+        )
+    execute(statement)
 
 
 # Debian's ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS (a current one has); so that the
@@ -71,11 +94,12 @@ _ADD_COLUMN = re.compile(
 )
 
 
-def run_statement(execute: Execute, statement: str) -> None:
-    """Execute one migration statement, an ``ADD COLUMN IF NOT EXISTS`` as 18.16 can."""
+def run_statement(execute: Execute, statement: str, cluster: str = "") -> None:
+    """Execute one migration statement, an ``ADD COLUMN IF NOT EXISTS`` as 18.16 can; in its
+    cluster form when ``cluster`` names one."""
     match = _ADD_COLUMN.match(statement)
     if match is None:
-        execute(statement)
+        _run(execute, statement, cluster)
         return
     table, column, rest = match.groups()
     found = execute(
@@ -84,15 +108,20 @@ def run_statement(execute: Execute, statement: str) -> None:
         {"table": table, "column": column},
     )
     if not found[0][0]:
-        execute(f"ALTER TABLE {table} ADD COLUMN {column} {rest}")
+        _run(execute, f"ALTER TABLE {table} ADD COLUMN {column} {rest}", cluster)
 
 
-def apply(execute: Execute, on_applied: Callable[[Migration], None] | None = None) -> int:
-    """Apply what is pending; returns how many migrations ran."""
+def apply(
+    execute: Execute,
+    on_applied: Callable[[Migration], None] | None = None,
+    cluster: str = "",
+) -> int:
+    """Apply what is pending; returns how many migrations ran. With ``cluster``, in the
+    cluster form, then (re)create the Distributed read tables."""
     count = 0
-    for migration in list(pending(execute)):
+    for migration in list(pending(execute, cluster)):
         for statement in migration.statements():
-            run_statement(execute, statement)
+            run_statement(execute, statement, cluster)
         execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES",
             [(migration.version, migration.name, datetime.now(UTC))],
@@ -100,7 +129,51 @@ def apply(execute: Execute, on_applied: Callable[[Migration], None] | None = Non
         count += 1
         if on_applied:
             on_applied(migration)
+    if cluster:
+        apply_distributed(execute, cluster)
     return count
+
+
+def apply_distributed(execute: Execute, cluster: str) -> list[str]:
+    """Create each replicated table's ``<table>_all`` read table, or create it again when its
+    columns differ from the table's (a migration added one); returns those (re)created."""
+    database = _database(execute)
+    columns: dict[str, list[str]] = {}
+    for table, column in execute(
+        "SELECT table, name FROM system.columns WHERE database = currentDatabase() "
+        "ORDER BY table, position"
+        if _has_position(execute)
+        else "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
+    ):
+        columns.setdefault(table, []).append(column)
+    replicated = [
+        row[0]
+        for row in execute(
+            "SELECT name FROM system.tables WHERE database = currentDatabase() "
+            "AND engine LIKE 'Replicated%' AND name NOT LIKE '.inner.%'"
+        )
+    ]
+    made = []
+    for table in replicated:
+        read_table = f"{table}{cluster_ddl.DISTRIBUTED_SUFFIX}"
+        if read_table in columns and columns[read_table] == columns.get(table):
+            continue
+        for statement in cluster_ddl.distributed_statements(
+            cluster, database, table, recreate=read_table in columns
+        ):
+            execute(statement)
+        made.append(read_table)
+    return made
+
+
+def _has_position(execute: Execute) -> bool:
+    # 18.16's system.columns has no `position` (a current ClickHouse has); both keep order
+    return bool(
+        execute(
+            "SELECT count() FROM system.columns WHERE database = 'system' "
+            "AND table = 'columns' AND name = 'position'"
+        )[0][0]
+    )
 
 
 def partitions_to_drop(partitions: list[str], retention_days: int, today: date) -> list[str]:
@@ -141,18 +214,35 @@ PUBLIC_VIEWS = (
 )
 
 
-def public_statements(database: str, cluster: str = PUBLIC_CLUSTER) -> list[str]:
-    """Idempotent DDL of ``<database>_public`` (apply after the migrations)."""
+def public_statements(
+    database: str, cluster: str = PUBLIC_CLUSTER, on_cluster: str = ""
+) -> list[str]:
+    """Idempotent DDL of ``<database>_public`` (apply after the migrations); with
+    ``on_cluster``, on every replica (each one's ``haochaping_public`` is itself)."""
     public = f"{database}_public"
-    return [f"CREATE DATABASE IF NOT EXISTS {public}"] + [
-        f"CREATE TABLE IF NOT EXISTS {public}.{name} AS {database}.{name} "
+    where = f" ON CLUSTER {on_cluster}" if on_cluster else ""
+    return [f"CREATE DATABASE IF NOT EXISTS {public}{where}"] + [
+        f"CREATE TABLE IF NOT EXISTS {public}.{name}{where} AS {database}.{name} "
         f"ENGINE = Distributed({cluster}, {database}, {name})"
         for name in PUBLIC_VIEWS
     ]
 
 
-def apply_public(execute: Execute, database: str, cluster: str = PUBLIC_CLUSTER) -> str:
+def apply_public(
+    execute: Execute, database: str, cluster: str = PUBLIC_CLUSTER, on_cluster: str = ""
+) -> str:
     """Create or complete ``<database>_public``; returns its name."""
-    for statement in public_statements(database, cluster):
+    for statement in public_statements(database, cluster, on_cluster):
         execute(statement)
     return f"{database}_public"
+
+
+def create_database(database: str, cluster: str = "") -> str:
+    """The DDL of the project's database: on every replica when ``cluster`` names one."""
+    return f"CREATE DATABASE IF NOT EXISTS {database}" + (
+        f" ON CLUSTER {cluster}" if cluster else ""
+    )
+
+
+def drop_database(database: str, cluster: str = "") -> str:
+    return f"DROP DATABASE IF EXISTS {database}" + (f" ON CLUSTER {cluster}" if cluster else "")

@@ -16,11 +16,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+from faust.transport.drivers.aiokafka import Producer as AiokafkaProducer
+from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
 from faust.types import EventT
 
 from runtime.kafka_security import sasl_login
@@ -123,7 +126,26 @@ def faust_credentials(settings: Settings) -> faust.SASLCredentials | None:
     )
 
 
+class IdempotentProducer(AiokafkaProducer):
+    """Faust's aiokafka producer with idempotence on (Faust turns it on only inside its
+    exactly-once transactions): a batch retried after a broker failover is written once."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class IdempotentTransport(AiokafkaTransport):
+    Producer = IdempotentProducer
+
+
 def faust_app(settings: Settings) -> faust.App:
+    app = _faust_app(settings)
+    # every producer of the worker comes from its consumer transport (faust.App._new_producer)
+    app.transport = IdempotentTransport(app.conf.broker_consumer, app)
+    return app
+
+
+def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_servers],
@@ -172,7 +194,13 @@ class Worker:
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
+            config=self._topic_config,
         )
+
+    @property
+    def _topic_config(self) -> dict[str, str]:
+        # what `haochaping topics` gives the contract topics, for the topics Faust declares
+        return {"min.insync.replicas": str(self.settings.topic_min_insync_replicas)}
 
     def _declare_topics(self) -> None:
         settings = self.settings
@@ -192,6 +220,7 @@ class Worker:
             compacting=True,
             deleting=False,
             internal=False,
+            config=self._topic_config,
             # no agent reads it (only table recovery does): without this, Faust's
             # event-path check logs "Stream has not started processing" at ERROR for each
             # of its partitions every few seconds
@@ -207,6 +236,7 @@ class Worker:
             partitions=partitions,
             key_type=str,
             changelog_topic=changelog,
+            extra_topic_configs=self._topic_config,
         )
         self.app.tables.add(table)
         return ChangelogState(table, self.outbox)

@@ -170,10 +170,10 @@ class Service:
 def prepare(settings: Settings) -> Client:
     ensure_topics(settings)
     connect(settings, database="default").execute(
-        f"CREATE DATABASE IF NOT EXISTS {settings.clickhouse_database}"
+        migrate.create_database(settings.clickhouse_database, settings.clickhouse_cluster)
     )
     client = connect(settings)
-    migrate.apply(client.execute)
+    migrate.apply(client.execute, cluster=settings.clickhouse_cluster)
     return client
 
 
@@ -184,7 +184,9 @@ def cleanup(settings: Settings) -> None:
     try:
         client = connect(settings, database="default")
         client.connection.send_receive_timeout = 300
-        client.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+        client.execute(
+            migrate.drop_database(settings.clickhouse_database, settings.clickhouse_cluster)
+        )
     except Exception as exc:
         warnings.warn(f"left database {settings.clickhouse_database} behind: {exc}", stacklevel=2)
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))

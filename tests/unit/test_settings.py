@@ -46,3 +46,20 @@ def test_the_cli_names_a_wrong_setting_in_one_line() -> None:
         "error: HAOCHAPING_TOPIC_PARTITIONS: Input should be a valid integer, unable to parse "
         "string as an integer"
     ]
+
+
+def test_min_insync_replicas_may_not_exceed_the_replication_factor() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from runtime.settings import Settings
+
+    with pytest.raises(ValidationError, match="topic_min_insync_replicas"):
+        Settings(topic_replication=1, topic_min_insync_replicas=2)
+    cluster = Settings(
+        topic_replication=3,
+        topic_min_insync_replicas=2,
+        clickhouse_alt_hosts="127.0.0.1:19001, 127.0.0.1:19002",
+        clickhouse_port=19000,
+    )
+    assert cluster.clickhouse_servers == ["127.0.0.1:19000", "127.0.0.1:19001", "127.0.0.1:19002"]
