@@ -4,6 +4,7 @@ batches into the three steps and send what they produced.
 - ``ratings.raw`` → :class:`streams.steps.ingest.IngestStep` (check, dedupe, count, emit)
 - surge minutes → :class:`streams.steps.surges.SurgeStep` (judge, alert)
 - ``cases.events`` → :class:`streams.steps.cases.CaseStep` (follow up, warn)
+- screening facts → :class:`streams.steps.screening.ScreenStep` (flag fakes and malice)
 
 Decisions live in the steps and the plain modules they use; nothing here decides anything.
 State the steps keep goes through :class:`streams.outbox.ChangelogState`, so every change is
@@ -29,8 +30,9 @@ from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
 from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
-from streams.pipeline import StepStates, build_steps, surge_minutes_topic
+from streams.pipeline import StepStates, build_steps, screen_facts_topic, surge_minutes_topic
 from streams.records import Record
+from streams.screening.facts import unbundle_facts
 
 log = logging.getLogger("haochaping.worker")
 
@@ -181,6 +183,9 @@ class Worker:
         # Merged minute counts are a few hundred records a second at most: one partition,
         # so one worker judges every key of a dimension together.
         self.minutes_topic = self._bytes_topic(surge_minutes_topic(settings), 1)
+        # Screening facts: one partition too, so one screener sees every evaluator, device
+        # and network, whatever ratings.raw partition their evaluations came in on.
+        self.facts_topic = self._bytes_topic(screen_facts_topic(settings), 1)
         # satisfaction.windows is the changelog of the window table: the record written for
         # durability is the very record the sink lands, so counting costs one send, not two.
         self.windows_topic = self.app.topic(
@@ -217,6 +222,7 @@ class Worker:
         self.case_state = self._table("cases", partitions)
         self.dedupe_state = self._table("dedupe", partitions)
         self.surge_state = self._table("surge", 1)
+        self.screen_state = self._table("screen", 1)
 
     def _build_steps(self) -> None:
         s = self.settings
@@ -225,10 +231,15 @@ class Worker:
             secret=self.secret,
             outbox=self.outbox,
             states=StepStates(
-                self.window_state, self.dedupe_state, self.case_state, self.surge_state
+                self.window_state,
+                self.dedupe_state,
+                self.case_state,
+                self.surge_state,
+                self.screen_state,
             ),
         )
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
+        self.screening = steps.screening
 
     async def send(self) -> None:
         """Hand over what the steps produced and wait until Kafka has acknowledged it."""
@@ -253,6 +264,8 @@ class Worker:
                 self.surges.forget()
             if tp.topic == self.settings.topic_cases:
                 self.cases.forget_partition(tp.partition)
+            if tp.topic == self.facts_topic.get_topic_name():
+                self.screening.forget()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -302,6 +315,13 @@ def _agents(worker: Worker) -> None:
             # the partials' record timestamps (when ingest wrote them) tell idle partitions
             arrived = max((event.message.timestamp for event in events), default=None)
             worker.surges.process(_json_values(events), at=arrived)
+            await worker.send()
+
+    @app.agent(worker.facts_topic, concurrency=1)
+    async def screen(stream: faust.StreamT) -> None:
+        batches = stream.take_events(2000, within=1.0)  # type: ignore[attr-defined]
+        async for events in batches:
+            worker.screening.process(unbundle_facts(event.message.value for event in events))
             await worker.send()
 
     @app.agent(worker.cases_topic, concurrency=1)
@@ -359,6 +379,7 @@ def _timers(worker: Worker) -> None:
     async def expire_state() -> None:
         try:
             worker.ingest.expire()
+            worker.screening.expire()
         except Exception:  # a timer that raises stops the worker; expiry can wait a round
             log.exception("expiring state failed; trying again in 30 s")
         await worker.send()
