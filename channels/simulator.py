@@ -435,7 +435,10 @@ class Simulator:
         self._district_cum = _cumulative([d.population_10k for d in DISTRICTS])
         nominal = sum(CHANNEL_MIX[c] * f for c, f in _CHANNEL_BAD_FACTOR.items())
         self._bad_factor = {c: f / nominal for c, f in _CHANNEL_BAD_FACTOR.items()}
-        self._txn_seq = 0
+        # Where transaction numbers start: apart for different seeds, so that two runs (the
+        # demo's traffic and its planted fakes) do not give two transactions one id, which
+        # the pipeline would rightly reject as a second evaluation of one transaction.
+        self._txn_seq = Random(seed).randrange(10**8)
         # Recent first-round evaluations that may still get a 追评; bounded, like a real
         # channel backend only offering follow-ups for recent transactions.
         self._followup_pool: deque[dict[str, Any]] = deque(maxlen=5000)

@@ -224,6 +224,16 @@ class Settings(BaseSettings):
     screen_burst_gap_s: int = Field(
         15, ge=1, description="… each come within this many seconds of the one before: a burst"
     )
+    screen_share_alpha: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        description="a hall window's top ratings in an hour are flagged when that many are less "
+        "likely than this by chance, given its usual share and its hall's",
+    )
+    screen_share_min_total: int = Field(
+        12, ge=1, description="evaluations a window needs in an hour before its share is judged"
+    )
     screen_transaction_channels: str = Field(
         "counter,kiosk,sms",
         description="channels whose evaluations must carry a transaction_id (comma-separated)",

@@ -68,6 +68,8 @@ def screen_rules(settings: Settings) -> ScreenRules:
         departments_per_day=s.screen_departments_per_day,
         burst_run=s.screen_burst_run,
         burst_gap_s=s.screen_burst_gap_s,
+        share_alpha=s.screen_share_alpha,
+        share_min_total=s.screen_share_min_total,
         transaction_channels=frozenset(
             c.strip() for c in s.screen_transaction_channels.split(",") if c.strip()
         ),

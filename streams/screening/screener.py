@@ -20,9 +20,11 @@ from streams.screening.signals import (
     SENDERS,
     SPANS,
     combined_score,
+    expected_share,
     needs_transaction,
     over_limit,
     run_through,
+    upper_tail,
     window_start,
 )
 
@@ -34,6 +36,7 @@ WEIGHTS: Final[dict[str, float]] = {
     "evaluator_departments": 0.5,
     "window_burst": 0.7,
     "staff_burst": 0.7,
+    "window_share": 0.4,
     "no_transaction": 0.4,
     "malicious_comment": 0.5,
 }
@@ -63,6 +66,12 @@ class ScreenRules:
     burst_run: int = 6  # top ratings in a row at one window or staff member …
     burst_gap_s: int = 15  # … each at most this many seconds after the one before
     transaction_channels: frozenset[str] = frozenset({"counter", "kiosk", "sms"})
+    # a hall window's share of top ratings in an hour, against its usual share: flagged when
+    # that many top ratings are less likely than this by chance (per window and hour, so with
+    # ~2,500 window-hours a day, 1e-5 is a false alarm about once in 40 days), …
+    share_alpha: float = 1e-5
+    share_min_total: int = 12  # … and judged from this many evaluations in the hour on
+    share_prior_weight: float = 50.0  # the peers' share counts as this many evaluations
     # state is kept this long past an evaluation's event time (late arrivals older than this
     # start from fresh windows)
     horizon_s: int = 2 * 86_400
@@ -82,6 +91,11 @@ class ScreenRules:
             return (
                 f"{self.burst_run}+ top ratings in a row at {where}, each within "
                 f"{self.burst_gap_s} s of the one before"
+            )
+        if reason == "window_share":
+            return (
+                f"far more top ratings in an hour at {fact.window_code} than its usual share and "
+                f"its hall's (binomial p < {self.share_alpha:g})"
             )
         if reason == "no_transaction":
             return f"no transaction_id on channel {fact.channel}, which evaluates a transaction"
@@ -163,6 +177,8 @@ class Screener:
                     self._count(key, fact, limit, f"{sender}_rate")
         if fact.evaluator:
             self._departments(fact)
+        if fact.window_code:
+            self._share(fact)
         if fact.level == TOP_LEVEL:
             for reason, field_name in BURST_KEYS.items():
                 where = getattr(fact, field_name)
@@ -223,6 +239,46 @@ class Screener:
         if run is not None and len(run.members) >= rules.burst_run:
             for eid in run.members:
                 self._flag(ScreenFact.from_dict(top[eid]), reason)
+
+    def _share(self, fact: ScreenFact) -> None:
+        """The window's top ratings this hour against its own history and its hall's."""
+        rules = self.rules
+        hour_key = f"{self.PREFIX}q|{fact.window_code}|{window_start(fact.at, 3600)}"
+        hour = self._get(hour_key) or {"ids": [], "top": {}}
+        if fact.evaluation_id in hour["ids"]:
+            return  # a replay: counted already
+        is_top = fact.level == TOP_LEVEL
+        hour["ids"].append(fact.evaluation_id)
+        if is_top:
+            hour["top"][fact.evaluation_id] = _kept(fact)
+        history_key = f"{self.PREFIX}Q|{fact.window_code}"
+        peers_key = f"{self.PREFIX}P|{fact.hall_code}"
+        counts = {}
+        for key in (history_key, peers_key):
+            seen = self._get(key) or {"n": 0, "top": 0}
+            seen = {"n": seen["n"] + 1, "top": seen["top"] + int(is_top), "at": fact.at}
+            self._put(key, seen)
+            counts[key] = seen
+        if hour.get("over"):
+            self._put(hour_key, {**hour, "at": fact.at})
+            if is_top:
+                self._flag(fact, "window_share")
+            return
+        n, top = len(hour["ids"]), len(hour["top"])
+        if n >= rules.share_min_total:
+            history, peers = counts[history_key], counts[peers_key]
+            usual = expected_share(
+                history["top"] - top,
+                history["n"] - n,
+                peers["top"] - top,
+                peers["n"] - n,
+                rules.share_prior_weight,
+            )
+            if upper_tail(top, n, usual) < rules.share_alpha:
+                for stored in hour["top"].values():
+                    self._flag(ScreenFact.from_dict(stored), "window_share")
+                hour["over"] = 1
+        self._put(hour_key, {**hour, "at": fact.at})
 
     def _flag(self, fact: ScreenFact, reason: str) -> None:
         key = f"{self.PREFIX}s|{fact.evaluation_id}"

@@ -7,6 +7,7 @@ arrival leads to the same suspects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -69,3 +70,24 @@ def combined_score(weights: Sequence[float]) -> float:
     for weight in weights:
         remaining *= 1.0 - min(1.0, max(0.0, weight))
     return round(1.0 - remaining, 4)
+
+
+def upper_tail(k: int, n: int, p: float) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p), exactly: n is one window's evaluations in an hour."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    return min(1.0, sum(math.comb(n, i) * p**i * (1.0 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def expected_share(
+    own_top: int, own_total: int, peer_top: int, peer_total: int, prior_weight: float
+) -> float:
+    """The share of top ratings a window usually gets: its own history, shrunk toward its
+    peers' (the windows of its hall) by ``prior_weight`` evaluations' worth, so a new window
+    is judged by its peers and an old one mostly by itself. Laplace-smoothed, never 0 or 1."""
+    peers = (peer_top + 1.0) / (peer_total + 2.0)
+    return (own_top + prior_weight * peers) / (own_total + prior_weight)

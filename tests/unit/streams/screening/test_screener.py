@@ -125,3 +125,29 @@ def test_facts_travel_bundled() -> None:
     records = list(bundle_facts(facts))
     assert len(records) == 3
     assert unbundle_facts([*records, b"not json", None]) == facts
+
+
+def test_a_window_far_above_its_usual_share_of_top_ratings() -> None:
+    screener = Screener({}, ScreenRules(share_min_total=12, share_alpha=1e-5))
+    day = 86_400
+    # a window whose usual share is about a half, over two days, in a hall of such windows
+    history = [
+        fact(f"h{i}", T0 - 2 * day + i * 600, level=5 if i % 2 else 4, window_code="W1",
+             hall_code="H1")
+        for i in range(200)
+    ]  # fmt: skip
+    assert screener.screen(history) == []
+    # then an hour of nothing but top ratings, spread out (no burst)
+    hour = [fact(f"x{i}", T0 + 3600 + i * 100, window_code="W1", hall_code="H1") for i in range(30)]
+    found = reasons(screener.screen(hour))
+    assert set(found) == {f"x{i}" for i in range(30)}
+    assert all(r == ("window_share",) for r in found.values())
+
+
+def test_a_window_at_its_usual_share_is_not_flagged() -> None:
+    screener = Screener({}, ScreenRules(share_min_total=12, share_alpha=1e-5))
+    facts = [
+        fact(f"n{i}", T0 + i * 120, level=5 if i % 7 else 4, window_code="W2", hall_code="H1")
+        for i in range(300)
+    ]
+    assert screener.screen(facts) == []

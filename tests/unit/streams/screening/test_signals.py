@@ -1,3 +1,5 @@
+import pytest
+
 from streams.screening.signals import (
     combined_score,
     needs_transaction,
@@ -47,3 +49,24 @@ def test_scores_combine_without_passing_one() -> None:
     assert combined_score([0.5]) == 0.5
     assert combined_score([0.5, 0.5]) == 0.75
     assert combined_score([1.0, 0.7]) == 1.0
+
+
+def test_upper_tail_is_the_binomial_tail() -> None:
+    from math import comb
+
+    from streams.screening.signals import upper_tail
+
+    assert upper_tail(0, 10, 0.3) == 1.0
+    assert upper_tail(11, 10, 0.3) == 0.0
+    assert upper_tail(10, 10, 0.5) == pytest.approx(0.5**10)
+    assert upper_tail(9, 10, 0.5) == pytest.approx((comb(10, 9) + 1) * 0.5**10)
+    assert upper_tail(3, 10, 1.0) == 1.0
+
+
+def test_expected_share_leans_on_peers_until_the_window_has_history() -> None:
+    from streams.screening.signals import expected_share
+
+    new = expected_share(0, 0, 80, 100, prior_weight=50)
+    assert new == pytest.approx(81 / 102)
+    old = expected_share(500, 1000, 80, 100, prior_weight=50)
+    assert 0.5 < old < 0.52
