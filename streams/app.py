@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.types import EventT
 
-from runtime.kafka_security import sasl_login
+from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
@@ -222,7 +222,6 @@ class Worker:
         self.case_state = self._table("cases", partitions)
         self.dedupe_state = self._table("dedupe", partitions)
         self.surge_state = self._table("surge", 1)
-        self.screen_state = self._table("screen", 1)
 
     def _build_steps(self) -> None:
         s = self.settings
@@ -231,11 +230,7 @@ class Worker:
             secret=self.secret,
             outbox=self.outbox,
             states=StepStates(
-                self.window_state,
-                self.dedupe_state,
-                self.case_state,
-                self.surge_state,
-                self.screen_state,
+                self.window_state, self.dedupe_state, self.case_state, self.surge_state
             ),
         )
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
@@ -321,6 +316,8 @@ def _agents(worker: Worker) -> None:
     async def screen(stream: faust.StreamT) -> None:
         batches = stream.take_events(2000, within=1.0)  # type: ignore[attr-defined]
         async for events in batches:
+            if not worker.screening.rebuilt:
+                await rebuild_screening(worker, min(event.message.offset for event in events))
             worker.screening.process(unbundle_facts(event.message.value for event in events))
             await worker.send()
 
@@ -330,6 +327,46 @@ def _agents(worker: Worker) -> None:
         async for events in batches:
             worker.cases.process([record_of(event) for event in events])
             await worker.send()
+
+
+async def rebuild_screening(worker: Worker, until: int) -> None:
+    """Rebuild the screening state from the facts before offset ``until`` (the committed
+    one) that were written within the step's rebuild span (streams/steps/screening.py)."""
+    settings, step = worker.settings, worker.screening
+    tp = TopicPartition(worker.facts_topic.get_topic_name(), 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_servers,
+        enable_auto_commit=False,
+        **kafka_security(settings),
+    )
+    started, count = time.monotonic(), 0
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        since_ms = int((time.time() - step.rebuild_span_s) * 1000)
+        found = await consumer.offsets_for_times({tp: since_ms})
+        position = found[tp].offset if found.get(tp) is not None else until
+        if position < until:
+            consumer.seek(tp, position)
+        idle = 0
+        while position < until and idle < 5:
+            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=2000)
+            records = [r for r in batch.get(tp, []) if r.offset < until]
+            idle = 0 if records else idle + 1
+            if records:
+                position = records[-1].offset + 1
+                facts = unbundle_facts(r.value for r in records)
+                step.rebuild(facts)
+                count += len(facts)
+    finally:
+        await consumer.stop()
+    step.rebuilt = True
+    log.info(
+        "screening: state rebuilt from %d facts before offset %d in %.1f s",
+        count,
+        until,
+        time.monotonic() - started,
+    )
 
 
 def watch_deliveries(deliveries: list[asyncio.Future[Any]]) -> None:

@@ -8,7 +8,7 @@ what the worker runs.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.settings import Settings
@@ -32,7 +32,6 @@ class StepStates:
     dedupe: State
     cases: State
     surge: State
-    screen: State = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +141,6 @@ def build_steps(
         warnings_topic=s.topic_case_warnings,
         rejections=rejections,
     )
-    screening = ScreenStep(
-        rules=screen_rules(s), state=states.screen, outbox=outbox, suspect_topic=s.topic_suspect
-    )
+    # its state is rebuilt from its input, not kept in a changelog (streams/steps/screening.py)
+    screening = ScreenStep(rules=screen_rules(s), outbox=outbox, suspect_topic=s.topic_suspect)
     return Steps(ingest, surges, cases, rejections, screening)

@@ -80,7 +80,7 @@ class InMemoryPipeline:
     def __init__(self, settings: Settings, *, secret: bytes = b"test-secret" * 4) -> None:
         self.settings = settings
         self.secret = secret
-        self.states = StepStates({}, {}, {}, {}, {})
+        self.states = StepStates({}, {}, {}, {})
         self.outbox = ListOutbox()
         self.logs: dict[str, Log] = {}
         self.committed: dict[tuple[str, int], int] = defaultdict(int)
@@ -170,7 +170,14 @@ class InMemoryPipeline:
         self.steps.cases.process(records)
 
     def _screen(self, records: list[Record]) -> None:
-        self.steps.screening.process(unbundle_facts(r.value for r in records))
+        screening = self.steps.screening
+        if not screening.rebuilt:
+            # as the worker does: the facts before the committed offset, within the span
+            first, since = records[0].offset, self.clock - screening.rebuild_span_s
+            earlier = self.log(records[0].topic).partitions[records[0].partition][:first]
+            screening.rebuild(unbundle_facts(r.value for r in earlier if r.timestamp >= since))
+            screening.rebuilt = True
+        screening.process(unbundle_facts(r.value for r in records))
 
     def crash(self) -> None:
         """Lose everything but the durable state and the committed offsets."""

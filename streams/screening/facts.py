@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.evaluation import Evaluation
@@ -55,11 +55,20 @@ class ScreenFact:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in ("", None)}
+        # by hand: dataclasses.asdict deep-copies every value, and was most of the
+        # screening's CPU (measured with cProfile)
+        return {
+            name: value
+            for name in _FIELDS
+            if (value := getattr(self, name)) is not None and value != ""
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScreenFact:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+_FIELDS = tuple(ScreenFact.__dataclass_fields__)
 
 
 def bundle_facts(facts: Iterable[ScreenFact]) -> Iterator[bytes]:

@@ -162,6 +162,7 @@ class Screener:
 
     def _screen_one(self, fact: ScreenFact) -> None:
         rules = self.rules
+        kept = _kept(fact)  # what windows keep of it, made once
         if needs_transaction(fact.channel, fact.has_transaction, rules.transaction_channels):
             self._flag(fact, "no_transaction")
         if fact.level <= 2 and fact.comment and judge_comment(fact.comment).flagged:
@@ -174,18 +175,20 @@ class Screener:
                 limit = rules.limits.get((sender, span))
                 if limit is not None:
                     key = f"{self.PREFIX}r|{sender}|{span}|{who}|{window_start(fact.at, span_s)}"
-                    self._count(key, fact, limit, f"{sender}_rate")
+                    self._count(key, fact, kept, limit, f"{sender}_rate")
         if fact.evaluator:
-            self._departments(fact)
+            self._departments(fact, kept)
         if fact.window_code:
-            self._share(fact)
+            self._share(fact, kept)
         if fact.level == TOP_LEVEL:
             for reason, field_name in BURST_KEYS.items():
                 where = getattr(fact, field_name)
                 if where:
-                    self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, reason)
+                    self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, kept, reason)
 
-    def _count(self, key: str, fact: ScreenFact, limit: int, reason: str) -> None:
+    def _count(
+        self, key: str, fact: ScreenFact, kept: dict[str, Any], limit: int, reason: str
+    ) -> None:
         entry = self._get(key) or {"ids": {}}
         if entry.get("over"):
             self._flag(fact, reason)
@@ -193,7 +196,7 @@ class Screener:
         ids: dict[str, Any] = entry["ids"]
         if fact.evaluation_id in ids:
             return  # a replay: counted already
-        ids[fact.evaluation_id] = _kept(fact)
+        ids[fact.evaluation_id] = kept
         if over_limit(len(ids), limit):
             for stored in ids.values():
                 self._flag(ScreenFact.from_dict(stored), reason)
@@ -203,7 +206,7 @@ class Screener:
         else:
             self._put(key, {"ids": ids, "at": fact.at})
 
-    def _departments(self, fact: ScreenFact) -> None:
+    def _departments(self, fact: ScreenFact, kept: dict[str, Any]) -> None:
         key = f"{self.PREFIX}d|{fact.evaluator}|{window_start(fact.at, 86_400)}"
         entry = self._get(key) or {"depts": {}}
         if entry.get("over"):
@@ -213,7 +216,7 @@ class Screener:
         mine = depts.setdefault(fact.department_code, {})
         if fact.evaluation_id in mine:
             return
-        mine[fact.evaluation_id] = _kept(fact)
+        mine[fact.evaluation_id] = kept
         if len(depts) > self.rules.departments_per_day:
             for stored in (f for d in depts.values() for f in d.values()):
                 self._flag(ScreenFact.from_dict(stored), "evaluator_departments")
@@ -221,7 +224,7 @@ class Screener:
         else:
             self._put(key, {"depts": depts, "at": fact.at})
 
-    def _burst(self, key: str, fact: ScreenFact, reason: str) -> None:
+    def _burst(self, key: str, fact: ScreenFact, kept: dict[str, Any], reason: str) -> None:
         rules = self.rules
         entry = self._get(key) or {"top": {}}
         top: dict[str, Any] = entry["top"]
@@ -231,16 +234,18 @@ class Screener:
         if fact.at < keep_from:
             return
         top = {eid: f for eid, f in top.items() if f["at"] >= keep_from}
-        top[fact.evaluation_id] = _kept(fact)
+        top[fact.evaluation_id] = kept
         self._put(key, {"top": top, "at": newest})
-        run = run_through(
-            [(f["at"], eid) for eid, f in top.items()], fact.evaluation_id, rules.burst_gap_s
-        )
+        # a run through this rating spans at most run-length gaps on each side of it, and
+        # whatever lies further out cannot be in it: only those are sorted
+        reach = rules.burst_gap_s * max(rules.burst_run, len(top))
+        near = [(f["at"], eid) for eid, f in top.items() if abs(f["at"] - fact.at) <= reach]
+        run = run_through(near, fact.evaluation_id, rules.burst_gap_s)
         if run is not None and len(run.members) >= rules.burst_run:
             for eid in run.members:
                 self._flag(ScreenFact.from_dict(top[eid]), reason)
 
-    def _share(self, fact: ScreenFact) -> None:
+    def _share(self, fact: ScreenFact, kept: dict[str, Any]) -> None:
         """The window's top ratings this hour against its own history and its hall's."""
         rules = self.rules
         hour_key = f"{self.PREFIX}q|{fact.window_code}|{window_start(fact.at, 3600)}"
@@ -250,7 +255,7 @@ class Screener:
         is_top = fact.level == TOP_LEVEL
         hour["ids"].append(fact.evaluation_id)
         if is_top:
-            hour["top"][fact.evaluation_id] = _kept(fact)
+            hour["top"][fact.evaluation_id] = kept
         history_key = f"{self.PREFIX}Q|{fact.window_code}"
         peers_key = f"{self.PREFIX}P|{fact.hall_code}"
         counts = {}

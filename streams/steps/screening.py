@@ -3,16 +3,21 @@
 Reads the facts the ingest step forwards on the worker's internal, one-partition topic
 ``<app>-screen-facts`` (so one screener sees every evaluator, device and network), hands them
 to the pure :class:`streams.screening.screener.Screener` and writes one ``ratings.suspect``
-event per evaluation whose verdict changed. The state goes through the outbox like every
-step's, so it is sent with the batch's outputs before its offsets are committed.
+event per evaluation whose verdict changed.
+
+Its state is not changelogged: most of its keys are new with every evaluation (an evaluator,
+an app install, a network seen once), so a changelog cost about six records per evaluation
+(docs/benchmarks.md). The facts topic is the screener's whole input, in one partition and in
+order, so a worker that takes it over rebuilds the state by screening again, silently, the
+facts of the last ``rebuild_span_s`` before its committed offset (``rebuild``), then goes on:
+the same facts in the same order give the same state, and a fact after the committed offset
+is screened as it was the first time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
 from datetime import UTC, datetime
-from typing import Any
 
 from schemas.suspects import SuspectEvent
 from streams import metrics
@@ -28,13 +33,26 @@ class ScreenStep:
         self,
         *,
         rules: ScreenRules,
-        state: MutableMapping[str, Any],
         outbox: OutboxPort,
         suspect_topic: str,
     ) -> None:
-        self.screener = Screener(state, rules)
+        self.rules = rules
+        self.screener = Screener({}, rules)
         self._outbox = outbox
         self._topic = suspect_topic
+        # whether the state was rebuilt from the facts before the committed offset
+        self.rebuilt = False
+
+    @property
+    def rebuild_span_s(self) -> int:
+        """How far back (by record time) a rebuild reads: the state's horizon, plus a day
+        window that may have started before it."""
+        return self.rules.horizon_s + 86_400
+
+    def rebuild(self, facts: list[ScreenFact]) -> None:
+        """Screen facts already screened before (up to the committed offset) to rebuild the
+        state; their suspects were sent then, so nothing is sent now."""
+        self.screener.screen(facts)
 
     def process(self, facts: list[ScreenFact]) -> list[Suspect]:
         try:
@@ -56,8 +74,10 @@ class ScreenStep:
         return self.screener.expire()
 
     def forget(self) -> None:
-        """This worker no longer owns the screening partition: its clock goes too."""
-        self.screener.clock = 0
+        """This worker no longer owns the screening partition: whoever owns it next
+        rebuilds the state."""
+        self.screener = Screener({}, self.rules)
+        self.rebuilt = False
 
 
 def suspect_event(suspect: Suspect) -> SuspectEvent:
