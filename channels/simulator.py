@@ -37,6 +37,20 @@ Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
   `MALFORMED_REASONS` so every reason appears once there are at least 11 malformed messages;
   kind is ``malformed:<reason>``, the reason code the pipeline must reject them with.
 - ``mixed``: surge + 1% duplicates + 0.5% duplicate transactions + 1% malformed (the demo).
+- fakes and malice (issue 16), planted from `fraud_from` (default 0.3) on, in bursts, about
+  `fraud_share` (default 3%) of the messages after it; each planted message has
+  ``planted`` set to the scenario's name, so tests can measure recall:
+  - ``staff_farming``: staff at one hall window press its pad themselves: runs of 8–20
+    five-star evaluations 2–8 s apart, on that window's pad and staff member;
+  - ``evaluator_flood``: three accounts (each on one app install and one network) send runs
+    of 10–30 five-star evaluations 5–30 s apart (刷好评);
+  - ``malicious_campaign``: five accounts on one network post bad reviews of one department
+    whose comments are abuse or advertising (恶意差评), 20–90 s apart.
+
+Every evaluation carries what a channel knows of the client: a hall pad or kiosk its
+``device_id`` and the hall's LAN address, the app its install id and a public address, the
+web portal the address; hotline and SMS neither. These are drawn from a generator of their
+own, so a seed gives the same evaluations as before they existed.
 
 ``arrival_delays=True`` (any scenario; ``haochaping simulate --arrival-delays``, the demo) makes
 evaluations arrive as they do in practice (channels/arrival.py): the clock above is when a
@@ -50,6 +64,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -203,7 +218,26 @@ KIND_DUPLICATE: Final = "duplicate"
 KIND_DUPLICATE_TRANSACTION: Final = "duplicate_transaction"
 MALFORMED_PREFIX: Final = "malformed:"
 
-SCENARIOS: Final[tuple[str, ...]] = ("steady", "surge", "duplicates", "malformed", "mixed")
+FRAUD_SCENARIOS: Final[tuple[str, ...]] = ("staff_farming", "evaluator_flood", "malicious_campaign")
+SCENARIOS: Final[tuple[str, ...]] = (
+    "steady",
+    "surge",
+    "duplicates",
+    "malformed",
+    "mixed",
+    *FRAUD_SCENARIOS,
+)
+# what a 恶意差评 campaign writes: abuse, or nothing to do with the service
+CAMPAIGN_COMMENTS: Final = (
+    "垃圾部门，一群废物",
+    "什么狗官，办事的都是饭桶",
+    "窗口的人都是白痴，猪脑子",
+    "垃圾服务，人渣",
+    "代办包过，加微信 banzheng888",
+    "低息贷款，点击链接 www.dk-kuai.cn",
+    "兼职刷单日结，加v 5566",
+    "一帮蠢货，滚蛋",
+)
 
 
 @dataclass(frozen=True)
@@ -220,6 +254,8 @@ class SimulatedMessage:
     value: bytes
     kind: str
     at: datetime
+    # the fraud scenario that planted this (valid) evaluation, "" for genuine traffic
+    planted: str = ""
 
     @property
     def malformed_reason(self) -> str | None:
@@ -242,6 +278,9 @@ class Scenario:
     duplicate_rate: float = 0.0
     duplicate_transaction_rate: float = 0.0
     malformed_rate: float = 0.0
+    fraud: str = ""  # one of FRAUD_SCENARIOS, or "" for none
+    fraud_from: float = 0.3
+    fraud_share: float = 0.03
 
     @classmethod
     def named(cls, name: str) -> Scenario:
@@ -261,11 +300,13 @@ class Scenario:
                 duplicate_transaction_rate=0.005,
                 malformed_rate=0.01,
             )
+        if name in FRAUD_SCENARIOS:
+            return cls(name, fraud=name)
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
 
 def encode_message(
-    evaluation: dict[str, Any], kind: str = KIND_VALID, *, at: datetime
+    evaluation: dict[str, Any], kind: str = KIND_VALID, *, at: datetime, planted: str = ""
 ) -> SimulatedMessage:
     """Serialize an evaluation as channels do: compact UTF-8 JSON, keyed by transaction."""
     return SimulatedMessage(
@@ -273,7 +314,27 @@ def encode_message(
         value=json.dumps(evaluation, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
         kind=kind,
         at=at,
+        planted=planted,
     )
+
+
+# mean burst size of each fraud scenario, so that ``fraud_share`` is the planted share
+_MEAN_BURST: Final[dict[str, float]] = {
+    "staff_farming": 14.0,
+    "evaluator_flood": 20.0,
+    "malicious_campaign": 5.5,
+}
+
+
+def hall_address(hall_code: str, host: int) -> str:
+    """An address on a hall's LAN: one private /24 per hall."""
+    n = zlib.crc32(hall_code.encode())
+    return f"10.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{host}"
+
+
+def public_address(r: Random) -> str:
+    """A public client address (carrier NAT and home lines), spread over the IPv4 space."""
+    return f"{r.randint(36, 223)}.{r.randrange(256)}.{r.randrange(256)}.{r.randint(1, 254)}"
 
 
 def message_key(evaluation: dict[str, Any]) -> bytes | None:
@@ -374,12 +435,18 @@ class Simulator:
         self._district_cum = _cumulative([d.population_10k for d in DISTRICTS])
         nominal = sum(CHANNEL_MIX[c] * f for c, f in _CHANNEL_BAD_FACTOR.items())
         self._bad_factor = {c: f / nominal for c, f in _CHANNEL_BAD_FACTOR.items()}
-        self._txn_seq = 0
+        # Where transaction numbers start: apart for different seeds, so that two runs (the
+        # demo's traffic and its planted fakes) do not give two transactions one id, which
+        # the pipeline would rightly reject as a second evaluation of one transaction.
+        self._txn_seq = Random(seed).randrange(10**8)
         # Recent first-round evaluations that may still get a 追评; bounded, like a real
         # channel backend only offering follow-ups for recent transactions.
         self._followup_pool: deque[dict[str, Any]] = deque(maxlen=5000)
         self._recent: deque[_Sent] = deque(maxlen=1000)
         self._malformed_cursor = self.rng.randrange(len(MALFORMED_REASONS))
+        # devices, addresses and planted fakes: a generator of their own, so adding them did
+        # not change the evaluations a seed gives
+        self.net_rng = Random(seed * 7919 + 17)
 
     # --- picking --------------------------------------------------------------------------
 
@@ -632,11 +699,25 @@ class Simulator:
                 window = self.rng.choice(hall.windows)
                 ev["window_code"] = window.code
                 ev["staff_id"] = self.rng.choice(window.staff_ids)
+        self._client(ev, channel, hall)
         ev["evaluated_at"] = _iso(at)
         ev["source"] = SOURCE
         if has_txn:
             self._followup_pool.append(ev)
         return ev
+
+    def _client(self, ev: dict[str, Any], channel: str, hall: Hall | None) -> None:
+        """device_id and client_ip as each channel knows them."""
+        r = self.net_rng
+        if hall is not None and channel in ("counter", "kiosk"):
+            where = ev.get("window_code") or hall.code
+            ev["device_id"] = ("PAD-" if channel == "counter" else "KIOSK-") + where
+            ev["client_ip"] = hall_address(hall.code, r.randrange(2, 250))
+        elif channel == "app":
+            ev["device_id"] = f"APP-{r.getrandbits(48):012x}"
+            ev["client_ip"] = public_address(r)
+        elif channel in ("web", "qrcode"):
+            ev["client_ip"] = public_address(r)
 
     def _followup(self, at: datetime) -> dict[str, Any] | None:
         """A 追评: round 2 of an earlier transaction, usually after the case was concluded."""
@@ -791,6 +872,8 @@ class Simulator:
     ) -> Iterator[SimulatedMessage]:
         surge_from = math.ceil(count * sc.surge_from) if sc.surge else count
         surge_share = self._surge_share(sc, surge_dept, surge_item)
+        fraud_from = math.ceil(count * sc.fraud_from) if sc.fraud else count
+        burst_chance = sc.fraud_share / _MEAN_BURST.get(sc.fraud, 1.0)
         clock = start
         # messages ready to send: more than one when a hall pad syncs its queue
         ready: deque[SimulatedMessage] = deque()
@@ -807,6 +890,9 @@ class Simulator:
                 clock = self._advance(clock, peak, rhythm)
                 at = clock
                 open_halls = None if rhythm else True
+            if i >= fraud_from and self.net_rng.random() < burst_chance:
+                ready.extend(self.planted_burst(sc.fraud, at))
+                continue
             message = self._next_message(
                 at, i >= surge_from, sc, surge_dept, surge_item, surge_share, open_halls
             )
@@ -814,6 +900,76 @@ class Simulator:
                 ready.append(message)
             else:
                 ready.extend(self._arriving(message, at, delays))
+
+    # --- planted fakes (issue 16) ---------------------------------------------------------
+
+    def planted_burst(self, scenario: str, at: datetime) -> list[SimulatedMessage]:
+        """One burst of fake or malicious evaluations from ``at`` on, each marked planted."""
+        r = self.net_rng
+        out = []
+        if scenario == "staff_farming":
+            dept, hall, window = self._farmed_window()
+            when = at
+            for _ in range(r.randint(8, 20)):
+                item = self._pick_service(dept)
+                ev = self._build(when, dept, item, "counter", 5, self._tags(5), None)
+                ev.update(
+                    region_code=hall.region_code,
+                    hall_code=hall.code,
+                    window_code=window.code,
+                    staff_id=window.staff_ids[0],
+                    device_id=f"PAD-{window.code}",
+                    client_ip=hall_address(hall.code, 9),
+                )
+                out.append(encode_message(ev, KIND_VALID, at=when, planted=scenario))
+                when += timedelta(seconds=r.uniform(2, 8))
+        elif scenario == "evaluator_flood":
+            k = r.randrange(3)
+            when = at
+            for _ in range(r.randint(10, 30)):
+                dept = self.departments[r.randrange(len(self.departments))]
+                item = self._pick_service(dept)
+                ev = self._build(when, dept, item, "app", 5, self._tags(5), None)
+                ev.update(
+                    evaluator_id=f"U9{k:010d}",
+                    evaluator_type=1,
+                    device_id=f"APP-FLOOD{k}",
+                    client_ip=f"203.0.113.{10 + k}",
+                )
+                out.append(encode_message(ev, KIND_VALID, at=when, planted=scenario))
+                when += timedelta(seconds=r.uniform(5, 30))
+        elif scenario == "malicious_campaign":
+            dept = self._campaign_target()
+            when = at
+            for _ in range(r.randint(3, 8)):
+                k = r.randrange(5)
+                item = self._pick_service(dept)
+                channel = r.choice(("web", "app"))
+                tags = sorted(r.sample(TAGS_BY_LEVEL[1], 1))
+                ev = self._build(when, dept, item, channel, 1, tags, r.choice(CAMPAIGN_COMMENTS))
+                ev.update(
+                    evaluator_id=f"U8{k:010d}",
+                    evaluator_type=1,
+                    client_ip=f"198.51.100.{20 + k}",
+                )
+                ev.pop("device_id", None)
+                out.append(encode_message(ev, KIND_VALID, at=when, planted=scenario))
+                when += timedelta(seconds=r.uniform(20, 90))
+        else:
+            raise ValueError(f"unknown fraud scenario {scenario!r}; known: {FRAUD_SCENARIOS}")
+        return out
+
+    def _farmed_window(self) -> tuple[Department, Hall, Any]:
+        """The hall window whose staff farm good reviews: the first window of the first hall
+        of the largest department's district (the same for a seed)."""
+        dept = max(self.departments, key=lambda d: d.weight)
+        district = dept.region_code if dept.region_code in DISTRICT_BY_CODE else DISTRICTS[0].code
+        hall = HALLS_BY_DISTRICT[district][0]
+        return dept, hall, hall.windows[0]
+
+    def _campaign_target(self) -> Department:
+        """The department a 恶意差评 campaign targets: the second largest."""
+        return sorted(self.departments, key=lambda d: -d.weight)[min(1, len(self.departments) - 1)]
 
     def _arriving(
         self, message: SimulatedMessage, at: datetime, delays: ArrivalDelays

@@ -15,6 +15,8 @@ class SentTally:
     kinds: Counter[str] = field(default_factory=Counter)
     valid_ids: set[str] = field(default_factory=set)
     first_evaluated_at: str | None = None
+    # valid evaluations a fraud scenario planted, by id → scenario (what screening must flag)
+    planted: dict[str, str] = field(default_factory=dict)
 
     def add(self, message: SimulatedMessage) -> None:
         self.kinds[message.kind] += 1
@@ -22,6 +24,8 @@ class SentTally:
             evaluation = json.loads(message.value)
             self.valid_ids.add(evaluation["evaluation_id"])
             self.first_evaluated_at = self.first_evaluated_at or evaluation["evaluated_at"]
+            if message.planted:
+                self.planted[evaluation["evaluation_id"]] = message.planted
 
     @property
     def sent(self) -> int:
@@ -38,6 +42,8 @@ class SentTally:
                 "valid_evaluations": len(self.valid_ids),
                 "first_evaluated_at": self.first_evaluated_at,
                 "surge_department": surge_department,
+                "planted": dict(Counter(self.planted.values())),
+                "planted_ids": sorted(self.planted),
             },
             indent=2,
         )

@@ -1,4 +1,5 @@
-"""The `haochaping` command: worker, sink, simulate, migrate, topics, report, schema, settings.
+"""The `haochaping` command: worker, sink, simulate, migrate, topics, report, suspects, schema,
+settings.
 
 Every command turns a failure it understands (an unreachable broker or server, a refused
 query, a missing secret) into one line on stderr and exit status 1, never a traceback.
@@ -671,8 +672,9 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
     for dimension, rows in found.rankings.items():
         out.print(
             table(
-                f"{titles[dimension]}: last {days} day(s), least satisfied first, "
-                f"≥{min_total} rated",
+                f"{titles[dimension]}: raw rates (every evaluation, before review; "
+                f"official: satisfaction_official_daily), last {days} day(s), least "
+                f"satisfied first, ≥{min_total} rated",
                 (
                     "code",
                     "name",
@@ -697,6 +699,121 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
                 empty=f"no {dimension} has {min_total}+ evaluations yet",
             )
         )
+
+
+@cli.command()
+def suspects(
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="days of evaluations to cover")
+    ] = 1,
+    by: Annotated[
+        str, typer.Option(help="group by department, window (hall window) or staff")
+    ] = "department",
+    status: Annotated[
+        str, typer.Option(help="pending (not reviewed yet), confirmed, cleared or all")
+    ] = "pending",
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows per table")] = 20,
+) -> None:
+    """Suspect evaluations (刷好评, 恶意差评) by department, window or staff, with evidence."""
+    from reports.suspects import COLUMN
+    from reports.suspects import suspects as find
+    from sinks.clickhouse import connect
+
+    if by not in COLUMN:
+        fail(f"--by must be one of {', '.join(COLUMN)}, not {by!r}")
+    if status not in ("pending", "confirmed", "cleared", "all"):
+        fail(f"--status must be pending, confirmed, cleared or all, not {status!r}")
+    settings = get_settings()
+    with one_line_errors(settings):
+        client = connect(settings, analyst=True)
+        found = find(
+            lambda sql, p: list(client.execute(sql, p)),
+            days=days,
+            by=by,  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
+            limit=limit,
+        )
+    _render_suspects(found, days=days, status=status)
+
+
+def _render_suspects(found: Any, *, days: int, status: str) -> None:
+    from haochaping.render import table
+
+    out.print(
+        table(
+            f"suspect evaluations ({status}) by {found.by}, last {days} day(s)",
+            (
+                found.by,
+                "suspects",
+                "好评 good",
+                "差评 bad",
+                "confirmed",
+                "cleared",
+                "top score",
+                "reasons",
+            ),
+            (
+                (place, n, good, bad, confirmed, cleared, f"{score:.2f}", ", ".join(reasons))
+                for place, n, good, bad, confirmed, cleared, score, reasons in found.summary
+            ),
+            empty="no suspect evaluation",
+        )
+    )
+    out.print(
+        table(
+            "evidence, most suspect first (confirm or clear with suspect_confirmed / "
+            "suspect_cleared on cases.events)",
+            (
+                "evaluation",
+                "evaluated (Shanghai)",
+                "department",
+                "window",
+                "staff",
+                "level",
+                "score",
+                "status",
+                "evidence",
+            ),
+            (
+                (
+                    eid,
+                    f"{at:%Y-%m-%d %H:%M:%S}",
+                    dept,
+                    window,
+                    staff,
+                    level,
+                    f"{score:.2f}",
+                    state,
+                    "; ".join(evidence) or ", ".join(reasons),
+                )
+                for (
+                    eid,
+                    at,
+                    dept,
+                    window,
+                    staff,
+                    level,
+                    score,
+                    reasons,
+                    evidence,
+                    state,
+                ) in found.evidence
+            ),
+            empty="no suspect evaluation",
+        )
+    )
+    out.print(
+        table(
+            "departments with an implausibly perfect 好评率 (no bad review at their volume; "
+            "for review, not excluded)",
+            ("day", "department", "evaluations", "peers' 差评率", "p-value"),
+            (
+                (str(day), dept, total, f"{rate:.2%}", f"{p:.1e}")
+                for day, dept, total, rate, p in found.perfect
+            ),
+            empty="none",
+        )
+    )
 
 
 @cli.command()

@@ -78,7 +78,13 @@ def grants(settings: Settings) -> list[Grant]:
     """What each user may do. haochaping-admin is a super user (server.properties), no ACL."""
     s = settings
     topic, group = ResourceType.TOPIC, ResourceType.GROUP
-    outputs = [s.topic_valid, s.topic_rejected, s.topic_alerts, s.topic_case_warnings]
+    outputs = [
+        s.topic_valid,
+        s.topic_rejected,
+        s.topic_alerts,
+        s.topic_case_warnings,
+        s.topic_suspect,
+    ]
     landed = [*outputs, s.topic_windows, s.topic_cases]  # what the sink reads
     worker_ops = (READ, WRITE, CREATE, DESCRIBE, Op.DESCRIBE_CONFIGS)
     out = [

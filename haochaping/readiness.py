@@ -15,7 +15,7 @@ from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
-from streams.pipeline import surge_minutes_topic
+from streams.pipeline import screen_facts_topic, surge_minutes_topic
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,12 @@ def group_inputs(settings: Settings) -> dict[str, tuple[str, list[str]]]:
     return {
         "worker": (
             settings.app_id,
-            [settings.topic_raw, settings.topic_cases, surge_minutes_topic(settings)],
+            [
+                settings.topic_raw,
+                settings.topic_cases,
+                surge_minutes_topic(settings),
+                screen_facts_topic(settings),
+            ],
         ),
         "sink": (settings.sink_group, [landing.topic(settings) for landing in LANDINGS]),
     }

@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
+from streams.pipeline import screen_facts_topic
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,10 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """ratings.raw and every topic that lands in ClickHouse (sinks/landings.py)."""
+    """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), and the
+    worker's screening facts: a topic Faust creates itself as it starts can miss its
+    consumer's first metadata ("Ignoring missing topic"), and its agent then reads nothing
+    until the next metadata refresh, minutes later (seen in tests/integration/test_screening)."""
     size = {
         "max.message.bytes": str(settings.topic_max_message_bytes),
         # with acks=all, a write is answered once this many replicas have it
@@ -34,6 +38,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             TopicSpec(landing.topic(settings), p, compacted if landing.compacted else retention)
             for landing in LANDINGS
         ),
+        TopicSpec(screen_facts_topic(settings), 1, retention),
     ]
 
 

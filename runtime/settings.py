@@ -204,6 +204,55 @@ class Settings(BaseSettings):
     # --- follow-up of bad reviews (cases)
     topic_cases: str = Field("cases.events", description="case events (routed, called_back, …)")
     topic_case_warnings: str = Field("alerts.cases", description="overdue warnings (超期预警)")
+
+    # --- screening of fake and malicious evaluations (issue 16; docs/analyst-guide.md)
+    topic_suspect: str = Field(
+        "ratings.suspect", description="one event per flagged evaluation: reasons and score"
+    )
+    screen_evaluator_per_minute: int = Field(
+        3, ge=1, description="most evaluations one evaluator makes in a minute"
+    )
+    screen_evaluator_per_hour: int = Field(
+        10, ge=1, description="most evaluations one evaluator makes in an hour"
+    )
+    screen_evaluator_per_day: int = Field(
+        20, ge=1, description="most evaluations one evaluator makes in a day"
+    )
+    screen_device_per_minute: int = Field(
+        6, ge=1, description="most evaluations one device (pad, kiosk, app install) sends a minute"
+    )
+    screen_device_per_hour: int = Field(120, ge=1, description="… an hour")
+    screen_device_per_day: int = Field(600, ge=1, description="… a day")
+    screen_network_per_minute: int = Field(
+        40, ge=1, description="most evaluations one /24 (IPv4) or /48 (IPv6) sends a minute"
+    )
+    screen_network_per_hour: int = Field(600, ge=1, description="… an hour")
+    screen_departments_per_day: int = Field(
+        4, ge=1, description="most distinct departments one evaluator evaluates in a day"
+    )
+    screen_burst_run: int = Field(
+        6, ge=2, description="top ratings in a row at one hall window or staff member that …"
+    )
+    screen_burst_gap_s: int = Field(
+        15, ge=1, description="… each come within this many seconds of the one before: a burst"
+    )
+    screen_share_alpha: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        description="a hall window's top ratings in an hour are flagged when that many are less "
+        "likely than this by chance, given its usual share and its hall's",
+    )
+    screen_share_min_total: int = Field(
+        12, ge=1, description="evaluations a window needs in an hour before its share is judged"
+    )
+    screen_transaction_channels: str = Field(
+        "counter,kiosk,sms",
+        description="channels whose evaluations must carry a transaction_id (comma-separated)",
+    )
+    screen_horizon_hours: int = Field(
+        48, ge=1, description="how long the screening keeps state past an evaluation's event time"
+    )
     case_callback_working_days: int = Field(
         1, ge=1, description="working days to call the citizen back after a bad review"
     )

@@ -45,7 +45,13 @@ CaseEventKind = Literal[
     "appeal_upheld",
     "appeal_rejected",
     "closed",
+    # the office's review of a suspect evaluation (ratings.suspect); case_id = its evaluation_id
+    "suspect_confirmed",
+    "suspect_cleared",
 ]
+# review events that are not steps of a bad review's follow-up: they travel on cases.events so
+# that every human decision on an evaluation lands in one table, but open or move no case
+SUSPECT_REVIEW_EVENTS: Final[tuple[str, ...]] = ("suspect_confirmed", "suspect_cleared")
 CASE_EVENT_KINDS: Final[tuple[str, ...]] = CaseEventKind.__args__  # type: ignore[attr-defined]
 Deadline = Literal["callback", "rectification"]
 WarningKind = Literal["due_soon", "overdue"]
@@ -77,7 +83,13 @@ class CaseEvent(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True, title="CaseEvent")
 
-    case_id: Annotated[CaseId, Field(description="= evaluation_id of the bad review")]
+    case_id: Annotated[
+        CaseId,
+        Field(
+            description="= evaluation_id of the bad review (of the suspect evaluation for "
+            "suspect_confirmed / suspect_cleared)"
+        ),
+    ]
     event: CaseEventKind
     at: Annotated[UtcDatetime, Field(description="when the step happened, with a UTC offset")]
     department_code: Annotated[Code, Field(description="department reporting / routed to")]

@@ -16,6 +16,7 @@ Contract decisions beyond ARCHITECTURE.md's table (channel teams read these in t
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Self
 
@@ -127,6 +128,21 @@ class RawEvaluation(BaseModel):
     evaluator_type: Annotated[
         int | None, Field(ge=1, le=2, strict=True, description="1 person, 2 legal entity")
     ] = None
+    device_id: Annotated[
+        OptCode,
+        Field(
+            description="评价设备标识 (hall pad, kiosk or app install); pseudonymized on ingest, "
+            "never stored raw"
+        ),
+    ] = None
+    client_ip: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="IPv4 or IPv6 address of the evaluating client; cut to its /24 (IPv4) "
+            "or /48 (IPv6) network and pseudonymized on ingest, never stored raw",
+        ),
+    ] = None
     hall_code: Annotated[OptCode, Field(description="服务大厅编码")] = None
     window_code: Annotated[OptCode, Field(description="窗口编码")] = None
     staff_id: Annotated[OptCode, Field(description="工作人员标识")] = None
@@ -168,6 +184,19 @@ class RawEvaluation(BaseModel):
                     {"index": index, "tag": tag, "tag_level": known.level, "level": level},
                 )
         return tags
+
+    @field_validator("client_ip")
+    @classmethod
+    def _check_ip(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ipaddress.ip_address(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                "invalid_ip", "must be an IPv4 or IPv6 address, or null"
+            ) from None
+        return value.strip()
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
@@ -216,6 +245,10 @@ class Evaluation(BaseModel):
     scores: dict[str, int] = Field(default_factory=dict)
     evaluator_hash: str | None = Field(None, description="HMAC-SHA256 of evaluator_id")
     evaluator_type: int | None = None
+    device_hash: str | None = Field(None, description="HMAC-SHA256 of device_id")
+    network_hash: str | None = Field(
+        None, description="HMAC-SHA256 of client_ip's /24 (IPv4) or /48 (IPv6) network"
+    )
     hall_code: str | None = None
     window_code: str | None = None
     staff_id: str | None = None

@@ -17,6 +17,7 @@ from schemas.alerts import AlertEvent
 from schemas.cases import CaseEvent, CaseWarning
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
+from schemas.suspects import SuspectEvent
 from sinks.rows import (
     ALERTS_COLUMNS,
     CASE_EVENTS_COLUMNS,
@@ -24,11 +25,13 @@ from sinks.rows import (
     PARTIALS_COLUMNS,
     RATINGS_COLUMNS,
     REJECTED_COLUMNS,
+    SUSPECTS_COLUMNS,
     alert_row,
     case_event_row,
     case_warning_row,
     rating_row,
     rejected_row,
+    suspect_row,
     window_row,
 )
 
@@ -84,6 +87,12 @@ LANDINGS: tuple[Landing, ...] = (
         "case_warnings",
         CASE_WARNINGS_COLUMNS,
         lambda v: case_warning_row(CaseWarning.model_validate_json(v)),
+    ),
+    Landing(
+        "topic_suspect",
+        "suspects",
+        SUSPECTS_COLUMNS,
+        lambda v: suspect_row(SuspectEvent.from_json_bytes(v)),
     ),
 )
 

@@ -11,6 +11,7 @@ from schemas.cases import CaseEvent, CaseWarning
 from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
+from schemas.suspects import SuspectEvent
 from schemas.windows import WindowCounts
 
 RATINGS_COLUMNS = (
@@ -30,6 +31,8 @@ RATINGS_COLUMNS = (
     *(f"score_{name}" for name in SCORE_INDICATORS),
     "evaluator_hash",
     "evaluator_type",
+    "device_hash",
+    "network_hash",
     "hall_code",
     "window_code",
     "staff_id",
@@ -66,6 +69,26 @@ PARTIALS_COLUMNS = (
 )
 
 
+SUSPECTS_COLUMNS = (
+    "evaluation_id",
+    "version",
+    "reasons",
+    "score",
+    "evidence",
+    "department_code",
+    "service_code",
+    "channel",
+    "level",
+    "hall_code",
+    "window_code",
+    "staff_id",
+    "evaluator_hash",
+    "device_hash",
+    "network_hash",
+    "evaluated_at",
+)
+
+
 def _utc(moment: datetime) -> datetime:
     # Always aware: clickhouse-driver reads a naive datetime in the column's time zone
     # (Asia/Shanghai here), which would shift every time by eight hours.
@@ -91,6 +114,8 @@ def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
         *(int(e.scores.get(name, 0)) for name in SCORE_INDICATORS),
         e.evaluator_hash or "",
         e.evaluator_type or 0,
+        e.device_hash or "",
+        e.network_hash or "",
         e.hall_code or "",
         e.window_code or "",
         e.staff_id or "",
@@ -208,3 +233,26 @@ def case_warning_row(warning: CaseWarning) -> tuple[Any, ...]:
 
 def window_row(value: bytes) -> tuple[Any, ...]:
     return partial_row(WindowCounts.from_state(json.loads(value)))
+
+
+def suspect_row(event: SuspectEvent) -> tuple[Any, ...]:
+    e = event
+    return (
+        e.evaluation_id,
+        e.version,
+        list(e.reasons),
+        float(e.score),
+        # reason → why, as "reason: why" lines (18.16 has no Map)
+        [f"{reason}: {why}" for reason, why in sorted(e.evidence.items())],
+        e.department_code,
+        e.service_code,
+        e.channel,
+        e.level,
+        e.hall_code,
+        e.window_code,
+        e.staff_id,
+        e.evaluator_hash,
+        e.device_hash,
+        e.network_hash,
+        _utc(e.evaluated_at),
+    )

@@ -4,6 +4,7 @@ batches into the three steps and send what they produced.
 - ``ratings.raw`` → :class:`streams.steps.ingest.IngestStep` (check, dedupe, count, emit)
 - surge minutes → :class:`streams.steps.surges.SurgeStep` (judge, alert)
 - ``cases.events`` → :class:`streams.steps.cases.CaseStep` (follow up, warn)
+- screening facts → :class:`streams.steps.screening.ScreenStep` (flag fakes and malice)
 
 Decisions live in the steps and the plain modules they use; nothing here decides anything.
 State the steps keep goes through :class:`streams.outbox.ChangelogState`, so every change is
@@ -21,19 +22,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.transport.drivers.aiokafka import Producer as AiokafkaProducer
 from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
 from faust.types import EventT
 
-from runtime.kafka_security import sasl_login
+from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
 from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
-from streams.pipeline import StepStates, build_steps, surge_minutes_topic
+from streams.pipeline import StepStates, build_steps, screen_facts_topic, surge_minutes_topic
 from streams.records import Record
+from streams.screening.facts import unbundle_facts
 
 log = logging.getLogger("haochaping.worker")
 
@@ -209,6 +211,9 @@ class Worker:
         # Merged minute counts are a few hundred records a second at most: one partition,
         # so one worker judges every key of a dimension together.
         self.minutes_topic = self._bytes_topic(surge_minutes_topic(settings), 1)
+        # Screening facts: one partition too, so one screener sees every evaluator, device
+        # and network, whatever ratings.raw partition their evaluations came in on.
+        self.facts_topic = self._bytes_topic(screen_facts_topic(settings), 1)
         # satisfaction.windows is the changelog of the window table: the record written for
         # durability is the very record the sink lands, so counting costs one send, not two.
         self.windows_topic = self.app.topic(
@@ -259,6 +264,7 @@ class Worker:
             ),
         )
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
+        self.screening = steps.screening
 
     async def send(self) -> None:
         """Hand over what the steps produced and wait until Kafka has acknowledged it."""
@@ -283,6 +289,8 @@ class Worker:
                 self.surges.forget()
             if tp.topic == self.settings.topic_cases:
                 self.cases.forget_partition(tp.partition)
+            if tp.topic == self.facts_topic.get_topic_name():
+                self.screening.forget()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -334,12 +342,61 @@ def _agents(worker: Worker) -> None:
             worker.surges.process(_json_values(events), at=arrived)
             await worker.send()
 
+    @app.agent(worker.facts_topic, concurrency=1)
+    async def screen(stream: faust.StreamT) -> None:
+        batches = stream.take_events(2000, within=1.0)  # type: ignore[attr-defined]
+        async for events in batches:
+            if not worker.screening.rebuilt:
+                await rebuild_screening(worker, min(event.message.offset for event in events))
+            worker.screening.process(unbundle_facts(event.message.value for event in events))
+            await worker.send()
+
     @app.agent(worker.cases_topic, concurrency=1)
     async def follow_cases(stream: faust.StreamT) -> None:
         batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
         async for events in batches:
             worker.cases.process([record_of(event) for event in events])
             await worker.send()
+
+
+async def rebuild_screening(worker: Worker, until: int) -> None:
+    """Rebuild the screening state from the facts before offset ``until`` (the committed
+    one) that were written within the step's rebuild span (streams/steps/screening.py)."""
+    settings, step = worker.settings, worker.screening
+    tp = TopicPartition(worker.facts_topic.get_topic_name(), 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_servers,
+        enable_auto_commit=False,
+        **kafka_security(settings),
+    )
+    started, count = time.monotonic(), 0
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        since_ms = int((time.time() - step.rebuild_span_s) * 1000)
+        found = await consumer.offsets_for_times({tp: since_ms})
+        position = found[tp].offset if found.get(tp) is not None else until
+        if position < until:
+            consumer.seek(tp, position)
+        idle = 0
+        while position < until and idle < 5:
+            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=2000)
+            records = [r for r in batch.get(tp, []) if r.offset < until]
+            idle = 0 if records else idle + 1
+            if records:
+                position = records[-1].offset + 1
+                facts = unbundle_facts(r.value for r in records)
+                step.rebuild(facts)
+                count += len(facts)
+    finally:
+        await consumer.stop()
+    step.rebuilt = True
+    log.info(
+        "screening: state rebuilt from %d facts before offset %d in %.1f s",
+        count,
+        until,
+        time.monotonic() - started,
+    )
 
 
 def watch_deliveries(deliveries: list[asyncio.Future[Any]]) -> None:
@@ -389,6 +446,7 @@ def _timers(worker: Worker) -> None:
     async def expire_state() -> None:
         try:
             worker.ingest.expire()
+            worker.screening.expire()
         except Exception:  # a timer that raises stops the worker; expiry can wait a round
             log.exception("expiring state failed; trying again in 30 s")
         await worker.send()

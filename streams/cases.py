@@ -255,6 +255,8 @@ def apply_event(case: Case, event: CaseEvent, policy: CasePolicy | None = None) 
         # Keep the latest ones: only the last route decides the responsible department.
         case.routes = routes[-limit:]
         return True
+    if event.event == "suspect_confirmed" or event.event == "suspect_cleared":
+        return False  # a review of a suspect evaluation is not a step of its follow-up
     kind: StepKind = event.event
     known = case.steps.get(kind)
     if known is not None and known <= event.at:

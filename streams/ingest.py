@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 from schemas.codes import SCORE_INDICATORS, RejectReason
 from schemas.errors import FieldRules, show, translate, where_of
 from schemas.evaluation import Evaluation, RawEvaluation
-from streams.scrub import pseudonymize, scrub_text
+from streams.scrub import network_pseudonym, pseudonymize, scrub_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,7 @@ _FIELD_RULE: Final[dict[str, str]] = {
     "region_code": "must be a string of 6-12 digits",
     "evaluation_round": "must be the integer 1 or 2",
     "evaluator_type": "must be the integer 1 or 2, or null",
+    "client_ip": "must be an IPv4 or IPv6 address, or null",
     "evaluated_at": "must be an ISO-8601 date-time string with a UTC offset",
 }
 
@@ -177,6 +178,7 @@ def _normalized(
 ) -> Evaluation:
     comment = ev.comment.strip() if ev.comment else None
     evaluator_id = ev.evaluator_id.strip() if ev.evaluator_id else None
+    device_id = ev.device_id.strip() if ev.device_id else None
     channel = ev.channel
     return Evaluation.model_construct(
         evaluation_id=ev.evaluation_id,
@@ -196,6 +198,8 @@ def _normalized(
         scores={k: ev.scores[k] for k in SCORE_INDICATORS if k in ev.scores} if ev.scores else {},
         evaluator_hash=pseudonymize(evaluator_id, secret) if evaluator_id else None,
         evaluator_type=ev.evaluator_type,
+        device_hash=pseudonymize(device_id, secret) if device_id else None,
+        network_hash=network_pseudonym(ev.client_ip, secret) if ev.client_ip else None,
         hall_code=_blank_to_none(ev.hall_code),
         window_code=_blank_to_none(ev.window_code),
         staff_id=_blank_to_none(ev.staff_id),

@@ -72,3 +72,12 @@ clock_drift = Counter(
     "got them (a source's wrong clock, or a late sender); each carries clock_skew_s",
     ["channel", "direction"],
 )
+suspects_flagged = Counter(
+    "haochaping_suspects_flagged_total",
+    "reasons added to evaluations by the screening (ratings.suspect), by reason",
+    ["reason"],
+)
+screening_failures = Counter(
+    "haochaping_screening_failures_total",
+    "batches of screening facts the screening step failed on (a bug: see the worker's log)",
+)

@@ -15,10 +15,12 @@ from runtime.settings import Settings
 from streams.cases import CasePolicy
 from streams.deadlines import WorkingCalendar
 from streams.outbox import OutboxPort
+from streams.screening.screener import ScreenRules
 from streams.spikes import SpikeConfig
 from streams.steps.cases import CaseStep
 from streams.steps.ingest import IngestRules, IngestStep, IngestTopics
 from streams.steps.rejections import Rejections
+from streams.steps.screening import ScreenStep
 from streams.steps.surges import SurgeRules, SurgeStep
 
 State = MutableMapping[str, Any]
@@ -38,10 +40,40 @@ class Steps:
     surges: SurgeStep
     cases: CaseStep
     rejections: Rejections
+    screening: ScreenStep
 
 
 def surge_minutes_topic(settings: Settings) -> str:
     return f"{settings.app_id}-surge-minutes"
+
+
+def screen_facts_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-screen-facts"
+
+
+def screen_rules(settings: Settings) -> ScreenRules:
+    s = settings
+    return ScreenRules(
+        limits={
+            ("evaluator", "minute"): s.screen_evaluator_per_minute,
+            ("evaluator", "hour"): s.screen_evaluator_per_hour,
+            ("evaluator", "day"): s.screen_evaluator_per_day,
+            ("device", "minute"): s.screen_device_per_minute,
+            ("device", "hour"): s.screen_device_per_hour,
+            ("device", "day"): s.screen_device_per_day,
+            ("network", "minute"): s.screen_network_per_minute,
+            ("network", "hour"): s.screen_network_per_hour,
+        },
+        departments_per_day=s.screen_departments_per_day,
+        burst_run=s.screen_burst_run,
+        burst_gap_s=s.screen_burst_gap_s,
+        share_alpha=s.screen_share_alpha,
+        share_min_total=s.screen_share_min_total,
+        transaction_channels=frozenset(
+            c.strip() for c in s.screen_transaction_channels.split(",") if c.strip()
+        ),
+        horizon_s=s.screen_horizon_hours * 3600,
+    )
 
 
 def build_steps(
@@ -63,7 +95,9 @@ def build_steps(
     )
     rejections = Rejections(topic=s.topic_rejected, secret=secret, outbox=outbox)
     ingest = IngestStep(
-        topics=IngestTopics(s.topic_valid, s.topic_cases, surge_minutes_topic(s)),
+        topics=IngestTopics(
+            s.topic_valid, s.topic_cases, surge_minutes_topic(s), screen_facts_topic(s)
+        ),
         rules=IngestRules(
             secret,
             s.clock_skew_s,
@@ -107,4 +141,6 @@ def build_steps(
         warnings_topic=s.topic_case_warnings,
         rejections=rejections,
     )
-    return Steps(ingest, surges, cases, rejections)
+    # its state is rebuilt from its input, not kept in a changelog (streams/steps/screening.py)
+    screening = ScreenStep(rules=screen_rules(s), outbox=outbox, suspect_topic=s.topic_suspect)
+    return Steps(ingest, surges, cases, rejections, screening)

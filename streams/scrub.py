@@ -33,6 +33,7 @@ import bisect
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import unicodedata
@@ -761,6 +762,28 @@ def pseudonymize(value: str, secret: bytes) -> str:
     return hmac.new(secret, data, hashlib.sha256).hexdigest()
 
 
+# A client's address is kept only as its network: a /24 is a hall's or an office's LAN, a /48
+# one site's IPv6 allocation, so flooding from one place is visible without naming a device.
+IPV4_NETWORK_BITS: Final = 24
+IPV6_NETWORK_BITS: Final = 48
+
+
+def client_network(ip: str) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) network of an address, as text; None if not an address."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    bits = IPV4_NETWORK_BITS if address.version == 4 else IPV6_NETWORK_BITS
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def network_pseudonym(ip: str, secret: bytes) -> str | None:
+    """Keyed pseudonym of the network of ``ip`` (never of the address itself)."""
+    network = client_network(ip)
+    return None if network is None else pseudonymize("net:" + network, secret)
+
+
 RAW_COPY_MAX: Final = 8000
 # A raw message may be up to Kafka's record limit; only this much of it is scrubbed, of which
 # the last _RAW_TAIL characters are dropped, since a number cut at the end of the scanned part
@@ -769,13 +792,20 @@ RAW_COPY_MAX: Final = 8000
 _RAW_TAIL: Final = 2048
 _RAW_SCAN_MAX: Final = 4 * RAW_COPY_MAX + _RAW_TAIL
 _EVALUATOR_ID: Final = re.compile(
-    r'(?P<key>"evaluator_id"\s*+:\s*+)'
+    r'(?P<key>"(?P<name>evaluator_id|device_id|client_ip)"\s*+:\s*+)'
     r'(?:"(?P<string>(?:[^"\\]|\\[\s\S])*+)(?P<closed>")?|[^\s,}\]"]++)'
 )
 
 
-def _pseudonym_or_removed(value: object, secret: bytes) -> str:
+# identifiers of a person or their device, pseudonymized in the rejected copy as on ingest
+_PSEUDONYMIZED_KEYS: Final = ("evaluator_id", "device_id", "client_ip")
+
+
+def _pseudonym_or_removed(value: object, secret: bytes, key: str = "evaluator_id") -> str:
     if isinstance(value, str):
+        if key == "client_ip":
+            network = network_pseudonym(value, secret)
+            return "[removed]" if network is None else "hash:" + network
         return "hash:" + pseudonymize(value, secret)
     return "[removed]"
 
@@ -786,8 +816,9 @@ def _replace_evaluator_ids(document: Any, secret: bytes) -> None:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if "evaluator_id" in node:
-                node["evaluator_id"] = _pseudonym_or_removed(node["evaluator_id"], secret)
+            for key in _PSEUDONYMIZED_KEYS:
+                if key in node:
+                    node[key] = _pseudonym_or_removed(node[key], secret, key)
             stack.extend(v for v in node.values() if isinstance(v, dict | list))
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, dict | list))
@@ -803,7 +834,7 @@ def _mask_evaluator_ids(text: str, secret: bytes) -> str:
             return key + '"[removed]"'
         with contextlib.suppress(ValueError):  # an invalid escape: hash the text as written
             value = json.loads(f'"{value}"')
-        return key + '"' + _pseudonym_or_removed(value, secret) + '"'
+        return key + '"' + _pseudonym_or_removed(value, secret, m.group("name")) + '"'
 
     return _EVALUATOR_ID.sub(replace, text)
 

@@ -2,10 +2,10 @@
 
 In the spirit of bytewax's testing module and Faust's ``test_context``: unit tests send raw
 evaluations, run the pipeline, and read what it wrote on each topic. It moves records between
-the steps exactly as the worker's agents do (ingest → surge minutes and cases.events → the
-other two steps), commits offsets after each batch, and can "crash": the steps are rebuilt
-from the durable state (what the changelogs held) and re-read from the committed offsets, the
-way a restarted worker does.
+the steps exactly as the worker's agents do (ingest → surge minutes, cases.events and
+screening facts → the other three steps), commits offsets after each batch, and can
+"crash": the steps are rebuilt from the durable state (what the changelogs held) and re-read
+from the committed offsets, the way a restarted worker does.
 """
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from runtime.settings import Settings
 from streams.minutes import unbundle_partials
-from streams.pipeline import Steps, StepStates, build_steps, surge_minutes_topic
+from streams.pipeline import (
+    Steps,
+    StepStates,
+    build_steps,
+    screen_facts_topic,
+    surge_minutes_topic,
+)
 from streams.records import Record
+from streams.screening.facts import unbundle_facts
 
 _partitioner = DefaultPartitioner()
 
@@ -87,9 +94,8 @@ class InMemoryPipeline:
 
     def log(self, topic: str) -> Log:
         if topic not in self.logs:
-            partitions = (
-                1 if topic == surge_minutes_topic(self.settings) else self.settings.topic_partitions
-            )
+            one = (surge_minutes_topic(self.settings), screen_facts_topic(self.settings))
+            partitions = 1 if topic in one else self.settings.topic_partitions
             self.logs[topic] = Log(topic, partitions)
         return self.logs[topic]
 
@@ -135,6 +141,7 @@ class InMemoryPipeline:
                 (self.settings.topic_raw, self._ingest),
                 (surge_minutes_topic(self.settings), self._surges),
                 (self.settings.topic_cases, self._cases),
+                (screen_facts_topic(self.settings), self._screen),
             ):
                 for records in self._unread(topic, batch):
                     step(records)
@@ -162,6 +169,16 @@ class InMemoryPipeline:
     def _cases(self, records: list[Record]) -> None:
         self.steps.cases.process(records)
 
+    def _screen(self, records: list[Record]) -> None:
+        screening = self.steps.screening
+        if not screening.rebuilt:
+            # as the worker does: the facts before the committed offset, within the span
+            first, since = records[0].offset, self.clock - screening.rebuild_span_s
+            earlier = self.log(records[0].topic).partitions[records[0].partition][:first]
+            screening.rebuild(unbundle_facts(r.value for r in earlier if r.timestamp >= since))
+            screening.rebuilt = True
+        screening.process(unbundle_facts(r.value for r in records))
+
     def crash(self) -> None:
         """Lose everything but the durable state and the committed offsets."""
         self.outbox.sent.clear()
@@ -169,6 +186,7 @@ class InMemoryPipeline:
 
     def expire(self) -> None:
         self.steps.ingest.expire()
+        self.steps.screening.expire()
         self._deliver()
 
     def values(self, topic: str) -> list[Any]:

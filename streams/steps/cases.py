@@ -15,7 +15,7 @@ from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from typing import Any
 
-from schemas.cases import parse_case_event
+from schemas.cases import SUSPECT_REVIEW_EVENTS, parse_case_event
 from schemas.codes import RejectReason
 from streams import metrics
 from streams.cases import CaseBook, CasePolicy
@@ -67,6 +67,10 @@ class CaseStep:
         parsed = parse_case_event(record.value or b"")
         if isinstance(parsed, tuple):
             self._rejections.reject(record, *parsed)
+            return
+        if parsed.event in SUSPECT_REVIEW_EVENTS:
+            # a review of a suspect evaluation, not a follow-up step: it lands in ClickHouse
+            # (the official rates read it) and must not wait here as a pending case event
             return
         book = self.book(record.partition)
         book.apply(parsed)

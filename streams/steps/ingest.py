@@ -32,6 +32,7 @@ from streams.minutes import bundle_partials
 from streams.outbox import OutboxPort
 from streams.perimeter import AcceptedBytes, decide, event_time
 from streams.records import Record
+from streams.screening.facts import ScreenFact, bundle_facts
 from streams.steps.rejections import Rejections
 
 log = logging.getLogger("haochaping.worker")
@@ -54,6 +55,8 @@ class IngestTopics:
     valid: str
     cases: str
     minutes: str  # the worker's internal topic of surge-minute partials (one partition)
+    # the worker's internal topic of screening facts (one partition); "" sends none
+    screen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,8 @@ class IngestStep:
         # per source partition, the newest min(evaluated_at, record timestamp) of an accepted
         # evaluation: the partition's surge clock, sent with its minute partials
         self.surge_clocks: dict[int, int] = {}
+        # the batch's accepted evaluations, for the screening step (bundled in _finish)
+        self._facts: list[ScreenFact] = []
 
     def process(self, records: Iterable[Record], now: float | None = None) -> IngestReport:
         """Decide a batch. No await inside: a timer never sees half a batch applied.
@@ -207,6 +212,10 @@ class IngestStep:
                 partials.append(entry if clock is None else {**entry, "clock": clock})
         for value in bundle_partials(partials):
             self._outbox.add(self.topics.minutes, None, value, 0)
+        facts, self._facts = self._facts, []
+        if self.topics.screen:
+            for value in bundle_facts(facts):
+                self._outbox.add(self.topics.screen, None, value, 0)
         _record_metrics(report)
 
     def _one(self, record: Record, report: IngestReport) -> None:
@@ -257,6 +266,8 @@ class IngestStep:
             return
         if evaluation.is_bad:
             self._open_case(evaluation)
+        # screened when counted: what is in no window is in no rate either
+        self._facts.append(ScreenFact.of(evaluation))
         # minutes keep the short horizon: a surge is judged soon and a minute judged long
         # ago is not reopened; the day still takes it
         windows = ("1d",) if evaluation.late else ("1m", "1d")

@@ -62,6 +62,8 @@ SELECT
     0, 0, 0, 0, 0, 0,
     'h' AS evaluator_hash,
     toUInt8(1) AS evaluator_type,
+    '' AS device_hash,
+    '' AS network_hash,
     if(channel = 'counter', concat('H', toString(number % {HALLS})), '') AS hall_code,
     '' AS window_code,
     '' AS staff_id,

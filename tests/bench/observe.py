@@ -53,7 +53,11 @@ def output_topics(settings: Settings, app_id: str, admin: KafkaAdminClient) -> l
     """Every topic the worker writes: the contract topics but ratings.raw, and its own
     internal ones (changelogs, surge minutes), which all start with its app id."""
     existing = set(admin.list_topics())
-    contract = [s.name for s in topic_specs(settings) if s.name != settings.topic_raw]
+    contract = [
+        s.name
+        for s in topic_specs(settings)
+        if s.name != settings.topic_raw and not s.name.startswith(app_id)
+    ]
     internal = sorted(t for t in existing if t.startswith(app_id) and "__assignor" not in t)
     return [t for t in contract if t in existing] + internal
 

@@ -67,6 +67,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_alerts": f"t{tag}.alerts.spikes",
         "topic_cases": f"t{tag}.cases.events",
         "topic_case_warnings": f"t{tag}.alerts.cases",
+        "topic_suspect": f"t{tag}.ratings.suspect",
         "topic_partitions": 2,
         "app_id": f"hcp-test-{tag}",
         "sink_group": f"hcp-test-sink-{tag}",

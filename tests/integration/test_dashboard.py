@@ -131,6 +131,8 @@ def rating_rows(evs: list[Ev]) -> list[tuple[Any, ...]]:
             "tags": ["115"] if ev.level == 1 else ["214"] if ev.level == 2 else [],
             "comment": "排队时间太长" if ev.level <= 2 else "",
             "evaluator_hash": "h",
+            "device_hash": "",
+            "network_hash": "",
             "staff_id": "S001",
             "window_code": "",
             "hall_code": ev.hall,

@@ -166,6 +166,7 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         "topic_alerts": f"alerts.spikes-{tag}",
         "topic_cases": f"cases.events-{tag}",
         "topic_case_warnings": f"alerts.cases-{tag}",
+        "topic_suspect": f"ratings.suspect-{tag}",
         "app_id": f"haochaping-t{tag}",
         "sink_group": f"haochaping-sink-{tag}",
     }

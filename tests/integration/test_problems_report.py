@@ -77,6 +77,8 @@ def row(
         "tags": tags,
         "comment": comment,
         "evaluator_hash": "",
+        "device_hash": "",
+        "network_hash": "",
         "evaluator_type": 1,
         "hall_code": "",
         "window_code": "",

@@ -511,3 +511,52 @@ def test_stream_checks_its_arguments_before_the_first_message() -> None:
         sim.stream(10, scenario="surge", surge_service="no-such-service")
     with pytest.raises(ValueError):
         sim.stream(10, start=datetime(2024, 5, 13, 8))
+
+
+# --- issue 16: devices, addresses and planted fakes ------------------------------------------
+
+
+def test_channels_carry_what_they_know_of_the_client() -> None:
+    from channels.simulator import CST, Simulator
+
+    sim = Simulator(seed=4)
+    start = datetime(2026, 11, 23, 10, tzinfo=CST)
+    seen: dict[str, set[str]] = {}
+    for msg in sim.stream(2000, start=start, rhythm=False):
+        ev = json.loads(msg.value)
+        channel = ev["channel"] if not ev["channel"].isdigit() else "pf"
+        seen.setdefault(channel, set()).update(k for k in ("device_id", "client_ip") if k in ev)
+        if ev["channel"] == "counter":
+            assert ev["device_id"] == "PAD-" + ev["window_code"]
+    assert seen["counter"] == {"device_id", "client_ip"}
+    assert seen["app"] == {"device_id", "client_ip"}
+    assert seen["web"] == {"client_ip"}
+    assert seen["hotline"] == set()
+
+
+@pytest.mark.parametrize("scenario", ["staff_farming", "evaluator_flood", "malicious_campaign"])
+def test_fraud_scenarios_plant_marked_valid_evaluations(scenario: str) -> None:
+    from channels.simulator import CST, KIND_VALID, Simulator
+    from channels.tally import SentTally
+
+    sim = Simulator(seed=2)
+    msgs = list(sim.stream(3000, scenario=scenario, start=datetime(2026, 11, 23, 10, tzinfo=CST)))
+    planted = [m for m in msgs if m.planted]
+    assert planted and all(m.planted == scenario and m.kind == KIND_VALID for m in planted)
+    # none before fraud_from (30 %), about fraud_share (3 %) of what comes after
+    assert all(m.planted == "" for m in msgs[:900])
+    assert 0.01 < len(planted) / 2100 < 0.08
+    tally = SentTally()
+    for m in msgs:
+        tally.add(m)
+    summary = json.loads(tally.to_json("D"))
+    assert summary["planted"] == {scenario: len(planted)}
+    assert len(summary["planted_ids"]) == len(planted)
+    evs = [json.loads(m.value) for m in planted]
+    if scenario == "staff_farming":
+        assert {ev["window_code"] for ev in evs} == {evs[0]["window_code"]}
+        assert {ev["level"] for ev in evs} == {5}
+    if scenario == "evaluator_flood":
+        assert len({ev["evaluator_id"] for ev in evs}) <= 3
+    if scenario == "malicious_campaign":
+        assert {ev["level"] for ev in evs} == {1} and all(ev.get("comment") for ev in evs)
