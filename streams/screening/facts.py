@@ -1,14 +1,18 @@
 """What the screening step needs of an accepted evaluation, forwarded by the ingest step.
 
-Short keys: a fact travels once per evaluation on the worker's internal topic (bundled like
-the surge minutes), and identifiers are already pseudonyms, never raw ids or addresses.
+A fact travels once per evaluation on the worker's internal topic (bundled like the surge
+minutes) as a JSON array of its fields in declaration order, trailing empty ones left off
+(``to_row``): no key names to write and parse. Records of the earlier form, an object per
+fact (``to_dict``), are still read, so a worker rebuilding its state from facts written
+before an upgrade reads them too. Identifiers are already pseudonyms, never raw ids or
+addresses.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from schemas.evaluation import Evaluation
@@ -67,15 +71,49 @@ class ScreenFact:
     def from_dict(cls, data: dict[str, Any]) -> ScreenFact:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
+    def to_row(self) -> list[Any]:
+        """The fields in declaration order, without the trailing empty ones."""
+        row: list[Any] = [
+            self.evaluation_id,
+            self.at,
+            self.department_code,
+            self.service_code,
+            self.channel,
+            self.level,
+            self.has_transaction,
+            self.evaluator,
+            self.device,
+            self.network,
+            self.hall_code,
+            self.window_code,
+            self.staff_id,
+            self.comment,
+        ]
+        while len(row) > _REQUIRED and row[-1] == "":
+            row.pop()
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> ScreenFact:
+        if len(row) > len(_FIELDS):
+            raise ValueError("a fact row with more fields than a fact has")
+        return cls(*row)
+
+    def without_comment(self) -> ScreenFact:
+        """What a window keeps of it to flag it later: only the stateless comment signal
+        reads the comment, so a busy key's state stays small."""
+        return replace(self, comment="") if self.comment else self
+
 
 _FIELDS = tuple(ScreenFact.__dataclass_fields__)
+_REQUIRED = 7  # evaluation_id … has_transaction: the fields without a default
 
 
 def bundle_facts(facts: Iterable[ScreenFact]) -> Iterator[bytes]:
     """Records of at most ``BUNDLE_MAX`` facts each, ``{"facts": [...]}``."""
-    batch: list[dict[str, Any]] = []
+    batch: list[list[Any]] = []
     for fact in facts:
-        batch.append(fact.to_dict())
+        batch.append(fact.to_row())
         if len(batch) >= BUNDLE_MAX:
             yield _record(batch)
             batch = []
@@ -92,11 +130,14 @@ def unbundle_facts(values: Iterable[bytes | None]) -> list[ScreenFact]:
             continue
         try:
             document = json.loads(value)
-            out.extend(ScreenFact.from_dict(item) for item in document["facts"])
+            out.extend(
+                ScreenFact.from_row(item) if isinstance(item, list) else ScreenFact.from_dict(item)
+                for item in document["facts"]
+            )
         except (ValueError, KeyError, TypeError):
             continue
     return out
 
 
-def _record(batch: list[dict[str, Any]]) -> bytes:
+def _record(batch: list[list[Any]]) -> bytes:
     return json.dumps({"facts": batch}, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,7 +1,9 @@
 """The screener: state per key over event-time windows, and the suspects it finds.
 
-State lives in a mapping (a changelogged Faust table in the worker, a dict in tests) under
-keys that start with ``"0|"``, its one partition. Inputs are kept per key and deduplicated by
+State lives in a mapping (a dict in memory, in the worker and in tests: it is rebuilt from
+the facts topic, never serialized, so the facts it keeps are ``ScreenFact`` objects, shared by
+every key that keeps one) under keys that start with ``"0|"``, its one partition. Inputs are
+kept per key and deduplicated by
 evaluation id, and a flag, once raised, is kept with its evaluation: a replay of the same
 evaluations finds the same suspects, and a verdict only grows (more reasons), never flips.
 Changes are written once per batch (``flush``).
@@ -9,7 +11,7 @@ Changes are written once per batch (``flush``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -44,6 +46,13 @@ REASONS: Final[tuple[str, ...]] = tuple(WEIGHTS)
 # a hall window and a staff member: where a run of top ratings is looked for
 BURST_KEYS: Final[dict[str, str]] = {"window_burst": "window_code", "staff_burst": "staff_id"}
 TOP_LEVEL: Final = 5
+# the field of a fact whose value a reason's evidence names (ScreenRules.evidence); the others
+# name none but their rules, except malicious_comment, whose evidence quotes its comment
+EVIDENCE_NAMES: Final[dict[str, str]] = {
+    **BURST_KEYS,
+    "window_share": "window_code",
+    "no_transaction": "channel",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +133,25 @@ class Screener:
         self._cache: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._changed: dict[str, Suspect] = {}
+        self._evidence: dict[tuple[str, str], str] = {}
         self.clock = 0  # newest event time seen: the clock of expiry
+        # a plain dict (the worker's state, and the tests'): read and written directly, as
+        # the cache would hand out (and changes go in place into) its very entries anyway
+        self._get: Callable[[str], Any]
+        self._put: Callable[[str, Any], None]
+        if type(state) is dict:
+            self._get, self._put = state.get, state.__setitem__
+        else:
+            self._get, self._put = self._get_cached, self._put_cached
 
     # --- state, written once per batch ------------------------------------------------------
 
-    def _get(self, key: str) -> Any:
+    def _get_cached(self, key: str) -> Any:
         if key not in self._cache:
             self._cache[key] = self._state.get(key)
         return self._cache[key]
 
-    def _put(self, key: str, value: Any) -> None:
+    def _put_cached(self, key: str, value: Any) -> None:
         self._cache[key] = value
         self._dirty.add(key)
 
@@ -162,7 +180,7 @@ class Screener:
 
     def _screen_one(self, fact: ScreenFact) -> None:
         rules = self.rules
-        kept = _kept(fact)  # what windows keep of it, made once
+        kept = fact.without_comment()  # what windows keep of it, made once
         if needs_transaction(fact.channel, fact.has_transaction, rules.transaction_channels):
             self._flag(fact, "no_transaction")
         if fact.level <= 2 and fact.comment and judge_comment(fact.comment).flagged:
@@ -187,65 +205,69 @@ class Screener:
                     self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, kept, reason)
 
     def _count(
-        self, key: str, fact: ScreenFact, kept: dict[str, Any], limit: int, reason: str
+        self, key: str, fact: ScreenFact, kept: ScreenFact, limit: int, reason: str
     ) -> None:
         entry = self._get(key) or {"ids": {}}
         if entry.get("over"):
             self._flag(fact, reason)
             return
-        ids: dict[str, Any] = entry["ids"]
+        ids: dict[str, ScreenFact] = entry["ids"]
         if fact.evaluation_id in ids:
             return  # a replay: counted already
         ids[fact.evaluation_id] = kept
         if over_limit(len(ids), limit):
             for stored in ids.values():
-                self._flag(ScreenFact.from_dict(stored), reason)
+                self._flag(stored, reason)
             # once over, every further evaluation in the window is flagged: the ids kept so
             # far are not needed to decide anything any more
             self._put(key, {"over": 1, "at": fact.at})
         else:
             self._put(key, {"ids": ids, "at": fact.at})
 
-    def _departments(self, fact: ScreenFact, kept: dict[str, Any]) -> None:
+    def _departments(self, fact: ScreenFact, kept: ScreenFact) -> None:
         key = f"{self.PREFIX}d|{fact.evaluator}|{window_start(fact.at, 86_400)}"
         entry = self._get(key) or {"depts": {}}
         if entry.get("over"):
             self._flag(fact, "evaluator_departments")
             return
-        depts: dict[str, dict[str, Any]] = entry["depts"]
+        depts: dict[str, dict[str, ScreenFact]] = entry["depts"]
         mine = depts.setdefault(fact.department_code, {})
         if fact.evaluation_id in mine:
             return
         mine[fact.evaluation_id] = kept
         if len(depts) > self.rules.departments_per_day:
             for stored in (f for d in depts.values() for f in d.values()):
-                self._flag(ScreenFact.from_dict(stored), "evaluator_departments")
+                self._flag(stored, "evaluator_departments")
             self._put(key, {"over": 1, "at": fact.at})
         else:
             self._put(key, {"depts": depts, "at": fact.at})
 
-    def _burst(self, key: str, fact: ScreenFact, kept: dict[str, Any], reason: str) -> None:
+    def _burst(self, key: str, fact: ScreenFact, kept: ScreenFact, reason: str) -> None:
         rules = self.rules
         entry = self._get(key) or {"top": {}}
-        top: dict[str, Any] = entry["top"]
-        newest = max([fact.at, *(f["at"] for f in top.values())])
+        top: dict[str, ScreenFact] = entry["top"]
+        # "at": the newest rating's time, "low": the oldest's (so neither is looked for)
+        newest = max(fact.at, entry.get("at", fact.at))
         # what can no longer join a run with anything still to come (within the horizon)
         keep_from = newest - rules.horizon_s
         if fact.at < keep_from:
             return
-        top = {eid: f for eid, f in top.items() if f["at"] >= keep_from}
+        low = entry.get("low", fact.at)
+        if low < keep_from:
+            top = {eid: f for eid, f in top.items() if f.at >= keep_from}
+            low = min((f.at for f in top.values()), default=fact.at)
         top[fact.evaluation_id] = kept
-        self._put(key, {"top": top, "at": newest})
+        self._put(key, {"top": top, "at": newest, "low": min(low, fact.at)})
         # a run through this rating spans at most run-length gaps on each side of it, and
         # whatever lies further out cannot be in it: only those are sorted
         reach = rules.burst_gap_s * max(rules.burst_run, len(top))
-        near = [(f["at"], eid) for eid, f in top.items() if abs(f["at"] - fact.at) <= reach]
+        near = [(f.at, eid) for eid, f in top.items() if abs(f.at - fact.at) <= reach]
         run = run_through(near, fact.evaluation_id, rules.burst_gap_s)
         if run is not None and len(run.members) >= rules.burst_run:
             for eid in run.members:
-                self._flag(ScreenFact.from_dict(top[eid]), reason)
+                self._flag(top[eid], reason)
 
-    def _share(self, fact: ScreenFact, kept: dict[str, Any]) -> None:
+    def _share(self, fact: ScreenFact, kept: ScreenFact) -> None:
         """The window's top ratings this hour against its own history and its hall's."""
         rules = self.rules
         hour_key = f"{self.PREFIX}q|{fact.window_code}|{window_start(fact.at, 3600)}"
@@ -281,7 +303,7 @@ class Screener:
             )
             if upper_tail(top, n, usual) < rules.share_alpha:
                 for stored in hour["top"].values():
-                    self._flag(ScreenFact.from_dict(stored), "window_share")
+                    self._flag(stored, "window_share")
                 hour["over"] = 1
         self._put(hour_key, {**hour, "at": fact.at})
 
@@ -295,11 +317,23 @@ class Screener:
         ordered = sorted(reasons)
         if entry and not fact.comment:
             # facts kept in windows have no comment; the flag keeps the fullest one
-            fact = ScreenFact.from_dict(entry["f"])
-        self._put(key, {"f": fact.to_dict(), "r": ordered, "at": fact.at})
+            fact = entry["f"]
+        self._put(key, {"f": fact, "r": ordered, "at": fact.at})
         self._changed[fact.evaluation_id] = Suspect(
-            fact, tuple(ordered), {r: self.rules.evidence(r, fact) for r in ordered}
+            fact, tuple(ordered), {r: self._evidence_of(r, fact) for r in ordered}
         )
+
+    def _evidence_of(self, reason: str, fact: ScreenFact) -> str:
+        """``rules.evidence``, made once per reason and what its words name (a window, a
+        staff member, a channel); a comment's is made each time."""
+        if reason == "malicious_comment":
+            return self.rules.evidence(reason, fact)
+        where = EVIDENCE_NAMES.get(reason)
+        key = (reason, getattr(fact, where) if where else "")
+        found = self._evidence.get(key)
+        if found is None:
+            found = self._evidence[key] = self.rules.evidence(reason, fact)
+        return found
 
     # --- expiry -----------------------------------------------------------------------------
 
@@ -316,14 +350,6 @@ class Screener:
                 del self._state[key]
                 dropped += 1
         return dropped
-
-
-def _kept(fact: ScreenFact) -> dict[str, Any]:
-    # what a window keeps of a fact to flag it later: no comment (only the stateless
-    # comment signal reads it), so a busy key's record stays small
-    kept = fact.to_dict()
-    kept.pop("comment", None)
-    return kept
 
 
 def evaluated_at(fact: ScreenFact) -> datetime:

@@ -100,10 +100,11 @@ class TopicContent:
     messages: int = 0
     bytes: int = 0  # keys plus values, as the worker produced them (before compression)
     timestamps: list[float] = field(default_factory=list)
+    keys: set[bytes] = field(default_factory=set)  # distinct keys, of the topics asked for
 
 
 async def _read(
-    settings: Settings, topics: dict[str, list[int]], stamped: set[str]
+    settings: Settings, topics: dict[str, list[int]], stamped: set[str], keyed: set[str]
 ) -> dict[str, TopicContent]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
@@ -130,6 +131,8 @@ async def _read(
                     into.bytes += len(record.key or b"") + len(record.value or b"")
                     if tp.topic in stamped:
                         into.timestamps.append(record.timestamp / 1000)
+                    if tp.topic in keyed:
+                        into.keys.add(record.key or b"")
                 if records and records[-1].offset + 1 >= ends[tp]:
                     left.discard(tp)
         return content
@@ -138,10 +141,14 @@ async def _read(
 
 
 def read_topics(
-    settings: Settings, topics: dict[str, list[int]], stamped: set[str]
+    settings: Settings,
+    topics: dict[str, list[int]],
+    stamped: set[str],
+    keyed: set[str] | None = None,
 ) -> dict[str, TopicContent]:
-    """Messages and bytes of each topic, and the record timestamps of those in ``stamped``."""
-    return asyncio.run(_read(settings, topics, stamped))
+    """Messages and bytes of each topic, the record timestamps of those in ``stamped`` and
+    the distinct keys of those in ``keyed``."""
+    return asyncio.run(_read(settings, topics, stamped, keyed or set()))
 
 
 def rate_from_timestamps(timestamps: list[float]) -> float:

@@ -21,6 +21,10 @@ from pathlib import Path
 STAGES = (
     ("check (parse, validate, scrub, pseudonymize)", "(streams/perimeter.py"),
     ("dedupe", "Deduplicator."),
+    ("screening: facts (made, bundled, unbundled)", "(streams/screening/facts.py"),
+    ("screening: screener", "Screener."),
+    ("screening: comments", "(streams/screening/comments.py"),
+    ("screening: step (suspect events)", "ScreenStep."),
     ("windows", "WindowAggregator."),
     ("windows", "IngestStep._count"),
     ("case opening", "IngestStep._open_case"),

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
@@ -47,12 +47,41 @@ from tests.integration.harness import Service, cleanup, prepare, unique_settings
 console = Console(stderr=True, soft_wrap=True)
 
 
-def produce(settings: Settings, count: int, seed: int, rate: float | None = None) -> list[float]:
-    """Send `count` simulated evaluations; returns each one's send time (perf_counter)."""
+# event-time rate of the pre-filled traffic of runs (a)-(c) (--traffic spread): the simulator's
+# peak rate, at which 0-0.03 % of genuine evaluations are flagged (docs/analyst-guide.md)
+SPREAD_RATE = 5.0
+
+
+def spread_start(count: int, rate: float = SPREAD_RATE) -> datetime:
+    """Where ``count`` evaluations at ``rate`` a second of event time start so as to end
+    about two minutes before now (well inside the worker's clock skew)."""
+    return datetime.now(UTC) - timedelta(seconds=count / rate + 120)
+
+
+def produce(
+    settings: Settings,
+    count: int,
+    seed: int,
+    rate: float | None = None,
+    start: datetime | None = None,
+) -> list[float]:
+    """Send `count` simulated evaluations; returns each one's send time (perf_counter).
+
+    With ``start``, event times advance from it at ``SPREAD_RATE`` a second (flat, no office
+    rhythm: a busy hour all along) instead of being the wall clock at sending, which stamps
+    the whole pre-filled topic within seconds and puts every hall pad, device and network
+    over its per-minute limit (the screening then flags a quarter of the traffic)."""
     producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
     sent_at: list[float] = []
     started = time.perf_counter()
-    for i, message in enumerate(Simulator(seed).stream(count, scenario="steady"), 1):
+    messages = Simulator(seed).stream(
+        count,
+        scenario="steady",
+        start=start,
+        rate_per_s=SPREAD_RATE if start is not None else None,
+        rhythm=False,
+    )
+    for i, message in enumerate(messages, 1):
         if rate:
             ahead = i / rate - (time.perf_counter() - started)
             if ahead > 0:
@@ -160,6 +189,11 @@ class PipelineRun:
     broker_cpu: float  # CPU seconds of the broker over the same stretch
     seconds: float  # that stretch: from the first outputs to the last offset committed
     raw_bytes: int  # bytes (keys and values) of the input evaluations
+    flagged: int  # distinct evaluations in ratings.suspect
+
+    @property
+    def flagged_share(self) -> float:
+        return self.flagged / self.evaluations
 
     @property
     def messages_per_evaluation(self) -> float:
@@ -171,7 +205,11 @@ class PipelineRun:
 
 
 def pipeline(
-    settings: Settings, count: int, workdir: Path, profile: Path | None = None
+    settings: Settings,
+    count: int,
+    workdir: Path,
+    profile: Path | None = None,
+    traffic_start: datetime | None = None,
 ) -> PipelineRun:
     """Run the worker over the ``count`` evaluations on ``ratings.raw``. Nothing asks the
     worker anything while it runs (no metrics port): it is done when its group has committed
@@ -180,6 +218,11 @@ def pipeline(
     # batches as in production (the tests' harness cuts them at 0.2 s to be quick), as the
     # floor's take(5000, within=0.5) does
     production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
+    if traffic_start is not None:
+        # spread traffic reaches back hours: every evaluation still counts in its minute
+        # windows, as with traffic stamped at sending, rather than being marked late
+        age = (datetime.now(UTC) - traffic_start).total_seconds()
+        production["allowed_lateness_s"] = max(settings.allowed_lateness_s, int(age) + 3600)
     worker_settings = settings.model_copy(
         update={"app_id": app_id, "worker_web_port": 0, **production}
     )
@@ -222,7 +265,7 @@ def pipeline(
         stop_py_spy(spy)
         worker.stop()
         offsets.close()
-    content = read_topics(settings, partitions, set(results))
+    content = read_topics(settings, partitions, set(results), {settings.topic_suspect})
     raw = content.pop(settings.topic_raw)
     stamps = [t for topic in results for t in content[topic].timestamps]
     return PipelineRun(
@@ -233,6 +276,7 @@ def pipeline(
         broker_cpu=watch.broker_cpu - first_broker,
         seconds=watch.at - first_at,
         raw_bytes=raw.bytes,
+        flagged=len(suspects.keys) if (suspects := content.get(settings.topic_suspect)) else 0,
     )
 
 
@@ -377,6 +421,15 @@ def main() -> None:
         help="leave out the in-memory state and scrubbing rows (ten minutes of the run)",
     )
     parser.add_argument(
+        "--traffic",
+        choices=("spread", "live"),
+        default="spread",
+        help="event times of the pre-filled evaluations of runs (a)-(c): spread at "
+        f"{SPREAD_RATE:g}/s of event time, ending now (default), or live: stamped when sent, "
+        "all within seconds (what the bench did before the screening's figures were made "
+        "honest; every per-minute limit is then tripped)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
@@ -397,13 +450,14 @@ def main() -> None:
         prepare(settings)
         try:
             console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
-            produce(settings, args.count, seed=1)
+            traffic_start = spread_start(args.count) if args.traffic == "spread" else None
+            produce(settings, args.count, seed=1, start=traffic_start)
             console.print("(c) ceiling: aiokafka consumer + json.loads")
             ceiling_rate = asyncio.run(ceiling(settings, args.count))
             console.print("(a) floor: Faust agent iterating take(5000) batches")
             floor_rate = floor(settings, args.count, workdir)
             console.print("(b) pipeline: haochaping worker (ingest, dedupe, windows)")
-            run = pipeline(settings, args.count, workdir, args.profile)
+            run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
         finally:
             cleanup(settings)
 
@@ -429,7 +483,7 @@ def main() -> None:
     print(
         f"command: `make bench` (python -m tests.bench.run --count {args.count} "
         f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
-        f"--latency-seconds {args.latency_seconds:.0f})\n"
+        f"--latency-seconds {args.latency_seconds:.0f} --traffic {args.traffic})\n"
     )
     print("| measurement | result |\n| --- | --- |")
     print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
@@ -457,6 +511,10 @@ def main() -> None:
         if content.messages
     )
     print(f"| (b) messages per evaluation, per topic | {per_topic} |")
+    print(
+        f"| (b) evaluations flagged (in ratings.suspect) | {run.flagged:,} of "
+        f"{run.evaluations:,}, {run.flagged_share:.2%} (traffic: {args.traffic}) |"
+    )
     print(
         f"| (b) CPU | worker {run.worker_cpu_per_1000:.3f} s per 1,000 evaluations; broker "
         f"{run.broker_cpu:.1f} s over the {run.seconds:.1f} s of the run "

@@ -1,3 +1,5 @@
+import json
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from streams.screening.facts import ScreenFact, bundle_facts, unbundle_facts
@@ -151,3 +153,55 @@ def test_a_window_at_its_usual_share_is_not_flagged() -> None:
         for i in range(300)
     ]
     assert screener.screen(facts) == []
+
+
+def test_facts_travel_as_rows_and_records_of_objects_are_still_read() -> None:
+    facts = [
+        fact("a", T0, evaluator="ev1", comment="太慢了"),
+        fact("b", T0 + 1, staff_id="s1"),
+        fact("c", T0 + 2),
+    ]
+    [record] = bundle_facts(facts)
+    rows = json.loads(record)["facts"]
+    assert rows[1] == ["b", T0 + 1, "D1", "S1", "app", 5, True, "", "", "", "", "", "s1"]
+    assert rows[2] == ["c", T0 + 2, "D1", "S1", "app", 5, True]
+    legacy = json.dumps({"facts": [f.to_dict() for f in facts]}).encode()
+    assert unbundle_facts([record, legacy]) == facts + facts
+    assert unbundle_facts([b'{"facts": [["too", "short"]]}']) == []
+    assert facts[0].without_comment() == fact("a", T0, evaluator="ev1")
+
+
+class Mapping(MutableMapping[str, Any]):
+    """A state that is not a dict (read and written through the screener's batch cache)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def test_any_mapping_as_state_finds_what_a_dict_finds() -> None:
+    facts = [
+        fact(f"e{i}", T0 + i * 3, evaluator=f"ev{i % 2}", window_code="W1", staff_id="s1")
+        for i in range(30)
+    ]
+    found = []
+    for state in ({}, Mapping()):
+        screener = Screener(state, ScreenRules())
+        found.append([reasons(screener.screen(facts[i : i + 7])) for i in range(0, 30, 7)])
+        assert state
+    assert found[0] == found[1]
+    assert any(found[0])
