@@ -182,7 +182,12 @@ def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
 class PipelineRun:
     """What run (b) measured, all from outside the worker (tests/bench/observe.py)."""
 
-    rate: float  # evaluations/s after the first batch, from the output records' timestamps
+    # evaluations/s after the first batch until every agent was done: from the first output
+    # record's timestamp to the last time the worker was seen busy (the screening agent reads
+    # the facts topic behind the ingest step, and writes nothing for a genuine evaluation)
+    rate: float
+    # evaluations/s of the ingest step alone, from its output records' timestamps
+    ingest_rate: float
     evaluations: int
     written: dict[str, TopicContent]  # per output topic: messages and bytes produced
     worker_cpu_per_1000: float  # CPU seconds of the worker per 1,000 evaluations
@@ -244,8 +249,11 @@ def pipeline(
             watch.look()
             return offsets.committed(app_id, settings.topic_raw) >= count
 
-        if not wait_for(committed_all, 900, worker.alive):
+        # looks at 10 Hz: when the worker was last busy is known to 0.1 s
+        if not wait_for(committed_all, 900, worker.alive, poll_s=0.1):
             raise SystemExit(f"pipeline did not finish:\n{worker.output()[-2000:]}")
+        # the screening and surge agents finish what ingest gave them
+        wait_for(lambda: watch.idle_for(2.0), 120, worker.alive, poll_s=0.1)
         stop_py_spy(spy)
         spy = None
         processed = sum(offsets.ends(results).values()) - out_at_first
@@ -268,8 +276,11 @@ def pipeline(
     content = read_topics(settings, partitions, set(results), {settings.topic_suspect})
     raw = content.pop(settings.topic_raw)
     stamps = [t for topic in results for t in content[topic].timestamps]
+    first = min(stamps)
+    after_first_batch = sum(1 for t in stamps if t > first + 0.05)
     return PipelineRun(
-        rate=rate_from_timestamps(stamps),
+        rate=after_first_batch / (watch.busy_until - first),
+        ingest_rate=rate_from_timestamps(stamps),
         evaluations=raw.messages,
         written=content,
         worker_cpu_per_1000=(watch.worker_cpu - first_worker) / processed * 1000,
@@ -487,7 +498,10 @@ def main() -> None:
     )
     print("| measurement | result |\n| --- | --- |")
     print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
-    print(f"| (b) whole pipeline, one worker | {run.rate:,.0f} evaluations/s |")
+    print(
+        f"| (b) whole pipeline, one worker | {run.rate:,.0f} evaluations/s (every agent done; "
+        f"the ingest step's outputs alone: {run.ingest_rate:,.0f}/s) |"
+    )
     print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
     print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
     print(
