@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
@@ -770,16 +772,27 @@ IPV6_NETWORK_BITS: Final = 48
 
 def client_network(ip: str) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of an address, as text; None if not an address."""
+    text = ip.strip()
     try:
-        address = ipaddress.ip_address(ip.strip())
+        # inet_pton takes exactly the dotted quads ipaddress takes (no leading zeros, no
+        # short forms; tests/unit/streams/test_scrub.py) at a tenth of its cost per evaluation
+        a, b, c, _ = socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        pass
+    else:
+        return f"{a}.{b}.{c}.0/{IPV4_NETWORK_BITS}"
+    try:
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     bits = IPV4_NETWORK_BITS if address.version == 4 else IPV6_NETWORK_BITS
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
+@functools.lru_cache(maxsize=65_536)
 def network_pseudonym(ip: str, secret: bytes) -> str | None:
-    """Keyed pseudonym of the network of ``ip`` (never of the address itself)."""
+    """Keyed pseudonym of the network of ``ip`` (never of the address itself); a hall's rating
+    pads and an office's computers send from the same few addresses, so they are kept."""
     network = client_network(ip)
     return None if network is None else pseudonymize("net:" + network, secret)
 
