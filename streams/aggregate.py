@@ -24,6 +24,8 @@ import heapq
 from collections.abc import Collection, Mapping, MutableMapping
 from typing import Any, NamedTuple
 
+import pydantic_core
+
 from schemas.dimensions import DIMENSIONS, EXPLAINED_DIMENSIONS, FACETS
 from streams.windows import DAY, MINUTE, minute_window, shanghai_day_window
 
@@ -33,6 +35,9 @@ WINDOWS = ("1m", "1d")
 # halls, windows and three comments of up to 200 characters each) stay well under Kafka's
 # 1 MB record limit; the keys beyond have a record each, as every key had before bundles
 BUNDLE_KEYS = 200
+# and the JSON bytes it may take: a quarter of Kafka's default 1 MB record limit (the worker
+# passes a quarter of HAOCHAPING_TOPIC_MAX_MESSAGE_BYTES)
+DEFAULT_BUNDLE_BYTES = 262_144
 # What each window waits for late evaluations unless told otherwise: the settings' defaults.
 DEFAULT_LATENESS = {"1m": 3600, "1d": 30 * DAY}
 SAMPLE_COMMENTS = 3
@@ -78,8 +83,11 @@ class WindowAggregator:
         self,
         state: MutableMapping[str, dict[str, Any]],
         lateness: Mapping[str, int] | None = None,
+        bundle_bytes: int = DEFAULT_BUNDLE_BYTES,
     ) -> None:
         self._state = state
+        # the largest a minute bundle's record may be (JSON bytes); past it, entries move out
+        self.bundle_bytes = bundle_bytes
         # seconds past its end that a window still takes evaluations, per window name
         self.lateness = {**DEFAULT_LATENESS, **(lateness or {})}
         self._pending: dict[str, dict[str, Any]] = {}
@@ -140,12 +148,12 @@ class WindowAggregator:
 
     def _minute_version(self, partition: int, dimension: str, key: str, start: int) -> int:
         """The offset of the last evaluation ``key``'s minute entry counted (-1: none)."""
-        name = bundle_key(partition, dimension, start)
-        bundle = self._pending.get(name) or self._state.get(name)
-        entry = bundle["entries"].get(key) if bundle is not None else None
+        single = entry_key(partition, dimension, key, "1m", start)
+        entry = self._pending.get(single) or self._state.get(single)
         if entry is None:
-            single = entry_key(partition, dimension, key, "1m", start)
-            entry = self._pending.get(single) or self._state.get(single)
+            bundle = self._pending.get(bundle_key(partition, dimension, start))
+            bundle = bundle or self._state.get(bundle_key(partition, dimension, start))
+            entry = bundle["entries"].get(key) if bundle is not None else None
         return -1 if entry is None else int(entry["version"])
 
     def _minute_entry(
@@ -175,13 +183,23 @@ class WindowAggregator:
         touched = (name, key)
         if touched in self._touched:
             return bundle["entries"][key]  # type: ignore[no-any-return]
+        single = entry_key(partition, dimension, key, "1m", start)
+        alone = self._pending.get(single)
+        if alone is not None:
+            return alone
+        if single in self._state:
+            # on its own, where it stays; a copy left in the bundle by a crash between the
+            # two records of a move (the bundle written after) is older, and goes
+            if key in bundle["entries"]:
+                del bundle["entries"][key]
+                self._pending[name] = bundle
+            alone = self._pending[single] = self._load(
+                single, dimension, key, "1m", start, end, partition
+            )
+            return alone
         entry = bundle["entries"].get(key)
         if entry is None:
-            single = entry_key(partition, dimension, key, "1m", start)
-            alone = self._pending.get(single)
-            if alone is not None:
-                return alone
-            if single in self._state or len(bundle["entries"]) >= BUNDLE_KEYS:
+            if len(bundle["entries"]) >= BUNDLE_KEYS:
                 alone = self._pending[single] = self._load(
                     single, dimension, key, "1m", start, end, partition
                 )
@@ -234,11 +252,19 @@ class WindowAggregator:
         touched, self._touched = self._touched, set()
         changed: dict[str, dict[str, Any]] = {}
         for name, value in pending.items():
+            if "entries" in value:
+                for single, entry in self._overflow(value, pending):
+                    # written before the bundle that no longer holds it: the changelog never
+                    # has the bundle without the entry unless the entry is there too
+                    self._state[single] = entry
+                    changed[single] = entry
             self._state[name] = value
             if "entries" not in value:
                 changed[name] = value
         for name, key in touched:
             bundle = pending[name]
+            if key not in bundle["entries"]:
+                continue  # moved out of the bundle above, reported there
             p, dimension, start = bundle["partition"], bundle["dimension"], bundle["start"]
             changed[entry_key(p, dimension, key, "1m", start)] = {
                 "dimension": dimension,
@@ -251,6 +277,50 @@ class WindowAggregator:
             }
         return changed
 
+    def _overflow(
+        self, bundle: dict[str, Any], pending: Mapping[str, Any]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Entries moved out of ``bundle`` into records of their own, largest first, until
+        its record fits ``bundle_bytes`` (bad reviews' sample comments make some entries
+        large); each keeps its version, and stays on its own for the rest of the minute.
+
+        A key that already has a record of its own is only dropped: the bundle's copy is one
+        a crash left behind between the two records of an earlier move, older than that
+        record, which must not be overwritten with it."""
+        size = len(pydantic_core.to_json(bundle))
+        if size <= self.bundle_bytes:
+            return []
+        entries: dict[str, Any] = bundle["entries"]
+        sizes = {key: len(pydantic_core.to_json({key: entry})) for key, entry in entries.items()}
+        moved = []
+        p, dimension, start = bundle["partition"], bundle["dimension"], bundle["start"]
+        for key in sorted(sizes, key=lambda k: (-sizes[k], k)):
+            if size <= self.bundle_bytes:
+                break
+            entry = entries.pop(key)
+            size -= sizes[key]
+            single = entry_key(p, dimension, key, "1m", start)
+            if single in pending or single in self._state:
+                continue
+            moved.append(
+                (
+                    single,
+                    {
+                        "dimension": dimension,
+                        "key": key,
+                        "window": "1m",
+                        "start": start,
+                        "end": bundle["end"],
+                        "partition": p,
+                        **entry,
+                    },
+                )
+            )
+            ends = self._ends.get(p)
+            if ends is not None:
+                heapq.heappush(ends, (bundle["end"] + self.lateness["1m"], single))
+        return moved
+
     def forget(self, name: str) -> None:
         del self._state[name]
 
@@ -261,10 +331,10 @@ class WindowAggregator:
         ends = self._ends.get(partition)
         if ends is None:
             ends = self._ends[partition] = self._scan(partition)
-        closed = []
+        closed: list[str] = []
         while ends and ends[0][0] < watermark:
             _, name = heapq.heappop(ends)
-            if name in self._state:
+            if name in self._state and name not in closed:
                 closed.append(name)
         return closed
 

@@ -777,7 +777,7 @@ def client_network(ip: str) -> str | None:
         # inet_pton takes exactly the dotted quads ipaddress takes (no leading zeros, no
         # short forms; tests/unit/streams/test_scrub.py) at a tenth of its cost per evaluation
         a, b, c, _ = socket.inet_pton(socket.AF_INET, text)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the text
         pass
     else:
         return f"{a}.{b}.{c}.0/{IPV4_NETWORK_BITS}"
@@ -789,12 +789,17 @@ def client_network(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
-@functools.lru_cache(maxsize=65_536)
 def network_pseudonym(ip: str, secret: bytes) -> str | None:
-    """Keyed pseudonym of the network of ``ip`` (never of the address itself); a hall's rating
-    pads and an office's computers send from the same few addresses, so they are kept."""
+    """Keyed pseudonym of the network of ``ip`` (never of the address itself)."""
     network = client_network(ip)
-    return None if network is None else pseudonymize("net:" + network, secret)
+    return None if network is None else _network_pseudonym(network, secret)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _network_pseudonym(network: str, secret: bytes) -> str:
+    # a hall's rating pads and an office's computers share a network: its HMAC is kept (the
+    # cache holds networks, the very thing pseudonymized, never an address)
+    return pseudonymize("net:" + network, secret)
 
 
 RAW_COPY_MAX: Final = 8000

@@ -13,6 +13,8 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
+
 from schemas.alerts import AlertEvent
 from schemas.dimensions import SURGE_DIMENSIONS
 from streams import metrics
@@ -32,7 +34,6 @@ KEYS_PREFIX = "0|keys|"  # + dimension + "|" + key: a key's detector state
 # minute, about 0.35 records per evaluation at a few evaluations a second
 PENDING_PREFIX = "0|pending|"
 MINUTE_GROUP = "minute|"
-GROUP_KEYS = 200  # partials of a minute per record, on average: far below Kafka's 1 MB
 NOTHING = Explanation()  # what a quiet minute's explanation would be used for: nothing
 
 
@@ -46,6 +47,8 @@ class SurgeRules:
     recheck_s: int = 600  # how long after its end a judged minute can get a second look
     second_looks: int = 2  # how many times at most
     early_every_s: int = 0  # a minute in progress is looked at this often (0: never)
+    # the largest a record of pending partials may be (JSON bytes; a quarter of Kafka's limit)
+    record_bytes: int = 262_144
 
 
 class SurgeStep:
@@ -149,7 +152,7 @@ class SurgeStep:
         if minutes:
             self._save_judged()
         merger_state = merger.to_state()
-        self._pending.write(_by_minute(merger_state.pop("pending")))
+        self._pending.write(_by_minute(merger_state.pop("pending"), self.rules.record_bytes))
         self._state[MERGER_KEY] = merger_state
         return raised
 
@@ -194,24 +197,36 @@ class SurgeStep:
             self._keys[d].write(keys[d])
 
 
-def _by_minute(pending: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _by_minute(pending: dict[str, Any], record_bytes: int) -> dict[str, dict[str, Any]]:
     """The merger's pending partials ("dimension|key|start" → partials) grouped by minute,
-    in ``buckets`` records by a hash of the name when a minute has more than
-    ``GROUP_KEYS``: "minute|<start>|<bucket>/<buckets>". A name stays in its record while
-    the minute's count of buckets stays, which doubles only as the minute's keys do."""
-    minutes: dict[str, list[str]] = {}
-    for name in pending:
-        minutes.setdefault(name.rsplit("|", 1)[1], []).append(name)
+    in as many records ("minute|<start>|<bucket>/<buckets>", by a hash of the name) as keep
+    each within ``record_bytes`` of JSON. A name stays in its record while its minute's
+    count of buckets stays, which doubles only as the minute's bytes do."""
+    minutes: dict[str, dict[str, int]] = {}
+    for name, partials in pending.items():
+        size = len(pydantic_core.to_json(partials)) + len(name) + 4
+        minutes.setdefault(name.rsplit("|", 1)[1], {})[name] = size
     grouped: dict[str, dict[str, Any]] = {}
-    for start, names in minutes.items():
-        buckets = 1
-        while len(names) > buckets * GROUP_KEYS:
-            buckets *= 2
-        for name in names:
-            bucket = zlib.crc32(name.encode()) % buckets
-            record = f"{MINUTE_GROUP}{start}|{bucket}/{buckets}"
-            grouped.setdefault(record, {})[name] = pending[name]
+    for start, sizes in minutes.items():
+        buckets, of = _buckets(sizes, record_bytes)
+        for name, bucket in of.items():
+            grouped.setdefault(f"{MINUTE_GROUP}{start}|{bucket}/{buckets}", {})[name] = pending[
+                name
+            ]
     return grouped
+
+
+def _buckets(sizes: dict[str, int], record_bytes: int) -> tuple[int, dict[str, int]]:
+    buckets = 1
+    while True:
+        of = {name: zlib.crc32(name.encode()) % buckets for name in sizes}
+        filled = [0] * buckets
+        for name, bucket in of.items():
+            filled[bucket] += sizes[name]
+        # one name alone is never near the limit (a few partitions' partials of one key)
+        if max(filled) <= record_bytes or buckets >= len(sizes):
+            return buckets, of
+        buckets *= 2
 
 
 def _ungrouped(entries: dict[str, Any]) -> dict[str, Any]:

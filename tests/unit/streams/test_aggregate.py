@@ -331,3 +331,47 @@ def test_a_bundle_lands_as_a_row_per_key() -> None:
     ]
     day = next(name for name in state if "|service|S1|1d|" in name)
     assert len(window_rows(json.dumps(state[day]).encode())) == 1
+
+
+def test_a_bundle_past_its_bytes_moves_its_largest_entries_out_keeping_every_count() -> None:
+    import pydantic_core
+
+    from streams.aggregate import BadReview
+
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state, bundle_bytes=8_000)
+    comment = "办事大厅排队时间太长，窗口工作人员态度很差" * 8  # 168 characters, 3 bytes each
+    offset = 0
+    for _ in range(2):  # two rounds: the second comment of each bad key overflows
+        for n in range(40):
+            review = BadReview(f"S{n}", "hall", "H1", "W1", ("110",), comment) if n < 8 else None
+            agg.add(
+                partition=0,
+                offset=offset,
+                event_epoch=MINUTE_START + 1,
+                level=1 if review else 5,
+                keys={"service": f"S{n}", "department": "D1", "channel": "hall"},
+                bad_review=review,
+            )
+            offset += 1
+        changed = agg.drain()
+        bundle = state[bundle_key(0, "service", MINUTE_START)]
+        assert len(pydantic_core.to_json(bundle)) <= 8_000
+        assert {n for n in changed if "|service|" in n and "|1m|" in n} == {
+            f"0|service|S{n}|1m|{MINUTE_START}" for n in range(40)
+        }
+    # the second comment of each of the 8 bad keys took the bundle past 8,000 bytes
+    alone = {n for n in state if n.startswith("0|service|S") and "|1m|" in n}
+    assert alone and not alone & {f"0|service|{k}|1m|{MINUTE_START}" for k in bundle["entries"]}
+    counts = {
+        e["key"]: sum(e["levels"])
+        for v in state.values()
+        for e in window_states(v)
+        if e["dimension"] == "service" and e["window"] == "1m"
+    }
+    assert counts == {f"S{n}": 2 for n in range(40)}
+    # the moved entries close with their minute like the bundle
+    closed = agg.closed_entries(0, MINUTE_START + 60 + 3600 + 1)
+    assert alone <= set(closed) and bundle_key(0, "service", MINUTE_START) in closed
+    restarted = WindowAggregator(state, bundle_bytes=8_000)
+    assert alone <= set(restarted.closed_entries(0, MINUTE_START + 60 + 3600 + 1))

@@ -307,7 +307,17 @@ def test_client_network_keeps_the_network_only() -> None:
     assert client_network(" 192.168.0.255 ") == "192.168.0.0/24"
     assert client_network("2001:db8:1:2::1") == "2001:db8:1::/48"
     assert client_network("::ffff:1.2.3.4") == "::/48"
-    for wrong in ("01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "0x1.2.3.4", "", "１.2.3.4"):
+    for wrong in (
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "0x1.2.3.4",
+        "",
+        "１.2.3.4",
+        "1.2.3.4\x00",
+        "1.2.3.\ud800",
+    ):
         assert client_network(wrong) is None, wrong
 
 
