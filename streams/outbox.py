@@ -87,12 +87,21 @@ class ChangelogState(MutableMapping[str, Any]):
     """
 
     def __init__(self, table: Any, outbox: Outbox) -> None:
-        self._data = table.data
+        store = table.data
+        # The memory store keeps its entries in a plain dict, which it reads and writes
+        # itself (recovery included): used directly, a missing key costs a dict lookup, not
+        # the KeyError the store's Mapping.get and `in` raise and catch (2.9 % of the
+        # worker's samples with minute bundles, docs/benchmarks.md)
+        inner = getattr(store, "data", None)
+        self._data = inner if type(inner) is dict else store
         self._topic = table.changelog_topic.get_topic_name()
         self._outbox = outbox
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
