@@ -6,12 +6,19 @@ evaluations of one partition of ``ratings.raw``, versioned by the offset of the 
 counted. The numbers of a window are the sum over partitions of each partition's newest
 version; ClickHouse's ``satisfaction`` view does that sum, so emitting a window many times,
 in any order, or again after a replay never changes the result.
+
+A minute's counts travel bundled: one record per source partition, dimension and minute
+(key ``"<partition>|<dimension>||1m|<start>"``, the key part empty) holds every key of that
+dimension counted in that minute under ``entries`` (key → version and levels). At a few
+evaluations a second most minute windows count one or two evaluations, so a record per key
+was more than one message per evaluation (docs/benchmarks.md, issue 14). ``window_states``
+turns either kind of record into the states of single windows.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -93,3 +100,14 @@ class WindowCounts(BaseModel):
             level_4=levels[3],
             level_5=levels[4],
         )
+
+
+def window_states(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single windows' states in a record of ``satisfaction.windows``: a bundle's
+    entries each with their bundle's dimension, window, bounds and partition, or the record
+    itself when it is one window."""
+    entries = record.get("entries")
+    if not isinstance(entries, dict):
+        return [record]
+    common = {name: value for name, value in record.items() if name != "entries"}
+    return [{**common, **entry, "key": key} for key, entry in entries.items()]

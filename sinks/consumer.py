@@ -139,7 +139,7 @@ class Sink:
                 if record.value is None:
                     continue  # a tombstone of an expired window state: nothing to land
                 try:
-                    self._rows[landing.table].append(landing.to_row(record.value))
+                    self._rows[landing.table].extend(landing.rows(record.value))
                 except Exception as exc:
                     metrics.rows_refused.labels(table=landing.table).inc()
                     if landing.checked_by_worker:

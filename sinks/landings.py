@@ -32,7 +32,7 @@ from sinks.rows import (
     rating_row,
     rejected_row,
     suspect_row,
-    window_row,
+    window_rows,
 )
 
 
@@ -41,11 +41,16 @@ class Landing:
     topic_setting: str  # the Settings field that names the topic
     table: str
     columns: tuple[str, ...]
-    to_row: Callable[[bytes], tuple[Any, ...]]
+    to_row: Callable[[bytes], Any]  # a row, or a list of them (many)
     compacted: bool = False  # the topic keeps the newest record per key, not a time span
     monthly_partitions: bool = True  # PARTITION BY toYYYYMM(...): retention drops months
     # records others write, which the worker also checks and rejects with their reason
     checked_by_worker: bool = False
+    many: bool = False  # to_row gives a list of rows
+
+    def rows(self, value: bytes) -> list[tuple[Any, ...]]:
+        """The rows a record lands as."""
+        return self.to_row(value) if self.many else [self.to_row(value)]  # type: ignore[no-any-return]
 
     @property
     def kind(self) -> str:
@@ -71,7 +76,14 @@ LANDINGS: tuple[Landing, ...] = (
     ),
     # the changelog of the worker's window state: compacted, so the newest count of every
     # window survives for recovery and replays
-    Landing("topic_windows", "satisfaction_partials", PARTIALS_COLUMNS, window_row, compacted=True),
+    Landing(
+        "topic_windows",
+        "satisfaction_partials",
+        PARTIALS_COLUMNS,
+        window_rows,
+        compacted=True,
+        many=True,  # a minute bundle is a row per key
+    ),
     Landing(
         "topic_alerts", "alerts", ALERTS_COLUMNS, lambda v: alert_row(AlertEvent.from_json_bytes(v))
     ),

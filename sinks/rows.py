@@ -12,7 +12,7 @@ from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
-from schemas.windows import WindowCounts
+from schemas.windows import WindowCounts, window_states
 
 RATINGS_COLUMNS = (
     "evaluation_id",
@@ -231,8 +231,11 @@ def case_warning_row(warning: CaseWarning) -> tuple[Any, ...]:
     return (w.case_id, w.deadline, w.kind, _utc(w.due_at), _utc(w.at), w.department_code)
 
 
-def window_row(value: bytes) -> tuple[Any, ...]:
-    return partial_row(WindowCounts.from_state(json.loads(value)))
+def window_rows(value: bytes) -> list[tuple[Any, ...]]:
+    """A record of satisfaction.windows: one window, or a minute bundle of many."""
+    return [
+        partial_row(WindowCounts.from_state(state)) for state in window_states(json.loads(value))
+    ]
 
 
 def suspect_row(event: SuspectEvent) -> tuple[Any, ...]:

@@ -35,6 +35,7 @@ from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps, screen_facts_topic, surge_minutes_topic
 from streams.records import Record
+from streams.screening.comments import load_segmenter
 from streams.screening.facts import unbundle_facts
 
 log = logging.getLogger("haochaping.worker")
@@ -295,6 +296,7 @@ class Worker:
 
 def create_app(settings: Settings) -> faust.App:
     worker = Worker(settings)
+    load_segmenter()
     app = worker.app
     _agents(worker)
     _timers(worker)

@@ -49,7 +49,10 @@ last_batch = Gauge(
     "haochaping_worker_last_batch_timestamp_seconds",
     "when the worker last processed a batch of ratings.raw (unix time)",
 )
-window_entries = Gauge("haochaping_window_entries", "open per-partition window entries in memory")
+window_entries = Gauge(
+    "haochaping_window_entries",
+    "open per-partition window records in memory (a minute bundle of a dimension is one)",
+)
 open_alerts = Gauge("haochaping_open_alerts", "open bad-review surge alerts", ["dimension"])
 alerts_raised = Counter(
     "haochaping_alert_events_total", "alert lifecycle events sent", ["dimension", "state"]

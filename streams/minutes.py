@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +83,7 @@ class CompleteMinute:
     dimension: str
     window_start: int
     counts: dict[str, tuple[int, int]]  # key -> (total, bad)
-    explanations: dict[str, Explanation]
+    explanations: Mapping[str, Explanation]
     changed: frozenset[str] | None = None
     """None on the first look; on a second look, the keys whose counts changed since the
     previous one (``counts`` still holds every key of the minute: the same family of tests)."""
@@ -293,13 +293,34 @@ class MinuteMerger:
 
 def _merged(
     keys: list[tuple[str, dict[str, dict[str, Any]]]],
-) -> tuple[dict[str, tuple[int, int]], dict[str, Explanation]]:
+) -> tuple[dict[str, tuple[int, int]], Mapping[str, Explanation]]:
     counts: dict[str, tuple[int, int]] = {}
-    explanations: dict[str, Explanation] = {}
     for key, partials in keys:
         counts[key] = _total_and_bad(partials.values())
-        explanations[key] = _explanation(partials.values())
-    return counts, explanations
+    # a copy of each key's partials: later ones for the minute must not change this look
+    return counts, _Explanations({key: dict(partials) for key, partials in keys})
+
+
+class _Explanations(Mapping[str, Explanation]):
+    """A minute's explanations, each made when first read: only a key that opens or feeds an
+    alert needs one, and making one for every key of every minute was most of the surge
+    step's time (docs/benchmarks.md, issue 14)."""
+
+    def __init__(self, partials: dict[str, dict[str, dict[str, Any]]]) -> None:
+        self._partials = partials
+        self._made: dict[str, Explanation] = {}
+
+    def __getitem__(self, key: str) -> Explanation:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = _explanation(self._partials[key].values())
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._partials)
+
+    def __len__(self) -> int:
+        return len(self._partials)
 
 
 def _total_and_bad(partials: Any) -> tuple[int, int]:

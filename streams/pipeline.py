@@ -106,6 +106,8 @@ def build_steps(
             calendar,
             case_policy,
             s.late_horizon_days * 86_400,
+            # a quarter of the record limit: a bundle is never near it
+            bundle_bytes=s.topic_max_message_bytes // 4,
         ),
         outbox=outbox,
         rejections=rejections,
@@ -128,6 +130,7 @@ def build_steps(
             s.spike_recheck_s,
             s.spike_second_looks,
             s.spike_early_every_s,
+            record_bytes=s.topic_max_message_bytes // 4,
         ),
         state=states.surge,
         outbox=outbox,

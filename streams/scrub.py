@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
@@ -770,8 +772,17 @@ IPV6_NETWORK_BITS: Final = 48
 
 def client_network(ip: str) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of an address, as text; None if not an address."""
+    text = ip.strip()
     try:
-        address = ipaddress.ip_address(ip.strip())
+        # inet_pton takes exactly the dotted quads ipaddress takes (no leading zeros, no
+        # short forms; tests/unit/streams/test_scrub.py) at a tenth of its cost per evaluation
+        a, b, c, _ = socket.inet_pton(socket.AF_INET, text)
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the text
+        pass
+    else:
+        return f"{a}.{b}.{c}.0/{IPV4_NETWORK_BITS}"
+    try:
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     bits = IPV4_NETWORK_BITS if address.version == 4 else IPV6_NETWORK_BITS
@@ -781,7 +792,14 @@ def client_network(ip: str) -> str | None:
 def network_pseudonym(ip: str, secret: bytes) -> str | None:
     """Keyed pseudonym of the network of ``ip`` (never of the address itself)."""
     network = client_network(ip)
-    return None if network is None else pseudonymize("net:" + network, secret)
+    return None if network is None else _network_pseudonym(network, secret)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _network_pseudonym(network: str, secret: bytes) -> str:
+    # a hall's rating pads and an office's computers share a network: its HMAC is kept (the
+    # cache holds networks, the very thing pseudonymized, never an address)
+    return pseudonymize("net:" + network, secret)
 
 
 RAW_COPY_MAX: Final = 8000

@@ -105,6 +105,12 @@ def _segmenter() -> Any:
     return _tokenizer
 
 
+def load_segmenter() -> None:
+    """Load the tokenizer now (a worker at start) rather than at the first bad comment, where
+    its half a second would stall every agent of the worker mid-traffic."""
+    _segmenter()
+
+
 def normalized(text: str) -> str:
     """NFKC (full-width letters to ASCII), lower case, without spaces: "加 Ｖ" → "加v"."""
     return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()

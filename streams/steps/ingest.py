@@ -69,6 +69,8 @@ class IngestRules:
     case_policy: CasePolicy = field(default_factory=CasePolicy)
     # the long horizon: how old an evaluation may arrive and still count in its day
     late_horizon_s: int = 30 * 86_400
+    # the largest record of a minute bundle on satisfaction.windows (streams/aggregate.py)
+    bundle_bytes: int = 262_144
 
 
 @dataclass(slots=True)
@@ -105,7 +107,9 @@ class IngestStep:
         self._rejections = rejections
         self._dedupe = Deduplicator(dedupe_state)
         self._windows = WindowAggregator(
-            window_state, {"1m": rules.allowed_lateness_s, "1d": rules.late_horizon_s}
+            window_state,
+            {"1m": rules.allowed_lateness_s, "1d": rules.late_horizon_s},
+            bundle_bytes=rules.bundle_bytes,
         )
         self._window_state = window_state
         # newest record timestamp per source partition: the clock of expiry

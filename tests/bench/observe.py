@@ -163,24 +163,40 @@ def rate_from_timestamps(timestamps: list[float]) -> float:
     return len(after) / (stamps[-1] - first)
 
 
+# a worker using more than this share of a core between two looks is working, not idling
+# (its timers and heartbeats take about 1 %)
+BUSY_SHARE = 0.3
+
+
 @dataclass
 class Watch:
-    """CPU seconds of the worker and the broker between two looks."""
+    """CPU seconds of the worker and the broker between two looks, and the last time
+    (epoch seconds, as record timestamps) the worker was seen busy."""
 
     worker_pid: int
     broker_pid: int | None
     worker_cpu: float = 0.0
     broker_cpu: float = 0.0
     at: float = 0.0
+    busy_until: float = 0.0
 
     def look(self) -> None:
-        self.worker_cpu = cpu_seconds(self.worker_pid)
+        worker_cpu, at = cpu_seconds(self.worker_pid), time.perf_counter()
+        if self.at and (worker_cpu - self.worker_cpu) > BUSY_SHARE * (at - self.at):
+            self.busy_until = time.time()
+        self.worker_cpu, self.at = worker_cpu, at
         self.broker_cpu = cpu_seconds(self.broker_pid) if self.broker_pid else float("nan")
-        self.at = time.perf_counter()
+
+    def idle_for(self, seconds: float) -> bool:
+        self.look()
+        return time.time() - self.busy_until >= seconds
 
 
 def wait_for(
-    condition: Callable[[], bool], timeout: float, alive: Callable[[], bool] = lambda: True
+    condition: Callable[[], bool],
+    timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+    poll_s: float = POLL_S,
 ) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -188,5 +204,5 @@ def wait_for(
             return False
         if condition():
             return True
-        time.sleep(POLL_S)
+        time.sleep(poll_s)
     return False

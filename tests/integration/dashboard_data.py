@@ -80,7 +80,7 @@ def land_demo(
         else:
             records = pipeline.log(landing.topic(settings)).records()
             values = [r.value for r in records if r.value is not None]
-        rows = [landing.to_row(value) for value in values]
+        rows = [row for value in values for row in landing.rows(value)]
         if rows:
             client.execute(
                 f"INSERT INTO {landing.table} ({', '.join(landing.columns)}) VALUES", rows

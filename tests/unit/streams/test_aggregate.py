@@ -1,7 +1,8 @@
+import json
 from typing import Any
 
-from schemas.windows import WindowCounts
-from streams.aggregate import WindowAggregator, parse_entry_key
+from schemas.windows import WindowCounts, window_states
+from streams.aggregate import WindowAggregator, bundle_key, parse_entry_key
 
 MINUTE_START = 1_764_300_000 - 1_764_300_000 % 60
 
@@ -28,7 +29,8 @@ def add(
 def minute(
     state: dict[str, dict[str, Any]], dimension: str, key: str, partition: int = 0
 ) -> WindowCounts:
-    return WindowCounts.from_state(state[f"{partition}|{dimension}|{key}|1m|{MINUTE_START}"])
+    bundle = state[bundle_key(partition, dimension, MINUTE_START)]
+    return WindowCounts.from_state(next(e for e in window_states(bundle) if e["key"] == key))
 
 
 def test_counts_every_dimension_in_minute_and_day_windows() -> None:
@@ -52,7 +54,7 @@ def test_a_replayed_batch_changes_nothing() -> None:
     for offset in range(10):
         add(agg, offset, 5 if offset % 3 else 1)
     agg.drain()
-    before = {k: {**v, "levels": list(v["levels"])} for k, v in state.items()}
+    before = json.loads(json.dumps(state))
     # the worker crashed after writing state but before committing offset 4: 4..9 come again
     replay = WindowAggregator(state)
     assert not any(add(replay, offset, 5 if offset % 3 else 1) for offset in range(4, 10))
@@ -77,9 +79,10 @@ def test_an_unfinished_batch_does_not_touch_the_durable_state() -> None:
     agg = WindowAggregator(state)
     add(agg, 0, 5)
     agg.drain()
-    snapshot = {k: list(v["levels"]) for k, v in state.items()}
+    snapshot = json.dumps(state, sort_keys=True)
     add(agg, 1, 1)  # no drain: the batch failed half-way
-    assert {k: list(v["levels"]) for k, v in state.items()} == snapshot
+    add(agg, 2, 1, service="S2")
+    assert json.dumps(state, sort_keys=True) == snapshot
 
 
 def test_closed_windows_are_found_per_partition() -> None:
@@ -108,11 +111,11 @@ def test_minute_windows_of_departments_and_services_explain_their_bad_reviews() 
             bad_review=review,
         )
     agg.drain()
-    detail = state[f"0|department|D1|1m|{MINUTE_START}"]["bad_reviews"]
+    detail = state[bundle_key(0, "department", MINUTE_START)]["entries"]["D1"]["bad_reviews"]
     assert detail["tags"] == {"110": 5, "113": 5}
     assert detail["channels"] == {"web": 5}
     assert len(detail["comments"]) == 3
-    assert "bad_reviews" not in state[f"0|channel|web|1m|{MINUTE_START}"]
+    assert "bad_reviews" not in state[bundle_key(0, "channel", MINUTE_START)]["entries"]["web"]
     assert "bad_reviews" not in state[next(k for k in state if "|department|D1|1d|" in k)]
 
 
@@ -125,7 +128,7 @@ def test_expiry_passes_over_state_it_did_not_write() -> None:
     agg.drain()
     closed = agg.closed_entries(0, MINUTE_START + 10 * 86_400)
     assert "0|x" not in closed and "0|department|D1|1m|nope" not in closed
-    assert any(name.startswith("0|department|D1|1m|") for name in closed)
+    assert bundle_key(0, "department", MINUTE_START) in closed
 
 
 def test_expiry_returns_each_closed_entry_once_as_windows_close_over_time() -> None:
@@ -216,3 +219,159 @@ def test_a_late_evaluation_counts_in_its_day_only_and_replays_leave_it_once() ->
         windows=("1d",),
     )
     assert agg.drain() == {}
+
+
+def test_a_minute_is_one_record_per_dimension_holding_every_key() -> None:
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    for offset, service in enumerate(["S1", "S2", "S3", "S2"]):
+        add(agg, offset, 5 if offset else 1, service=service)
+    changed = agg.drain()
+    minute_records = [name for name in state if "|1m|" in name]
+    assert sorted(minute_records) == sorted(
+        bundle_key(0, d, MINUTE_START) for d in ("service", "department", "channel", "region")
+    )
+    services = state[bundle_key(0, "service", MINUTE_START)]["entries"]
+    assert {k: (e["levels"], e["version"]) for k, e in services.items()} == {
+        "S1": ([1, 0, 0, 0, 0], 0),
+        "S2": ([0, 0, 0, 0, 2], 3),
+        "S3": ([0, 0, 0, 0, 1], 2),
+    }
+    # what a batch reports as changed stays one entry per key, with its window's fields
+    s2 = changed[f"0|service|S2|1m|{MINUTE_START}"]
+    assert (s2["dimension"], s2["key"], s2["window"], s2["start"]) == (
+        "service",
+        "S2",
+        "1m",
+        MINUTE_START,
+    )
+    assert s2["levels"] == [0, 0, 0, 0, 2] and s2["partition"] == 0
+
+
+def test_a_batch_reports_only_the_minute_entries_it_changed() -> None:
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    add(agg, 0, 5, service="S1")
+    agg.drain()
+    add(agg, 1, 5, service="S2")
+    changed = agg.drain()
+    minutes = {name for name in changed if "|service|" in name and "|1m|" in name}
+    assert minutes == {f"0|service|S2|1m|{MINUTE_START}"}
+    assert set(state[bundle_key(0, "service", MINUTE_START)]["entries"]) == {"S1", "S2"}
+
+
+def test_a_minute_counted_before_bundles_goes_on_in_its_single_entry() -> None:
+    # state recovered from a changelog written before minute bundles (an upgrade mid-minute)
+    legacy = f"0|service|S1|1m|{MINUTE_START}"
+    state: dict[str, dict[str, Any]] = {
+        legacy: {
+            "dimension": "service",
+            "key": "S1",
+            "window": "1m",
+            "start": MINUTE_START,
+            "end": MINUTE_START + 60,
+            "partition": 0,
+            "version": 7,
+            "levels": [1, 0, 0, 0, 2],
+        }
+    }
+    agg = WindowAggregator(state)
+    add(agg, 7, 5, department="D9")  # offset 7 was counted: the service skips it
+    add(agg, 8, 5)
+    changed = agg.drain()
+    counts = WindowCounts.from_state(state[legacy])
+    assert (counts.total, counts.version) == (4, 8)
+    assert changed[legacy]["levels"] == [1, 0, 0, 0, 3]
+    assert bundle_key(0, "service", MINUTE_START) not in state  # S1 stays on its own
+
+
+def test_keys_beyond_a_full_bundle_have_a_record_each() -> None:
+    from streams.aggregate import BUNDLE_KEYS
+
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    services = [f"S{n}" for n in range(BUNDLE_KEYS + 2)]
+    for offset, service in enumerate(services):
+        add(agg, offset, 4, service=service)
+    agg.drain()
+    for offset, service in enumerate(services):  # again: each goes on where it is
+        add(agg, 1000 + offset, 2, service=service)
+    changed = agg.drain()
+    bundle = state[bundle_key(0, "service", MINUTE_START)]["entries"]
+    alone = [name for name in state if "|service|" in name and "|1m|" in name and "||" not in name]
+    assert len(bundle) == BUNDLE_KEYS and len(alone) == 2
+    counted = {
+        e["key"]: e["levels"]
+        for v in state.values()
+        for e in window_states(v)
+        if e["dimension"] == "service" and e["window"] == "1m"
+    }
+    assert counted == {service: [0, 1, 0, 1, 0] for service in services}
+    assert sum(1 for name in changed if "|service|" in name and "|1m|" in name) == len(services)
+    # replayed: nothing changes, nothing is written
+    before = json.dumps(state, sort_keys=True)
+    for offset, service in enumerate(services):
+        add(agg, 1000 + offset, 2, service=service)
+    assert agg.drain() == {}
+    assert json.dumps(state, sort_keys=True) == before
+
+
+def test_a_bundle_lands_as_a_row_per_key() -> None:
+    from sinks.rows import window_rows
+
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state)
+    for offset, service in enumerate(["S1", "S2"]):
+        add(agg, offset, 2, service=service)
+    agg.drain()
+    rows = window_rows(json.dumps(state[bundle_key(0, "service", MINUTE_START)]).encode())
+    assert sorted((r[0], r[1], r[2], r[5], r[6], r[8]) for r in rows) == [
+        ("service", "S1", "1m", 0, 0, 1),
+        ("service", "S2", "1m", 0, 1, 1),
+    ]
+    day = next(name for name in state if "|service|S1|1d|" in name)
+    assert len(window_rows(json.dumps(state[day]).encode())) == 1
+
+
+def test_a_bundle_past_its_bytes_moves_its_largest_entries_out_keeping_every_count() -> None:
+    import pydantic_core
+
+    from streams.aggregate import BadReview
+
+    state: dict[str, dict[str, Any]] = {}
+    agg = WindowAggregator(state, bundle_bytes=8_000)
+    comment = "办事大厅排队时间太长，窗口工作人员态度很差" * 8  # 168 characters, 3 bytes each
+    offset = 0
+    for _ in range(2):  # two rounds: the second comment of each bad key overflows
+        for n in range(40):
+            review = BadReview(f"S{n}", "hall", "H1", "W1", ("110",), comment) if n < 8 else None
+            agg.add(
+                partition=0,
+                offset=offset,
+                event_epoch=MINUTE_START + 1,
+                level=1 if review else 5,
+                keys={"service": f"S{n}", "department": "D1", "channel": "hall"},
+                bad_review=review,
+            )
+            offset += 1
+        changed = agg.drain()
+        bundle = state[bundle_key(0, "service", MINUTE_START)]
+        assert len(pydantic_core.to_json(bundle)) <= 8_000
+        assert {n for n in changed if "|service|" in n and "|1m|" in n} == {
+            f"0|service|S{n}|1m|{MINUTE_START}" for n in range(40)
+        }
+    # the second comment of each of the 8 bad keys took the bundle past 8,000 bytes
+    alone = {n for n in state if n.startswith("0|service|S") and "|1m|" in n}
+    assert alone and not alone & {f"0|service|{k}|1m|{MINUTE_START}" for k in bundle["entries"]}
+    counts = {
+        e["key"]: sum(e["levels"])
+        for v in state.values()
+        for e in window_states(v)
+        if e["dimension"] == "service" and e["window"] == "1m"
+    }
+    assert counts == {f"S{n}": 2 for n in range(40)}
+    # the moved entries close with their minute like the bundle
+    closed = agg.closed_entries(0, MINUTE_START + 60 + 3600 + 1)
+    assert alone <= set(closed) and bundle_key(0, "service", MINUTE_START) in closed
+    restarted = WindowAggregator(state, bundle_bytes=8_000)
+    assert alone <= set(restarted.closed_entries(0, MINUTE_START + 60 + 3600 + 1))

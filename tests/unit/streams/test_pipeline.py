@@ -13,6 +13,7 @@ from channels.catalogue import synthetic_departments
 from channels.simulator import Scenario, Simulator
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
+from schemas.windows import window_states
 from streams.testing import InMemoryPipeline
 
 CST = timezone(timedelta(hours=8))
@@ -184,7 +185,7 @@ def test_a_late_burst_from_hours_ago_opens_no_alert_and_counts_in_its_day_only()
     assert all(valid[b["evaluation_id"]]["late"] for b in burst)  # reported as late
 
     def counted(window: str, start: int) -> int:
-        entries = pipeline.states.windows.values()
+        entries = [e for v in pipeline.states.windows.values() for e in window_states(v)]
         return sum(
             e["levels"][0] + e["levels"][1]
             for e in entries

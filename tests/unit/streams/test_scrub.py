@@ -286,3 +286,48 @@ def test_scrub_raw_of_a_huge_message_is_bounded_and_leaks_nothing() -> None:
     assert len(out) <= RAW_COPY_MAX
     assert not any(ch.isdigit() for ch in out)
     assert "[银行卡号]" in out
+
+
+def _network_by_ipaddress(ip: str) -> str | None:
+    """The reference: what client_network gave before its IPv4 fast path (issue 14)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    bits = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def test_client_network_keeps_the_network_only() -> None:
+    from streams.scrub import client_network
+
+    assert client_network("10.1.2.3") == "10.1.2.0/24"
+    assert client_network(" 192.168.0.255 ") == "192.168.0.0/24"
+    assert client_network("2001:db8:1:2::1") == "2001:db8:1::/48"
+    assert client_network("::ffff:1.2.3.4") == "::/48"
+    for wrong in (
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "0x1.2.3.4",
+        "",
+        "１.2.3.4",
+        "1.2.3.4\x00",
+        "1.2.3.\ud800",
+    ):
+        assert client_network(wrong) is None, wrong
+
+
+def test_client_network_agrees_with_ipaddress_on_odd_inputs() -> None:
+    import random
+
+    from streams.scrub import client_network
+
+    rng = random.Random(14)
+    octets = ["0", "00", "1", "01", "9", "10", "99", "255", "256", "025", " 1", "+1", "٣", ""]
+    for _ in range(20_000):
+        text = ".".join(rng.choice(octets) for _ in range(rng.choice((3, 4, 4, 4, 5))))
+        assert client_network(text) == _network_by_ipaddress(text), repr(text)

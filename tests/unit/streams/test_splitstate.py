@@ -73,4 +73,49 @@ def test_the_surge_state_has_one_small_record_per_key() -> None:
         )
     sizes = {name: len(json.dumps(value)) for name, value in states.surge.items()}
     assert sum(1 for name in sizes if name.startswith("0|keys|service|")) >= 20_000
-    assert max(sizes.values()) < 64 * 1024, max(sizes.items(), key=lambda item: item[1])
+    # a quarter of Kafka's 1 MB: pending partials are grouped per minute up to that (issue 14)
+    assert max(sizes.values()) <= 256 * 1024, max(sizes.items(), key=lambda item: item[1])
+
+
+def test_a_minute_of_long_bad_reviews_is_kept_in_records_well_under_the_limit() -> None:
+    """Pending partials are grouped per minute (issue 14) by bytes, not by count: 200 keys
+    whose partials carry three long comments from each of four partitions were 1.7 MB in one
+    record, over Kafka's 1 MB."""
+    import json
+
+    from runtime.settings import Settings
+    from streams.pipeline import StepStates, build_steps
+    from streams.testing import ListOutbox
+
+    settings = Settings(demo_mode=True)
+    states = StepStates({}, {}, {}, {})
+    steps = build_steps(settings, secret=b"s" * 32, outbox=ListOutbox(), states=states)
+    start = 1_764_300_000 - 1_764_300_000 % 60
+    comment = ("服务态度很差" * 34)[:200]
+    steps.surges.process(
+        [
+            {
+                "dimension": "service",
+                "key": f"S{n:04d}",
+                "window": "1m",
+                "start": start,
+                "end": start + 60,
+                "partition": partition,
+                "version": 10**9,
+                "levels": [9, 1, 0, 0, 0],
+                "clock": start + 20,
+                "bad_reviews": {"services": {f"S{n:04d}": 10}, "comments": [comment] * 3},
+            }
+            for n in range(200)
+            for partition in range(4)
+        ],
+        at=start + 21,
+    )
+    pending = {k: v for k, v in states.surge.items() if k.startswith("0|pending|")}
+    assert sum(len(group) for group in pending.values()) == 200
+    assert len(pending) > 1
+    limit = settings.topic_max_message_bytes // 4
+    assert (
+        max(len(json.dumps(group, ensure_ascii=False).encode()) for group in pending.values())
+        <= limit
+    )

@@ -159,6 +159,40 @@ def test_a_surge_state_saved_before_the_source_clocks_loads_and_judges() -> None
     assert merger["sources"] == {"0": [start + 95, start + 96]}
 
 
+def test_the_pending_partials_of_a_minute_are_one_record_and_load_back() -> None:
+    """Issue 14: a record per minute, not one per key and minute (a write and a delete each)."""
+    pipeline = InMemoryPipeline(SETTINGS)
+    start = int(DAY.timestamp())
+    partials = [
+        {
+            "dimension": dimension,
+            "key": key,
+            "window": "1m",
+            "start": start,
+            "end": start + 60,
+            "partition": 0,
+            "version": 7,
+            "levels": [1, 0, 0, 0, 9],
+            "clock": start + 20,
+        }
+        for dimension in ("department", "service")
+        for key in ("K1", "K2", "K3")
+    ]
+    pipeline.steps.surges.process(partials, at=start + 21)
+    pending = {k: v for k, v in pipeline.states.surge.items() if k.startswith("0|pending|")}
+    assert list(pending) == [f"0|pending|minute|{start}|0/1"]
+    assert len(pending[f"0|pending|minute|{start}|0/1"]) == 6
+    saved = pipeline.states.surge["0|merger"]
+    pipeline.crash()  # a new step from the durable state: the same partials pending
+    pipeline.steps.surges.process([], at=start + 22)
+    assert pipeline.states.surge["0|merger"]["watermark"] == saved["watermark"]
+    reloaded = pipeline.steps.surges._merger
+    assert reloaded is not None
+    assert sorted(reloaded.to_state()["pending"]) == sorted(
+        f"{d}|{k}|{start}" for d in ("department", "service") for k in ("K1", "K2", "K3")
+    )
+
+
 def test_a_surge_whose_evaluations_arrive_three_minutes_late_opens_one_alert_on_a_second_look() -> (
     None
 ):

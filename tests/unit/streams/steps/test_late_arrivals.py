@@ -9,6 +9,7 @@ from typing import Any
 
 from channels.simulator import Simulator
 from runtime.settings import Settings
+from schemas.windows import window_states
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
 from streams.steps.ingest import REPLAY_MARGIN_S, IngestStep
@@ -61,8 +62,9 @@ def build() -> tuple[IngestStep, StepStates, ListOutbox]:
 def totals(states: StepStates, window: str) -> int:
     return sum(
         sum(entry["levels"])
-        for name, entry in states.windows.items()
-        if f"|department|{DEPARTMENT}|{window}|" in name
+        for value in states.windows.values()
+        for entry in window_states(value)
+        if (entry["dimension"], entry["key"], entry["window"]) == ("department", DEPARTMENT, window)
     )
 
 
