@@ -109,5 +109,18 @@ def window_states(record: dict[str, Any]) -> list[dict[str, Any]]:
     entries = record.get("entries")
     if not isinstance(entries, dict):
         return [record]
-    common = {name: value for name, value in record.items() if name != "entries"}
-    return [{**common, **entry, "key": key} for key, entry in entries.items()]
+    return [bundled_state(record, key) for key in entries]
+
+
+def bundled_state(bundle: dict[str, Any], key: str) -> dict[str, Any]:
+    """``key``'s entry in ``bundle`` as the state of a single window (the form it has in a
+    record of its own)."""
+    return {
+        "dimension": bundle["dimension"],
+        "key": key,
+        "window": bundle["window"],
+        "start": bundle["start"],
+        "end": bundle["end"],
+        "partition": bundle["partition"],
+        **bundle["entries"][key],
+    }

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import pydantic_core
 
 from schemas.dimensions import DIMENSIONS, EXPLAINED_DIMENSIONS, FACETS
+from schemas.windows import bundled_state
 from streams.windows import DAY, MINUTE, minute_window, shanghai_day_window
 
 WINDOW_WIDTHS = {"1m": MINUTE, "1d": DAY}
@@ -125,9 +126,10 @@ class WindowAggregator:
                 if not key:
                     continue
                 if window == "1m":
-                    if offset <= self._minute_version(partition, dimension, key, start):
+                    minute = self._minute_entry(partition, dimension, key, start, end, offset)
+                    if minute is None:
                         continue
-                    entry = self._minute_entry(partition, dimension, key, start, end)
+                    entry = minute
                 else:
                     name = entry_key(partition, dimension, key, window, start)
                     pending = self._pending.get(name)
@@ -146,29 +148,37 @@ class WindowAggregator:
                 counted = True
         return counted
 
-    def _minute_version(self, partition: int, dimension: str, key: str, start: int) -> int:
-        """The offset of the last evaluation ``key``'s minute entry counted (-1: none)."""
-        single = entry_key(partition, dimension, key, "1m", start)
-        entry = self._pending.get(single) or self._state.get(single)
-        if entry is None:
-            bundle = self._pending.get(bundle_key(partition, dimension, start))
-            bundle = bundle or self._state.get(bundle_key(partition, dimension, start))
-            entry = bundle["entries"].get(key) if bundle is not None else None
-        return -1 if entry is None else int(entry["version"])
-
     def _minute_entry(
-        self, partition: int, dimension: str, key: str, start: int, end: int
-    ) -> dict[str, Any]:
-        """``key``'s entry in its minute bundle, ready to change (copied on first touch in a
-        batch, so that a batch that fails half-way leaves the durable bundle untouched).
+        self, partition: int, dimension: str, key: str, start: int, end: int, offset: int
+    ) -> dict[str, Any] | None:
+        """``key``'s minute entry ready to change, or None when it has counted ``offset``
+        already. Copied on first touch in a batch, so that a batch that fails half-way
+        leaves the durable records untouched.
 
-        A key the bundle has no room for (``BUNDLE_KEYS``) has a record of its own, as does
-        a minute counted before bundles (an upgrade): such an entry stays on its own."""
+        An entry lives in its bundle, or in a record of its own: a key the bundle has no room
+        for (``BUNDLE_KEYS``), one moved out of it (``_overflow``), a minute counted before
+        bundles (an upgrade). Once on its own, it stays there; a copy a crash left in the
+        bundle between the two records of a move is older, and is dropped."""
+        single = entry_key(partition, dimension, key, "1m", start)
+        alone = self._pending.get(single)
+        if alone is not None:
+            return alone if offset > alone["version"] else None
         name = bundle_key(partition, dimension, start)
         bundle = self._pending.get(name)
+        if bundle is not None and (name, key) in self._touched:
+            entry: dict[str, Any] = bundle["entries"][key]
+            return entry if offset > entry["version"] else None
+        stored = self._state.get(single)
         if bundle is None:
-            stored = self._state.get(name)
-            if stored is None:
+            stored_bundle = self._state.get(name)
+            current = stored or (stored_bundle["entries"].get(key) if stored_bundle else None)
+        else:
+            stored_bundle = None
+            current = stored or bundle["entries"].get(key)
+        if current is not None and offset <= current["version"]:
+            return None
+        if bundle is None:
+            if stored_bundle is None:
                 bundle = {
                     "dimension": dimension,
                     "key": "",
@@ -179,42 +189,24 @@ class WindowAggregator:
                     "entries": {},
                 }
             else:
-                bundle = {**stored, "entries": dict(stored["entries"])}
-        touched = (name, key)
-        if touched in self._touched:
-            return bundle["entries"][key]  # type: ignore[no-any-return]
-        single = entry_key(partition, dimension, key, "1m", start)
-        alone = self._pending.get(single)
-        if alone is not None:
-            return alone
-        if single in self._state:
-            # on its own, where it stays; a copy left in the bundle by a crash between the
-            # two records of a move (the bundle written after) is older, and goes
-            if key in bundle["entries"]:
-                del bundle["entries"][key]
+                bundle = {**stored_bundle, "entries": dict(stored_bundle["entries"])}
+        entries = bundle["entries"]
+        if stored is not None or (key not in entries and len(entries) >= BUNDLE_KEYS):
+            if key in entries:
+                del entries[key]  # the copy a crash left behind
                 self._pending[name] = bundle
             alone = self._pending[single] = self._load(
                 single, dimension, key, "1m", start, end, partition
             )
             return alone
-        entry = bundle["entries"].get(key)
-        if entry is None:
-            if len(bundle["entries"]) >= BUNDLE_KEYS:
-                alone = self._pending[single] = self._load(
-                    single, dimension, key, "1m", start, end, partition
-                )
-                return alone
-            entry = {"version": -1, "levels": [0, 0, 0, 0, 0]}
-        else:
-            entry = _copy(entry)
         if name not in self._pending:
             self._pending[name] = bundle
             if name not in self._state:
-                ends = self._ends.get(partition)
-                if ends is not None:
-                    heapq.heappush(ends, (end + self.lateness["1m"], name))
-        self._touched.add(touched)
-        bundle["entries"][key] = entry
+                self._closes(partition, name, end, "1m")
+        self._touched.add((name, key))
+        entry = entries[key] = (
+            _copy(entries[key]) if key in entries else {"version": -1, "levels": [0, 0, 0, 0, 0]}
+        )
         return entry
 
     def _load(
@@ -231,9 +223,7 @@ class WindowAggregator:
         if stored is not None:
             # a copy, so that a batch that fails half-way leaves the durable entry untouched
             return _copy(stored)
-        ends = self._ends.get(partition)
-        if ends is not None:
-            heapq.heappush(ends, (end + self.lateness[window], name))
+        self._closes(partition, name, end, window)
         return {
             "dimension": dimension,
             "key": key,
@@ -245,6 +235,12 @@ class WindowAggregator:
             "levels": [0, 0, 0, 0, 0],
         }
 
+    def _closes(self, partition: int, name: str, end: int, window: str) -> None:
+        """A new record ``name``: expiry will find it once its window closes."""
+        ends = self._ends.get(partition)
+        if ends is not None:
+            heapq.heappush(ends, (end + self.lateness[window], name))
+
     def drain(self) -> dict[str, dict[str, Any]]:
         """The entries changed since the last drain, written through to the state (a minute
         bundle as one record); each by its own ``entry_key``, with its window's fields."""
@@ -252,29 +248,19 @@ class WindowAggregator:
         touched, self._touched = self._touched, set()
         changed: dict[str, dict[str, Any]] = {}
         for name, value in pending.items():
-            if "entries" in value:
-                for single, entry in self._overflow(value, pending):
-                    # written before the bundle that no longer holds it: the changelog never
-                    # has the bundle without the entry unless the entry is there too
-                    self._state[single] = entry
-                    changed[single] = entry
-            self._state[name] = value
             if "entries" not in value:
-                changed[name] = value
+                changed[name] = self._state[name] = value
+                continue
+            for single, entry in self._overflow(value, pending):
+                # written before the bundle that no longer holds it: the changelog never
+                # has the bundle without the entry unless the entry is there too
+                changed[single] = self._state[single] = entry
+            self._state[name] = value
         for name, key in touched:
             bundle = pending[name]
-            if key not in bundle["entries"]:
-                continue  # moved out of the bundle above, reported there
-            p, dimension, start = bundle["partition"], bundle["dimension"], bundle["start"]
-            changed[entry_key(p, dimension, key, "1m", start)] = {
-                "dimension": dimension,
-                "key": key,
-                "window": "1m",
-                "start": start,
-                "end": bundle["end"],
-                "partition": p,
-                **bundle["entries"][key],
-            }
+            if key in bundle["entries"]:  # else moved out above, and reported there
+                p, dimension, start = bundle["partition"], bundle["dimension"], bundle["start"]
+                changed[entry_key(p, dimension, key, "1m", start)] = bundled_state(bundle, key)
         return changed
 
     def _overflow(
@@ -302,23 +288,8 @@ class WindowAggregator:
             single = entry_key(p, dimension, key, "1m", start)
             if single in pending or single in self._state:
                 continue
-            moved.append(
-                (
-                    single,
-                    {
-                        "dimension": dimension,
-                        "key": key,
-                        "window": "1m",
-                        "start": start,
-                        "end": bundle["end"],
-                        "partition": p,
-                        **entry,
-                    },
-                )
-            )
-            ends = self._ends.get(p)
-            if ends is not None:
-                heapq.heappush(ends, (bundle["end"] + self.lateness["1m"], single))
+            moved.append((single, bundled_state({**bundle, "entries": {key: entry}}, key)))
+            self._closes(p, single, bundle["end"], "1m")
         return moved
 
     def forget(self, name: str) -> None:
