@@ -26,8 +26,9 @@ from runtime.settings import get_settings
 from sinks.clickhouse import connect
 print(connect(get_settings(), analyst=True).execute(sys.argv[1])[0][0])' "$1"; }
 logs() {
-    echo "the end of the worker's and the sink's logs (.deploy/supervisor/):"
-    tail -n 15 .deploy/supervisor/worker.log .deploy/supervisor/sink.log 2>/dev/null || true
+    echo "the end of the worker's (both halves') and the sink's logs (.deploy/supervisor/):"
+    tail -n 15 .deploy/supervisor/worker.log .deploy/supervisor/follow-up.log \
+        .deploy/supervisor/sink.log 2>/dev/null || true
 }
 
 say "worker and sink (under supervisord; logs in .deploy/supervisor/)"

@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from runtime.kafka_security import kafka_security
-from runtime.settings import Settings, get_settings
+from runtime.settings import WORKER_ROLES, Settings, get_settings
 
 cli = typer.Typer(
     help="haochaping: the streaming pipeline of the 好差评 (good/bad review) system.",
@@ -250,9 +250,23 @@ def wait(
 @cli.command()
 def worker(
     loglevel: Annotated[str, typer.Option(help="log level of the worker")] = "warning",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="the agents this process runs: all; ingest (ratings.raw → valid, rejected, "
+            "windows, case openings, screening facts); or follow-up (surges, screening, case "
+            "follow-up), the two run as two processes, as `make up` does "
+            "(default: HAOCHAPING_WORKER_ROLE, else all)"
+        ),
+    ] = None,
 ) -> None:
-    """Run the Faust worker: ratings.raw → valid, rejected and satisfaction.windows."""
+    """Run the Faust worker: ratings.raw → valid, rejected and satisfaction.windows, and what
+    follows from them (surge alerts, suspects, case warnings)."""
     settings = get_settings()
+    if role is not None:
+        if role not in WORKER_ROLES:
+            fail(f"--role must be one of {', '.join(WORKER_ROLES)}, got {role!r}")
+        settings = settings.model_copy(update={"worker_role": role})
     from streams.app import create_app, evaluator_secret, secret_problem
 
     try:
@@ -270,6 +284,19 @@ def worker(
         lambda: _kafka_reachable(settings),
         lambda line: console.print(f"worker: {line}", highlight=False),
     )
+    from streams.handover import HandoverRefused, prepare_role
+
+    with one_line_errors(settings):
+        try:
+            taken = prepare_role(settings)
+        except HandoverRefused as refused:
+            fail(f"worker ({settings.worker_role}): {refused}")
+    if taken:
+        console.print(
+            f"worker (follow-up): took over the offsets of {taken} partition(s) from the "
+            f"group {settings.app_id} (its first start)",
+            highlight=False,
+        )
     if settings.worker_web_port:
         from prometheus_client import start_http_server
 
@@ -279,9 +306,14 @@ def worker(
     # Faust makes only the last level of its data directory (.data/faust on a fresh clone)
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
+    reads = {
+        "all": f"{settings.topic_raw} and what follows from it",
+        "ingest": settings.topic_raw,
+        "follow-up": f"{settings.topic_cases}, the surge minutes and the screening facts",
+    }[settings.worker_role]
     console.print(
-        f"worker: reading {settings.topic_raw} at {settings.kafka_bootstrap}; metrics on "
-        f"http://127.0.0.1:{settings.worker_web_port}/metrics",
+        f"worker ({settings.worker_role}): reading {reads} at {settings.kafka_bootstrap}; "
+        f"metrics on http://127.0.0.1:{settings.worker_web_port}/metrics",
         highlight=False,
     )
     # our own lines (start, progress, stall) go to stdout as they are, not through logging

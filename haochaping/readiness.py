@@ -7,7 +7,9 @@ from how long ClickHouse's counts stayed still.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaAdminClient
 
@@ -15,12 +17,13 @@ from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
-from streams.pipeline import screen_facts_topic, surge_minutes_topic
+from streams.handover import reads_follow_up_topics
+from streams.pipeline import follow_up_group, follow_up_inputs
 
 
 @dataclass(frozen=True)
 class GroupState:
-    name: str  # "worker" or "sink"
+    name: str  # "worker", "follow-up" or "sink"
     group: str
     state: str  # the broker's: Stable, PreparingRebalance, Empty, Dead, …
     members: int
@@ -31,42 +34,63 @@ class GroupState:
         return self.state == "Stable" and self.members > 0
 
 
-def group_inputs(settings: Settings) -> dict[str, tuple[str, list[str]]]:
-    """name → (consumer group, the topics it consumes)."""
-    return {
-        "worker": (
-            settings.app_id,
-            [
-                settings.topic_raw,
-                settings.topic_cases,
-                surge_minutes_topic(settings),
-                screen_facts_topic(settings),
-            ],
-        ),
-        "sink": (settings.sink_group, [landing.topic(settings) for landing in LANDINGS]),
-    }
+def group_inputs(settings: Settings, *, follow_up_apart: bool) -> dict[str, tuple[str, list[str]]]:
+    """name → (consumer group, the topics it consumes), with the follow-up agents in the
+    worker's process or in one of their own (``haochaping worker --role follow-up``)."""
+    groups = {}
+    if follow_up_apart:
+        groups["worker"] = (settings.app_id, [settings.topic_raw])
+        groups["follow-up"] = (follow_up_group(settings), follow_up_inputs(settings))
+    else:
+        groups["worker"] = (settings.app_id, [settings.topic_raw, *follow_up_inputs(settings)])
+    groups["sink"] = (settings.sink_group, [landing.topic(settings) for landing in LANDINGS])
+    return groups
+
+
+def follow_up_apart(
+    worker: Mapping[str, Any], follow_up: Mapping[str, Any], settings: Settings
+) -> bool:
+    """Whether the follow-up agents run in a process of their own, from the two groups as
+    ``describe_groups`` describes them: the follow-up group has members, or the worker's
+    group has members none of which reads the follow-up topics (the follow-up half is then
+    away, and the pipeline is not ready until it is back)."""
+    if follow_up.get("members"):
+        return True
+    members = worker.get("members") or []
+    return bool(members) and not reads_follow_up_topics(worker, settings)
 
 
 class Readiness:
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._admin = KafkaAdminClient(
             bootstrap_servers=settings.kafka_servers,
             client_id="haochaping-wait",
             request_timeout_ms=10_000,
             **kafka_security(settings),
         )
-        self._groups = group_inputs(settings)
-        self._probes = {
-            name: LagProbe(settings, topics, group)
-            for name, (group, topics) in self._groups.items()
-        }
+        self._probes: dict[tuple[str, tuple[str, ...]], LagProbe] = {}
+
+    def _probe(self, group: str, topics: list[str]) -> LagProbe:
+        key = (group, tuple(topics))
+        if key not in self._probes:
+            self._probes[key] = LagProbe(self._settings, topics, group)
+        return self._probes[key]
 
     def look(self) -> list[GroupState]:
-        described = self._admin.describe_groups([group for group, _ in self._groups.values()])
+        settings = self._settings
+        names = [settings.app_id, follow_up_group(settings), settings.sink_group]
+        described = self._admin.describe_groups(names)
+        # `make up` runs the follow-up agents apart; a worker run alone runs them all
+        apart = follow_up_apart(
+            described.get(settings.app_id, {}),
+            described.get(follow_up_group(settings), {}),
+            settings,
+        )
         out = []
-        for name, (group, _) in self._groups.items():
+        for name, (group, topics) in group_inputs(settings, follow_up_apart=apart).items():
             info = described.get(group, {})
-            ends, positions = self._probes[name].read()
+            ends, positions = self._probe(group, topics).read()
             lag = total_lag(ends, positions)
             out.append(
                 GroupState(

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.pipeline import screen_facts_topic
+from streams.pipeline import screen_facts_topic, surge_minutes_topic
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,11 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), and the
-    worker's screening facts: a topic Faust creates itself as it starts can miss its
-    consumer's first metadata ("Ignoring missing topic"), and its agent then reads nothing
-    until the next metadata refresh, minutes later (seen in tests/integration/test_screening)."""
+    worker's screening facts and surge minutes: a topic Faust creates itself as it starts can
+    miss its consumer's first metadata ("Ignoring missing topic"), and its agent then reads
+    nothing until the next metadata refresh, minutes later (seen in
+    tests/integration/test_screening); and with the worker as two processes the ingest half
+    writes both before the follow-up half, which reads them, may have created them."""
     size = {
         "max.message.bytes": str(settings.topic_max_message_bytes),
         # with acks=all, a write is answered once this many replicas have it
@@ -39,6 +41,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             for landing in LANDINGS
         ),
         TopicSpec(screen_facts_topic(settings), 1, retention),
+        TopicSpec(surge_minutes_topic(settings), 1, retention),
     ]
 
 

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# what a worker process runs: everything, or one of the two halves `make up` runs apart
+WorkerRole = Literal["all", "ingest", "follow-up"]
+WORKER_ROLES: tuple[str, ...] = get_args(WorkerRole)
 
 
 class Settings(BaseSettings):
@@ -87,6 +91,12 @@ class Settings(BaseSettings):
     # --- Faust worker
     app_id: str = Field(
         "haochaping", description="Faust application id (consumer group, changelog prefix)"
+    )
+    worker_role: WorkerRole = Field(
+        "all",
+        description="the agents this worker runs: 'all'; 'ingest' (ratings.raw: check, dedupe, "
+        "windows, screening facts, case openings); or 'follow-up' (surges, screening, case "
+        "follow-up), so that the two run as two processes on two cores",
     )
     worker_data_dir: str = Field(".data/faust", description="Faust's local state directory")
     worker_web_port: int = Field(

@@ -39,6 +39,10 @@ class StallDetector:
             self._paused_at = now
         return self.pause_bound_s is not None and now - self._paused_at > self.pause_bound_s
 
+    def resume(self) -> None:
+        """The pause is over (``pause`` counts its length from its first call)."""
+        self._paused_at = None
+
     def stalled(
         self,
         ends: Mapping[Any, int],

@@ -23,17 +23,28 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread as AiokafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AiokafkaConsumer
 from faust.transport.drivers.aiokafka import Producer as AiokafkaProducer
 from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
 from faust.types import EventT
 
+from runtime.collector import tune_collector
 from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
 from streams.minutes import unbundle_partials
 from streams.outbox import ChangelogState, Outbox
-from streams.pipeline import StepStates, build_steps, screen_facts_topic, surge_minutes_topic
+from streams.pipeline import (
+    State,
+    StepStates,
+    build_steps,
+    follow_up_group,
+    follow_up_inputs,
+    screen_facts_topic,
+    surge_minutes_topic,
+)
 from streams.records import Record
 from streams.screening.comments import load_segmenter
 from streams.screening.facts import unbundle_facts
@@ -51,7 +62,8 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
     that partition, so state written in batches or timers still moves with its source
     partition on a rebalance (a plain table needs a current event for that)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, changelog_prefix: str, **kwargs: Any) -> None:
+        self.changelog_prefix = changelog_prefix
         super().__init__(*args, **kwargs)
         # plain-text keys ("0|department|D1|1m|1764300000") instead of JSON strings: the
         # windows changelog is a contract topic that people read
@@ -59,6 +71,18 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
 
     def partition_for_key(self, key: Any) -> int | None:
         return int(str(key).split("|", 1)[0])
+
+    def _changelog_topic_name(self) -> str:
+        # named by the pipeline's app id, not the process's: the same state whichever role's
+        # process keeps it (a follow-up worker's Faust id has a suffix of its own)
+        return f"{self.changelog_prefix}-{self.name}-changelog"
+
+
+def worker_app_id(settings: Settings) -> str:
+    """The Faust id, and so the consumer group, of a worker of the configured role."""
+    if settings.worker_role == "follow-up":
+        return follow_up_group(settings)
+    return settings.app_id
 
 
 def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
@@ -109,6 +133,7 @@ class Progress:
 
     batches: int = 0
     at: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)
     evaluations: int = 0
     reported: int = 0  # evaluations at the last progress line
 
@@ -137,8 +162,33 @@ class IdempotentProducer(AiokafkaProducer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
+# How long the broker may hold a fetch for data to arrive. Faust hard-codes 1,500 ms: with live
+# traffic the ingest worker's batches then came up to 1.5 s late (event → ratings.valid p50
+# 1.2 s at 2,000/s for the worker reading ratings.raw alone, against 0.23 s with this;
+# docs/benchmarks.md, issue 14, third pass). A fetch with data waiting returns at once anyway.
+FETCH_MAX_WAIT_MS = 100
+
+
+class PromptConsumerThread(AiokafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        if not hasattr(consumer, "_fetch_max_wait_ms"):  # read by start(); an upgrade may rename it
+            raise RuntimeError("aiokafka's consumer has no _fetch_max_wait_ms to set")
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class PromptConsumer(AiokafkaConsumer):
+    """Faust's aiokafka consumer, with fetches the broker holds for at most
+    ``FETCH_MAX_WAIT_MS``."""
+
+    def _new_consumer_thread(self) -> PromptConsumerThread:
+        return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
 class IdempotentTransport(AiokafkaTransport):
     Producer = IdempotentProducer
+    Consumer = PromptConsumer
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -150,7 +200,7 @@ def faust_app(settings: Settings) -> faust.App:
 
 def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
-        settings.app_id,
+        worker_app_id(settings),
         broker=[f"kafka://{server}" for server in settings.kafka_servers],
         broker_credentials=faust_credentials(settings),
         store="memory://",
@@ -180,10 +230,17 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.runs_ingest = settings.worker_role in ("all", "ingest")
+        self.runs_follow_up = settings.worker_role in ("all", "follow-up")
         self.secret = evaluator_secret(settings)
         self.app = faust_app(settings)
         self.outbox = Outbox()
         self.progress = Progress()
+        # the follow-up half's last batch per input topic (monotonic)
+        self.batch_at: dict[str, float] = {}
+        if not self.runs_ingest:
+            for topic in follow_up_inputs(settings):  # "no batch yet" counts from the start
+                metrics.follow_up_last_batch.labels(topic=topic).set_to_current_time()
         self._declare_topics()
         self._declare_tables()
         self._build_steps()
@@ -236,6 +293,7 @@ class Worker:
     def _table(self, name: str, partitions: int, changelog: Any = None) -> ChangelogState:
         table = SourcePartitionTable(
             self.app,
+            changelog_prefix=self.settings.app_id,
             name=name,
             default=None,
             beacon=self.app.tables.beacon,
@@ -248,11 +306,18 @@ class Worker:
         return ChangelogState(table, self.outbox)
 
     def _declare_tables(self) -> None:
+        # a role's process keeps only its own steps' state; the other steps never run there
         partitions = self.settings.topic_partitions
-        self.window_state = self._table("windows", partitions, self.windows_topic)
-        self.case_state = self._table("cases", partitions)
-        self.dedupe_state = self._table("dedupe", partitions)
-        self.surge_state = self._table("surge", 1)
+        self.window_state: State = {}
+        self.dedupe_state: State = {}
+        self.case_state: State = {}
+        self.surge_state: State = {}
+        if self.runs_ingest:
+            self.window_state = self._table("windows", partitions, self.windows_topic)
+            self.dedupe_state = self._table("dedupe", partitions)
+        if self.runs_follow_up:
+            self.case_state = self._table("cases", partitions)
+            self.surge_state = self._table("surge", 1)
 
     def _build_steps(self) -> None:
         s = self.settings
@@ -280,6 +345,29 @@ class Worker:
     def raw_partitions(self) -> list[Any]:
         return [tp for tp in self.app.consumer.assignment() if tp.topic == self.settings.topic_raw]
 
+    def watched_partitions(self) -> list[Any]:
+        """The input the watchdog watches: ratings.raw, or a follow-up worker's three topics."""
+        if self.runs_ingest:
+            return self.raw_partitions()
+        topics = set(follow_up_inputs(self.settings))
+        return [tp for tp in self.app.consumer.assignment() if tp.topic in topics]
+
+    def followed_up(self, topic: str, records: int) -> None:
+        # a follow-up worker's progress is its own batches, per topic (one agent can hang
+        # while the others move); with ingest in the process, ratings.raw's batches are what
+        # the watchdog and the progress line follow
+        if not self.runs_ingest:
+            self.progress.evaluations += records
+            self.progress.batches += 1
+            self.batch_at[topic] = self.progress.at = time.monotonic()
+            metrics.follow_up_last_batch.labels(topic=topic).set_to_current_time()
+
+    def last_batch_at(self, topic: str) -> float:
+        """When the agent reading ``topic`` last processed a batch (monotonic)."""
+        if self.runs_ingest:
+            return self.progress.at
+        return self.batch_at.get(topic, self.progress.started)
+
     def forget_revoked(self, revoked: set[Any]) -> None:
         # Expiry must only delete state of partitions this worker still owns; surge state is
         # reloaded from the table by whoever owns its partition next.
@@ -297,6 +385,7 @@ class Worker:
 def create_app(settings: Settings) -> faust.App:
     worker = Worker(settings)
     load_segmenter()
+    tune_collector()
     app = worker.app
     _agents(worker)
     _timers(worker)
@@ -309,6 +398,13 @@ def create_app(settings: Settings) -> faust.App:
 
 
 def _agents(worker: Worker) -> None:
+    if worker.runs_ingest:
+        _ingest_agent(worker)
+    if worker.runs_follow_up:
+        _follow_up_agents(worker)
+
+
+def _ingest_agent(worker: Worker) -> None:
     app, settings = worker.app, worker.settings
 
     @app.agent(worker.raw_topic, concurrency=1)
@@ -335,30 +431,40 @@ def _agents(worker: Worker) -> None:
             in_flight = asyncio.gather(*deliveries)
             in_flight.add_done_callback(_batch_done(worker, len(events), started))
 
+
+def _follow_up_agents(worker: Worker) -> None:
+    app = worker.app
+    # as long as ingest waits to fill a batch: what the follow-up half does last in a burst
+    # (the screening of its last evaluations) waits no longer than that
+    within = worker.settings.batch_within_s
+
     @app.agent(worker.minutes_topic, concurrency=1)
     async def detect_surges(stream: faust.StreamT) -> None:
-        batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
+        batches = stream.take_events(1000, within=within)  # type: ignore[attr-defined]
         async for events in batches:
             # the partials' record timestamps (when ingest wrote them) tell idle partitions
             arrived = max((event.message.timestamp for event in events), default=None)
             worker.surges.process(_json_values(events), at=arrived)
             await worker.send()
+            worker.followed_up(worker.minutes_topic.get_topic_name(), len(events))
 
     @app.agent(worker.facts_topic, concurrency=1)
     async def screen(stream: faust.StreamT) -> None:
-        batches = stream.take_events(2000, within=1.0)  # type: ignore[attr-defined]
+        batches = stream.take_events(2000, within=within)  # type: ignore[attr-defined]
         async for events in batches:
             if not worker.screening.rebuilt:
                 await rebuild_screening(worker, min(event.message.offset for event in events))
             worker.screening.process(unbundle_facts(event.message.value for event in events))
             await worker.send()
+            worker.followed_up(worker.facts_topic.get_topic_name(), len(events))
 
     @app.agent(worker.cases_topic, concurrency=1)
     async def follow_cases(stream: faust.StreamT) -> None:
-        batches = stream.take_events(1000, within=1.0)  # type: ignore[attr-defined]
+        batches = stream.take_events(1000, within=within)  # type: ignore[attr-defined]
         async for events in batches:
             worker.cases.process([record_of(event) for event in events])
             await worker.send()
+            worker.followed_up(worker.settings.topic_cases, len(events))
 
 
 async def rebuild_screening(worker: Worker, until: int) -> None:
@@ -442,13 +548,25 @@ def _json_values(events: list[EventT]) -> list[dict[str, Any]]:
 
 def _timers(worker: Worker) -> None:
     app = worker.app
-    stall = StallDetector(worker.settings.worker_stall_s, pause_bound_s=REBALANCE_BOUND_S)
+    # one per input topic: a follow-up worker's three agents can each hang on their own
+    stalls: dict[str, StallDetector] = {}
+    # how long a rebalance or table recovery has lasted
+    rebalance = StallDetector(worker.settings.worker_stall_s, pause_bound_s=REBALANCE_BOUND_S)
+
+    def stall_of(topic: str) -> StallDetector:
+        if topic not in stalls:
+            stalls[topic] = StallDetector(
+                worker.settings.worker_stall_s, pause_bound_s=REBALANCE_BOUND_S
+            )
+        return stalls[topic]
 
     @app.timer(interval=30.0)
     async def expire_state() -> None:
         try:
-            worker.ingest.expire()
-            worker.screening.expire()
+            if worker.runs_ingest:
+                worker.ingest.expire()
+            if worker.runs_follow_up:
+                worker.screening.expire()
         except Exception:  # a timer that raises stops the worker; expiry can wait a round
             log.exception("expiring state failed; trying again in 30 s")
         await worker.send()
@@ -456,7 +574,7 @@ def _timers(worker: Worker) -> None:
     @app.timer(interval=5.0)
     async def release_held() -> None:
         # records held back ahead of a gap (IngestStep.process) must not wait for ever
-        if worker.ingest.held and worker.ingest.release_overdue().accepted:
+        if worker.runs_ingest and worker.ingest.held and worker.ingest.release_overdue().accepted:
             await worker.send()
 
     @app.timer(interval=10.0)
@@ -465,14 +583,19 @@ def _timers(worker: Worker) -> None:
         # partitions forever. When new evaluations have waited worker_stall_s with no batch
         # processed, exit with STALLED (75) so the supervisor starts a fresh worker, which resumes
         # from the committed offsets: at-least-once, and every step is idempotent.
-        assigned = worker.raw_partitions()
+        assigned = worker.watched_partitions()
         if getattr(app, "in_recovery", False) or app.rebalancing:
             # known Faust and aiokafka hangs happen here, so a pause has a bound too
-            if stall.pause(time.monotonic()):
+            now = time.monotonic()
+            for stall in stalls.values():
+                stall.pause(now)
+            if rebalance.pause(now):
                 exit_stalled("worker", REBALANCE_BOUND_S)
             return
+        rebalance.resume()
         if not assigned:
-            stall.pause()
+            for stall in stalls.values():
+                stall.pause()
             return
         ends = await app.consumer.highwaters(*assigned)
         # A backlog there at start counts as waiting input too (seen: a fresh worker that
@@ -482,23 +605,28 @@ def _timers(worker: Worker) -> None:
         positions = {tp: committed.get(tp) or 0 for tp in ends}
         for tp, end in ends.items():
             lag = max(0, end - positions[tp])
-            metrics.consumer_lag.labels(partition=str(tp.partition)).set(lag)
-        if stall.stalled(ends, worker.progress.at, time.monotonic(), positions=positions):
-            exit_stalled("worker", worker.settings.worker_stall_s)
+            if tp.topic == worker.settings.topic_raw:
+                metrics.consumer_lag.labels(partition=str(tp.partition)).set(lag)
+            else:
+                metrics.follow_up_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+        now = time.monotonic()
+        for topic in {tp.topic for tp in ends}:
+            mine = {tp: end for tp, end in ends.items() if tp.topic == topic}
+            if stall_of(topic).stalled(mine, worker.last_batch_at(topic), now, positions=positions):
+                exit_stalled("worker", worker.settings.worker_stall_s)
 
     @app.timer(interval=10.0)
     async def report_progress() -> None:
         # one info line every 10 s: what this worker owns and whether it moves
         consumer = app.consumer
-        raw_topic = worker.settings.topic_raw
-        paused = getattr(consumer, "_paused_partitions", ())
+        watched = worker.watched_partitions()
+        paused = set(getattr(consumer, "_paused_partitions", ())) & set(watched)
         log.info(
-            "progress: %d batches, last %.0fs ago; %s partitions %s (paused %s); flow %s",
+            "progress: %d batches, last %.0fs ago; partitions %s (paused %s); flow %s",
             worker.progress.batches,
             time.monotonic() - worker.progress.at,
-            raw_topic,
-            sorted(tp.partition for tp in worker.raw_partitions()),
-            sorted(tp.partition for tp in paused if tp.topic == raw_topic),
+            sorted(f"{tp.topic}:{tp.partition}" for tp in watched),
+            sorted(f"{tp.topic}:{tp.partition}" for tp in paused),
             "active" if getattr(consumer, "flow_active", True) else "suspended",
         )
 
@@ -506,8 +634,11 @@ def _timers(worker: Worker) -> None:
     async def say_progress() -> None:
         # at the default level too: one line a minute says the worker is alive and moving
         done = worker.progress.evaluations
+        # a follow-up worker counts the records it read (bundles of partials and facts, cases)
+        unit = "evaluations" if worker.runs_ingest else "records"
         print(
-            f"worker: {done - worker.progress.reported} evaluations in the last minute, "
+            f"worker ({worker.settings.worker_role}): {done - worker.progress.reported} {unit} "
+            "in the last minute, "
             f"{done} since start; last batch {time.monotonic() - worker.progress.at:.0f}s ago",
             flush=True,
         )

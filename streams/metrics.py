@@ -49,6 +49,20 @@ last_batch = Gauge(
     "haochaping_worker_last_batch_timestamp_seconds",
     "when the worker last processed a batch of ratings.raw (unix time)",
 )
+# the follow-up half (haochaping worker --role follow-up): per input topic, since one agent
+# can hang while the others move
+follow_up_lag = Gauge(
+    "haochaping_follow_up_lag",
+    "records of the follow-up half's input (surge minutes, screening facts, cases.events) not "
+    "yet processed: end offset minus committed offset, read by the watchdog every 10 s",
+    ["topic", "partition"],
+)
+follow_up_last_batch = Gauge(
+    "haochaping_follow_up_last_batch_timestamp_seconds",
+    "when the follow-up half last processed a batch of this topic (unix time; its start time "
+    "until then)",
+    ["topic"],
+)
 window_entries = Gauge(
     "haochaping_window_entries",
     "open per-partition window records in memory (a minute bundle of a dimension is one)",

@@ -51,6 +51,18 @@ def screen_facts_topic(settings: Settings) -> str:
     return f"{settings.app_id}-screen-facts"
 
 
+def follow_up_group(settings: Settings) -> str:
+    """The Faust id, and so the consumer group, of a worker run with ``--role follow-up``.
+    It needs a group of its own: its members read other topics than the ingest worker's, and
+    Faust's assignor expects every member of a group to read the same ones."""
+    return f"{settings.app_id}-follow-up"
+
+
+def follow_up_inputs(settings: Settings) -> list[str]:
+    """What the follow-up agents read (all written by the ingest step)."""
+    return [settings.topic_cases, surge_minutes_topic(settings), screen_facts_topic(settings)]
+
+
 def screen_rules(settings: Settings) -> ScreenRules:
     s = settings
     return ScreenRules(

@@ -7,6 +7,7 @@ minutes in which one department's bad reviews surge, and ten quiet minutes after
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from channels.catalogue import synthetic_departments
 from channels.simulator import Scenario, SimulatedMessage, Simulator
 from runtime.settings import Settings
 from tests.integration.harness import (
+    HAOCHAPING,
     Service,
+    env_for,
     scalar,
     send,
     wait_until,
@@ -42,8 +45,18 @@ def phase(
     )
 
 
+def worker_processes(settings: Settings, roles: tuple[str, ...], logs: Path) -> list[Service]:
+    return [
+        Service(settings.model_copy(update={"worker_role": role}), "worker", logs / f"{role}.log")
+        for role in roles
+    ]
+
+
+# one process, as the tests run the worker elsewhere; two, as `make up` runs it: the follow-up
+# agents (surges here) in a process and consumer group of their own
+@pytest.mark.parametrize("roles", [("all",), ("ingest", "follow-up")], ids=["one", "two"])
 def test_one_alert_for_a_surge_and_none_for_steady_or_doubled_traffic(
-    settings: Settings, clickhouse: Client, tmp_path: Path
+    settings: Settings, clickhouse: Client, tmp_path: Path, roles: tuple[str, ...]
 ) -> None:
     departments = synthetic_departments(200)
     surging = departments[17].code
@@ -73,7 +86,7 @@ def test_one_alert_for_a_surge_and_none_for_steady_or_doubled_traffic(
     messages += phase(simulator, surge_end, 10, 2 * RATE, steady)
     assert all(m.kind == "valid" for m in messages)
 
-    worker = Service(settings, "worker", tmp_path / "worker.log")
+    workers = worker_processes(settings, roles, tmp_path)
     sink = Service(settings, "sink", tmp_path / "sink.log")
     try:
         send(settings, ((m.key, m.value) for m in messages))
@@ -89,16 +102,28 @@ def test_one_alert_for_a_surge_and_none_for_steady_or_doubled_traffic(
             ),
             timeout=600,
             every=2,
-            services=[worker, sink],
+            services=[*workers, sink],
         )
         wait_until(
             "every evaluation to land",
             lambda: scalar(clickhouse, "SELECT count() FROM ratings FINAL") == len(messages),
             timeout=300,
-            services=[worker, sink],
+            services=[*workers, sink],
         )
+        # `haochaping wait` tells the shape from the follow-up group's members
+        drained = subprocess.run(
+            [HAOCHAPING, "wait", "--until", "drained", "--timeout", "120"],
+            env=env_for(settings),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        said = drained.stdout + drained.stderr
+        assert drained.returncode == 0, said
+        assert ("follow-up stable" in said) == (len(roles) == 2), said
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         sink.stop()
 
     department_alerts = clickhouse.execute(

@@ -15,6 +15,7 @@ RULES = PROMETHEUS / "alerts.yml"
 RULE_TESTS = PROMETHEUS / "alerts_test.yml"
 EXPECTED_ALERTS = {
     "HaochapingBadReviewSurge",
+    "HaochapingFollowUpStalled",
     "HaochapingSinkClickHouseDown",
     "HaochapingIngestRejectionsHigh",
     "HaochapingWorkerLagging",
