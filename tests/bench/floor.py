@@ -1,7 +1,9 @@
 """The Faust floor: an agent that only iterates a topic in batches and does nothing else.
 
 Run by tests/bench/run.py as a separate process (like the real worker):
-``python -m tests.bench.floor <bootstrap> <topic> <app_id> <expected> <result.json>``.
+``python -m tests.bench.floor <bootstrap> <topic> <app_id> <expected> <result.json> [tuned]``;
+with ``tuned``, under the garbage collector settings the worker runs with
+(runtime/collector.py), to tell what they save Faust's own path from what they save ours.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from pathlib import Path
 
 import faust
 
+from runtime.collector import tune_collector
+
 
 def main() -> None:
     bootstrap, topic_name, app_id, expected, result = sys.argv[1:6]
+    tuned = sys.argv[6:7] == ["tuned"]
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
@@ -46,6 +51,8 @@ def main() -> None:
                     json.dumps({"events": events, "seconds": elapsed, "cpu_seconds": cpu})
                 )
 
+    if tuned:
+        tune_collector()
     sys.argv = [sys.argv[0], "worker", "-l", "error"]
     app.main()
 

@@ -39,6 +39,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a running process so far, MB (/proc/<pid>/status VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def broker_pid() -> int | None:
     """The broker `deploy/services.sh up` started, if it runs here (else None: not measured)."""
     try:
@@ -173,15 +181,18 @@ class Watch:
     """CPU seconds of the worker and the broker between two looks, and the last time
     (epoch seconds, as record timestamps) the worker was seen busy."""
 
-    worker_pid: int
+    worker_pids: list[int]  # the worker, or its ingest and follow-up processes
     broker_pid: int | None
     worker_cpu: float = 0.0
     broker_cpu: float = 0.0
     at: float = 0.0
     busy_until: float = 0.0
 
+    processes_cpu: list[float] = field(default_factory=list)  # each worker process's
+
     def look(self) -> None:
-        worker_cpu, at = cpu_seconds(self.worker_pid), time.perf_counter()
+        self.processes_cpu = [cpu_seconds(pid) for pid in self.worker_pids]
+        worker_cpu, at = sum(self.processes_cpu), time.perf_counter()
         if self.at and (worker_cpu - self.worker_cpu) > BUSY_SHARE * (at - self.at):
             self.busy_until = time.time()
         self.worker_cpu, self.at = worker_cpu, at

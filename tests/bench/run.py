@@ -37,6 +37,7 @@ from tests.bench.observe import (
     Watch,
     broker_pid,
     output_topics,
+    peak_rss_mb,
     rate_from_timestamps,
     read_topics,
     wait_for,
@@ -120,9 +121,12 @@ async def ceiling(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-def floor(settings: Settings, count: int, workdir: Path) -> tuple[float, float]:
-    """The floor's evaluations/s, and its CPU seconds per 1,000 evaluations."""
-    result = workdir / "floor.json"
+def floor(
+    settings: Settings, count: int, workdir: Path, tuned: bool = False
+) -> tuple[float, float]:
+    """The floor's evaluations/s, and its CPU seconds per 1,000 evaluations; ``tuned``: with
+    the worker's garbage collector settings."""
+    result = workdir / f"floor{'-tuned' * tuned}.json"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -130,9 +134,10 @@ def floor(settings: Settings, count: int, workdir: Path) -> tuple[float, float]:
             "tests.bench.floor",
             settings.kafka_bootstrap,
             settings.topic_raw,
-            f"{settings.app_id}-floor",
+            f"{settings.app_id}-floor{'-tuned' * tuned}",
             str(count),
             str(result),
+            *(["tuned"] if tuned else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(workdir / "floor.log", "wb"),  # noqa: SIM115
@@ -193,6 +198,8 @@ class PipelineRun:
     evaluations: int
     written: dict[str, TopicContent]  # per output topic: messages and bytes produced
     worker_cpu_per_1000: float  # CPU seconds of the worker per 1,000 evaluations
+    processes_cpu_per_1000: list[float]  # of each of its processes (ingest, follow-up)
+    peak_rss_mb: list[float]  # of each of its processes, at the end of the run
     broker_cpu: float  # CPU seconds of the broker over the same stretch
     seconds: float  # that stretch: from the first outputs to the last offset committed
     raw_bytes: int  # bytes (keys and values) of the input evaluations
@@ -211,17 +218,37 @@ class PipelineRun:
         return sum(t.bytes for t in self.written.values()) / self.evaluations
 
 
+# the worker as `make up` runs it (README, "The worker's two halves"), and as one process
+TWO_PROCESSES = ("ingest", "follow-up")
+ONE_PROCESS = ("all",)
+
+
+def worker_processes(
+    settings: Settings, roles: tuple[str, ...], workdir: Path, run: str
+) -> list[Service]:
+    return [
+        Service(
+            settings.model_copy(update={"worker_role": role}),
+            "worker",
+            workdir / f"{run}-worker-{role}.log",
+        )
+        for role in roles
+    ]
+
+
 def pipeline(
     settings: Settings,
     count: int,
     workdir: Path,
     profile: Path | None = None,
     traffic_start: datetime | None = None,
+    roles: tuple[str, ...] = TWO_PROCESSES,
 ) -> PipelineRun:
-    """Run the worker over the ``count`` evaluations on ``ratings.raw``. Nothing asks the
-    worker anything while it runs (no metrics port): it is done when its group has committed
-    every offset, which it does only after the batch's outputs were acknowledged."""
-    app_id = f"{settings.app_id}-pipeline"
+    """Run the worker over the ``count`` evaluations on ``ratings.raw``, as processes of these
+    roles. Nothing asks the worker anything while it runs (no metrics port): it is done when
+    its group has committed every offset, which it does only after the batch's outputs were
+    acknowledged, and every process has been idle for 2 s."""
+    app_id = f"{settings.app_id}-pipeline{len(roles)}"
     # batches as in production (the tests' harness cuts them at 0.2 s to be quick), as the
     # floor's take(5000, within=0.5) does
     production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
@@ -235,14 +262,20 @@ def pipeline(
     )
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
-    worker = Service(worker_settings, "worker", workdir / "pipeline-worker.log")
+    processes = worker_processes(worker_settings, roles, workdir, "pipeline")
+    worker = processes[0]  # the one that reads ratings.raw
+
+    def alive() -> bool:
+        return all(p.alive() for p in processes)
+
     spy = None
     try:
-        watch = Watch(worker.process.pid, broker_pid())
-        if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, worker.alive):
+        watch = Watch([p.process.pid for p in processes], broker_pid())
+        if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, alive):
             raise SystemExit(f"worker wrote nothing:\n{worker.output()[-2000:]}")
         watch.look()
         first_worker, first_broker, first_at = watch.worker_cpu, watch.broker_cpu, watch.at
+        first_processes = watch.processes_cpu
         if profile is not None:  # from the first output to the last commit: processing only
             spy = py_spy(worker, profile / "pipeline.txt", workdir)
         out_at_first = sum(offsets.ends(results).values())
@@ -252,10 +285,10 @@ def pipeline(
             return offsets.committed(app_id, settings.topic_raw) >= count
 
         # looks at 10 Hz: when the worker was last busy is known to 0.1 s
-        if not wait_for(committed_all, 900, worker.alive, poll_s=0.1):
+        if not wait_for(committed_all, 900, alive, poll_s=0.1):
             raise SystemExit(f"pipeline did not finish:\n{worker.output()[-2000:]}")
         # the screening and surge agents finish what ingest gave them
-        wait_for(lambda: watch.idle_for(2.0), 120, worker.alive, poll_s=0.1)
+        wait_for(lambda: watch.idle_for(2.0), 120, alive, poll_s=0.1)
         stop_py_spy(spy)
         spy = None
         processed = sum(offsets.ends(results).values()) - out_at_first
@@ -269,11 +302,13 @@ def pipeline(
             settled, previous = now == previous, now
             return settled
 
-        wait_for(quiet, 60, worker.alive)
+        wait_for(quiet, 60, alive)
         partitions = offsets.partitions([*topics, settings.topic_raw])
+        peaks = [peak_rss_mb(p.process.pid) for p in processes]
     finally:
         stop_py_spy(spy)
-        worker.stop()
+        for process in processes:
+            process.stop()
         offsets.close()
     content = read_topics(settings, partitions, set(results), {settings.topic_suspect})
     raw = content.pop(settings.topic_raw)
@@ -286,7 +321,12 @@ def pipeline(
         evaluations=raw.messages,
         written=content,
         worker_cpu_per_1000=(watch.worker_cpu - first_worker) / processed * 1000,
+        processes_cpu_per_1000=[
+            (cpu - first) / processed * 1000
+            for cpu, first in zip(watch.processes_cpu, first_processes, strict=True)
+        ],
         broker_cpu=watch.broker_cpu - first_broker,
+        peak_rss_mb=peaks,
         seconds=watch.at - first_at,
         raw_bytes=raw.bytes,
         flagged=len(suspects.keys) if (suspects := content.get(settings.topic_suspect)) else 0,
@@ -299,7 +339,8 @@ def latency(
     """Send at a fixed rate with the worker and the sink running; the i-th row counted in
     ClickHouse is matched with the i-th evaluation sent (both roughly in order)."""
     client = connect(settings)
-    worker = Service(settings, "worker", workdir / "latency-worker.log")
+    workers = worker_processes(settings, TWO_PROCESSES, workdir, "latency")
+    worker = workers[0]
     sink = Service(settings, "sink", workdir / "latency-sink.log")
     landed_at: list[float] = []
     stop = threading.Event()
@@ -331,7 +372,8 @@ def latency(
             raise SystemExit(f"nothing landed:\n{worker.output()[-2000:]}\n{sink.output()[-2000:]}")
     finally:
         stop_py_spy(spy)
-        worker.stop()
+        for process in workers:
+            process.stop()
         sink.stop()
     lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
     achieved = len(sent_at) / (sent_at[-1] - sent_at[0])
@@ -396,7 +438,9 @@ def memory_rows(args: argparse.Namespace) -> None:
 def _short(topic: str, settings: Settings) -> str:
     # the run's unique prefixes say nothing: "t3f…​.ratings.valid" → "ratings.valid"
     name = topic.split(".", 1)[1] if topic.startswith("t") and "." in topic else topic
-    return name.replace(f"{settings.app_id}-pipeline-", "<app>-")
+    for processes in (len(TWO_PROCESSES), len(ONE_PROCESS)):
+        name = name.replace(f"{settings.app_id}-pipeline{processes}-", "<app>-")
+    return name
 
 
 def _load() -> str:
@@ -443,6 +487,12 @@ def main() -> None:
         "honest; every per-minute limit is then tripped)",
     )
     parser.add_argument(
+        "--skip-one-process",
+        action="store_true",
+        help="leave out run (b) with the worker in one process (--role all); (b) itself runs "
+        "it as two, as `make up` does",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
@@ -469,8 +519,21 @@ def main() -> None:
             ceiling_rate = asyncio.run(ceiling(settings, args.count))
             console.print("(a) floor: Faust agent iterating take(5000) batches")
             floor_rate, floor_cpu = floor(settings, args.count, workdir)
-            console.print("(b) pipeline: haochaping worker (ingest, dedupe, windows)")
+            console.print("(a') floor with the worker's garbage collector settings")
+            tuned_rate, tuned_cpu = floor(settings, args.count, workdir, tuned=True)
+            console.print("(b) pipeline: haochaping worker, ingest and follow-up processes")
             run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
+            one = None
+            if not args.skip_one_process:
+                console.print("(b1) pipeline: haochaping worker, one process")
+                # the same ratings.raw, into output topics of its own
+                outputs = unique_settings(workdir, topic_partitions=args.partitions)
+                outputs = outputs.model_copy(update={"topic_raw": settings.topic_raw})
+                prepare(outputs)
+                try:
+                    one = pipeline(outputs, args.count, workdir, None, traffic_start, ONE_PROCESS)
+                finally:
+                    cleanup(outputs)
         finally:
             cleanup(settings)
 
@@ -501,9 +564,22 @@ def main() -> None:
     print("| measurement | result |\n| --- | --- |")
     print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
     print(
-        f"| (b) whole pipeline, one worker | {run.rate:,.0f} evaluations/s (every agent done; "
-        f"the ingest step's outputs alone: {run.ingest_rate:,.0f}/s) |"
+        f"| (a') the floor with the worker's garbage collector settings (runtime/collector.py) "
+        f"| {tuned_rate:,.0f} evaluations/s, CPU {tuned_cpu:.3f} s per 1,000; (b)/(a') "
+        f"{run.rate / tuned_rate:.0%} |"
     )
+    print(
+        f"| (b) whole pipeline, the worker's two processes (`make up`) | {run.rate:,.0f} "
+        f"evaluations/s (every agent done; the ingest step's outputs alone: "
+        f"{run.ingest_rate:,.0f}/s) |"
+    )
+    if one is not None:
+        print(
+            f"| (b1) whole pipeline, the worker in one process | {one.rate:,.0f} evaluations/s "
+            f"(the ingest step's outputs alone: {one.ingest_rate:,.0f}/s); "
+            f"{one.rate / floor_rate:.0%} of (a); CPU {one.worker_cpu_per_1000:.3f} s per "
+            f"1,000 evaluations; peak memory {one.peak_rss_mb[0]:,.0f} MB |"
+        )
     print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
     print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
     print(
@@ -533,9 +609,11 @@ def main() -> None:
     )
     print(
         f"| (a) CPU | {floor_cpu:.3f} s per 1,000 evaluations (Faust's per-event path) |\n"
-        f"| (b) CPU | worker {run.worker_cpu_per_1000:.3f} s per 1,000 evaluations; broker "
+        f"| (b) CPU | worker {run.worker_cpu_per_1000:.3f} s per 1,000 evaluations (ingest "
+        f"{' + follow-up '.join(f'{c:.3f}' for c in run.processes_cpu_per_1000)}); broker "
         f"{run.broker_cpu:.1f} s over the {run.seconds:.1f} s of the run "
-        f"({run.broker_cpu / run.evaluations * 1000:.3f} s per 1,000) |"
+        f"({run.broker_cpu / run.evaluations * 1000:.3f} s per 1,000); worker peak memory "
+        f"{' + '.join(f'{mb:,.0f}' for mb in run.peak_rss_mb)} MB |"
     )
     print(f"| load average (1, 5, 15 min) at the start; at the end | {load_at_start}; {_load()} |")
     if args.skip_memory:
