@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
-from streams.minutes import unbundle_partials
+from streams.minutes import unbundle
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import (
     State,
@@ -48,6 +48,7 @@ from streams.pipeline import (
 from streams.records import Record
 from streams.screening.comments import load_segmenter
 from streams.screening.facts import unbundle_facts
+from streams.steps.ingest import HEARTBEAT_EVERY_S
 
 log = logging.getLogger("haochaping.worker")
 
@@ -235,6 +236,9 @@ class Worker:
         self.secret = evaluator_secret(settings)
         self.app = faust_app(settings)
         self.outbox = Outbox()
+        # agents and timers hand over in turn, so that records reach Kafka in the order the
+        # steps added them (a heartbeat after the partials it vouches for)
+        self._handing_over = asyncio.Lock()
         self.progress = Progress()
         # the follow-up half's last batch per input topic (monotonic)
         self.batch_at: dict[str, float] = {}
@@ -338,7 +342,8 @@ class Worker:
 
     async def hand_over(self) -> list[asyncio.Future[Any]]:
         """What the steps produced, handed to aiokafka; their deliveries, watched."""
-        deliveries = await self.outbox.hand_over(aiokafka_producer(self.app))
+        async with self._handing_over:
+            deliveries = await self.outbox.hand_over(aiokafka_producer(self.app))
         watch_deliveries(deliveries)
         return deliveries
 
@@ -389,6 +394,7 @@ def create_app(settings: Settings) -> faust.App:
     app = worker.app
     _agents(worker)
     _timers(worker)
+    _heartbeat(worker)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
@@ -444,7 +450,8 @@ def _follow_up_agents(worker: Worker) -> None:
         async for events in batches:
             # the partials' record timestamps (when ingest wrote them) tell idle partitions
             arrived = max((event.message.timestamp for event in events), default=None)
-            worker.surges.process(_json_values(events), at=arrived)
+            partials, heartbeats = _json_values(events)
+            worker.surges.process(partials, at=arrived, heartbeats=heartbeats)
             await worker.send()
             worker.followed_up(worker.minutes_topic.get_topic_name(), len(events))
 
@@ -539,11 +546,54 @@ def _batch_done(worker: Worker, size: int, started: float) -> Any:
     return done
 
 
-def _json_values(events: list[EventT]) -> list[dict[str, Any]]:
-    # a record carries a batch's partials (streams.minutes.bundle_partials)
-    return unbundle_partials(
-        json.loads(event.message.value) for event in events if event.message.value
-    )
+def _json_values(events: list[EventT]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    # a record carries a batch's partials (streams.minutes.bundle_partials) or a heartbeat
+    return unbundle(json.loads(event.message.value) for event in events if event.message.value)
+
+
+def _heartbeat(worker: Worker) -> None:
+    """Clocks that follow event time go on when traffic stops (issue 26): the ingest half says
+    which ratings.raw partitions it has read to the end (the surge clock, streams/minutes.py),
+    and the follow-up half moves the case clock of cases.events partitions read to the end."""
+    app, settings = worker.app, worker.settings
+
+    if worker.runs_ingest:
+
+        @app.timer(interval=HEARTBEAT_EVERY_S)
+        async def surge_heartbeat() -> None:
+            read = await _read_to_end(worker, settings.topic_raw, worker.ingest.read_to)
+            if read is not None and worker.ingest.heartbeat(read[1], read[0]):
+                await worker.send()
+
+    if worker.runs_follow_up:
+
+        @app.timer(interval=HEARTBEAT_EVERY_S)
+        async def case_clock() -> None:
+            read = await _read_to_end(worker, settings.topic_cases, worker.cases.read_to)
+            if read is not None:
+                worker.cases.advance(read[1], read[0])
+                await worker.send()
+
+
+async def _read_to_end(
+    worker: Worker, topic: str, read_to: Callable[[int], int]
+) -> tuple[float, list[int]] | None:
+    """The wall clock of a look at the ends of this worker's partitions of ``topic``, taken
+    before it, and those partitions whose every record then is processed; None when there is
+    nothing to look at (no partition, a rebalance, the broker not answering)."""
+    app = worker.app
+    if getattr(app, "in_recovery", False) or app.rebalancing:
+        return None
+    assigned = [tp for tp in app.consumer.assignment() if tp.topic == topic]
+    if not assigned:
+        return None
+    wall = time.time()
+    try:
+        ends = await app.consumer.highwaters(*assigned)
+    except Exception as exc:  # the next look tries again; a timer that raises ends the worker
+        log.warning("%s: end offsets unavailable (%s)", topic, exc)
+        return None
+    return wall, [tp.partition for tp, end in ends.items() if read_to(tp.partition) >= end]
 
 
 def _timers(worker: Worker) -> None:

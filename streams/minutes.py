@@ -20,6 +20,17 @@ Event time (the surge clock) is one that a wrong clock cannot push:
 A partial without ``clock`` (written before this rule) counts with its window ``end``, the
 rule before.
 
+When traffic stops (issue 26), partials stop too, and a clock moved only by them would leave
+the last minutes unjudged until unrelated traffic came. So the ingest half also writes a
+*heartbeat* for each source partition it has read to the end: the wall clock at that check
+less the partition's own lag (how far its newest record's timestamp was behind the wall clock
+when it was read), the earliest event time it can still bring on time. A partition's
+``bound`` is that heartbeat less ``grace_s`` (records written before the check but not yet
+read). It raises the partition's clock while the partition is active, and when every partition
+has been idle for ``idle_s`` the watermark follows the oldest bound: the clock goes on with the
+wall clock, never past it less the grace, never past what a partition could still send, and
+never back. Heartbeats are records, so a replay moves the clock exactly as the first run did.
+
 A second look: a judged minute keeps its partials for ``recheck_s`` of event time past its
 end. Partials that still change it (evaluations that arrived after it was judged: a slow pad,
 a batch of late ones, a partition that was idle) mark it changed; once no new change has come
@@ -46,8 +57,9 @@ from schemas.dimensions import FACET_NAMES
 from streams.alerting import Explanation
 from streams.windows import MINUTE
 
-STATE_FORMAT = 3
-OLD_STATE_FORMATS = (1, 2)  # loadable: format 1 had no source clocks, 2 no second looks
+STATE_FORMAT = 4
+# loadable: format 1 had no source clocks, 2 no second looks, 3 no heartbeat bounds
+OLD_STATE_FORMATS = (1, 2, 3)
 
 
 # How many minute partials travel in one record of the surge-minutes topic. One record per
@@ -65,17 +77,34 @@ def bundle_partials(partials: list[dict[str, Any]]) -> list[bytes]:
     ]
 
 
+def heartbeat_record(clocks: Mapping[int, int]) -> bytes:
+    """The record that says, per source partition read to its end, the earliest event time it
+    can still bring on time (streams/steps/ingest.py: ``IngestStep.heartbeat``)."""
+    return json.dumps({"heartbeats": {str(p): clock for p, clock in clocks.items()}}).encode()
+
+
 def unbundle_partials(values: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The partials in records of the surge-minutes topic; a record that is one partial
     (written before issue 14, still there after an upgrade) is taken as it is."""
+    return unbundle(values)[0]
+
+
+def unbundle(values: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The partials and the newest heartbeat per source partition in records of the
+    surge-minutes topic."""
     partials: list[dict[str, Any]] = []
+    heartbeats: dict[str, int] = {}
     for value in values:
         bundled = value.get("partials")
+        beats = value.get("heartbeats")
         if isinstance(bundled, list):
             partials.extend(bundled)
+        elif isinstance(beats, dict):
+            for partition, clock in beats.items():
+                heartbeats[str(partition)] = max(int(clock), heartbeats.get(str(partition), 0))
         else:
             partials.append(value)
-    return partials
+    return partials, heartbeats
 
 
 @dataclass(frozen=True)
@@ -113,7 +142,8 @@ class MinuteMerger:
         self._reviews: dict[str, dict[str, Any]] = {}
         # "dimension|start" of a minute in progress -> how many early-look marks it has passed
         self._early: dict[str, int] = {}
-        # source partition -> [its clock, arrival time of its newest partial]
+        # source partition -> [its clock, arrival time of its newest partial] and, once a
+        # heartbeat came, its bound: [clock, seen, bound]
         self._sources: dict[str, list[int]] = {}
         self.now = 0  # newest arrival time seen (epoch seconds; 0 when none was given)
         self.watermark = 0
@@ -151,6 +181,22 @@ class MinuteMerger:
                 review["changed"].append(entry["key"])
         return True
 
+    def heartbeat(self, partition: str, clock: int, at: float | None = None) -> None:
+        """Take a heartbeat: ``partition`` was read to its end and can bring no evaluation on
+        time older than ``clock``. Arrival time moves on with it; the partition's idleness
+        does not (it is measured by partials: a partition that only beats is idle)."""
+        if at is not None:
+            self.now = max(self.now, int(at))
+        bound = int(clock) - self.grace_s
+        source = self._sources.get(partition)
+        if source is None:
+            # idle from the start: seen long enough ago that it holds nothing back
+            self._sources[partition] = [bound, self.now - self.idle_s - 1, bound]
+        elif len(source) == 2:
+            source.append(bound)
+        else:
+            source[2] = max(source[2], bound)
+
     def _settled(self, review: dict[str, Any]) -> bool:
         """No change for ``grace_s`` since the first one after the last look: by arrival
         time (live), or by event time (a worker catching up on a backlog, whose partials all
@@ -166,20 +212,39 @@ class MinuteMerger:
 
     def active_sources(self) -> dict[str, int]:
         """The clocks of the source partitions that hold the watermark: those whose newest
-        partial arrived at most ``idle_s`` before the newest arrival of any."""
+        partial arrived at most ``idle_s`` before the newest arrival of any (a clock raised to
+        the partition's bound, if a heartbeat gave one)."""
         return {
-            partition: clock
-            for partition, (clock, seen) in self._sources.items()
-            if self.now - seen <= self.idle_s
+            partition: max(source[0], source[2]) if len(source) > 2 else source[0]
+            for partition, source in self._sources.items()
+            if self.now - source[1] <= self.idle_s
         }
 
     def advance(self) -> int:
-        """Move the watermark to the oldest clock of the active source partitions (never
-        back) and return it."""
+        """Move the watermark to the oldest clock of the active source partitions or, when
+        every partition is idle, to the oldest bound their heartbeats gave (never back), and
+        return it."""
         active = self.active_sources()
         if active:
             self.watermark = max(self.watermark, min(active.values()))
+        else:
+            bounds = [source[2] for source in self._sources.values() if len(source) > 2]
+            if bounds:
+                self.watermark = max(self.watermark, min(bounds))
         return self.watermark
+
+    def closed_minute(self) -> int:
+        """The newest minute that event time has left behind by ``grace_s``."""
+        return (self.watermark - self.grace_s) // MINUTE * MINUTE - MINUTE
+
+    def judged_until(self, dimension: str) -> int:
+        """The newest minute of ``dimension`` handed over (-1: none)."""
+        return self._judged.get(dimension, -1)
+
+    def close_quiet(self, dimension: str, minute: int) -> None:
+        """``minute`` of ``dimension`` passed without a partial and was judged quiet: partials
+        that come for it or before it later get a second look, not a first one."""
+        self._judged[dimension] = max(self._judged.get(dimension, -1), minute)
 
     def complete(self) -> list[CompleteMinute]:
         """Minutes that event time has left behind by ``grace_s``, oldest first, each once;
@@ -284,7 +349,8 @@ class MinuteMerger:
         # format 1 knew no sources: the clock starts again from the partials that arrive,
         # and never goes back behind the watermark saved then
         merger._sources = {
-            str(p): [int(clock), int(seen)] for p, (clock, seen) in state.get("sources", {}).items()
+            str(p): [int(value) for value in source]
+            for p, source in state.get("sources", {}).items()
         }
         merger.now = int(state.get("now", 0))
         merger.watermark = int(state["watermark"])

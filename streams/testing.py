@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka.partitioner import DefaultPartitioner
 
 from runtime.settings import Settings
-from streams.minutes import unbundle_partials
+from streams.minutes import unbundle
 from streams.pipeline import (
     Steps,
     StepStates,
@@ -158,16 +158,32 @@ class InMemoryPipeline:
                 return
 
     def _ingest(self, records: list[Record]) -> None:
-        self.steps.ingest.process(records)
+        # read at the broker's clock: what was just written has no lag
+        self.steps.ingest.process(records, wall=self.clock)
 
     def _surges(self, records: list[Record]) -> None:
+        partials, heartbeats = unbundle(json.loads(r.value) for r in records if r.value is not None)
         self.steps.surges.process(
-            unbundle_partials(json.loads(r.value) for r in records if r.value is not None),
-            at=max(r.timestamp for r in records),
+            partials, at=max(r.timestamp for r in records), heartbeats=heartbeats
         )
 
+    def heartbeat(self, at: float) -> dict[int, int]:
+        """What the worker's timers do at wall time ``at`` (streams/app.py: ``_heartbeat``):
+        partitions of ratings.raw read to their end say so, and those of cases.events move
+        their case clock on. Returns the heartbeat's clocks; run :meth:`run` after."""
+        self.clock = max(self.clock, at)
+        clocks = self.steps.ingest.heartbeat(self._read_to_end(self.settings.topic_raw), at)
+        self.steps.cases.advance(self._read_to_end(self.settings.topic_cases), at)
+        self._deliver()
+        return clocks
+
+    def _read_to_end(self, topic: str) -> list[int]:
+        partitions = self.log(topic).partitions
+        step = self.steps.ingest if topic == self.settings.topic_raw else self.steps.cases
+        return [p for p, records in enumerate(partitions) if step.read_to(p) >= len(records)]
+
     def _cases(self, records: list[Record]) -> None:
-        self.steps.cases.process(records)
+        self.steps.cases.process(records, wall=self.clock)
 
     def _screen(self, records: list[Record]) -> None:
         screening = self.steps.screening

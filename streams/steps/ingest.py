@@ -28,7 +28,7 @@ from streams.aggregate import BadReview, WindowAggregator
 from streams.cases import CasePolicy, case_from_evaluation
 from streams.deadlines import WorkingCalendar
 from streams.dedupe import Deduplicator, Verdict
-from streams.minutes import bundle_partials
+from streams.minutes import bundle_partials, heartbeat_record
 from streams.outbox import OutboxPort
 from streams.perimeter import AcceptedBytes, decide, event_time
 from streams.records import Record
@@ -44,6 +44,10 @@ HOLD_S = 20.0
 # A source whose evaluated_at is further than this from Kafka's time has a wrong clock (ahead)
 # or sends late (behind); it is counted, and each evaluation carries its clock_skew_s.
 CLOCK_DRIFT_S = 60
+
+# How often the ingest half says which ratings.raw partitions it has read to the end, so that
+# the surge clock goes on when traffic stops (streams/minutes.py, issue 26).
+HEARTBEAT_EVERY_S = 5.0
 
 # A replay re-reads at most what was processed since the last offset commit (seconds of
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
@@ -122,10 +126,16 @@ class IngestStep:
         # per source partition, the newest min(evaluated_at, record timestamp) of an accepted
         # evaluation: the partition's surge clock, sent with its minute partials
         self.surge_clocks: dict[int, int] = {}
+        # per source partition, how far its newest record timestamp was behind the wall clock
+        # when it was read: what a heartbeat takes off the wall clock
+        self.lags: dict[int, float] = {}
+        self._wall = 0.0  # the wall clock of the batch being processed
         # the batch's accepted evaluations, for the screening step (bundled in _finish)
         self._facts: list[ScreenFact] = []
 
-    def process(self, records: Iterable[Record], now: float | None = None) -> IngestReport:
+    def process(
+        self, records: Iterable[Record], now: float | None = None, wall: float | None = None
+    ) -> IngestReport:
         """Decide a batch. No await inside: a timer never sees half a batch applied.
 
         Records are taken in offset order per partition. Window counts skip an offset not
@@ -136,6 +146,7 @@ class IngestStep:
         before it arrive, which a seek back makes them do, or until ``HOLD_S`` has passed
         (``release_overdue``): then the gap is taken as real (records gone by retention)."""
         now = time.monotonic() if now is None else now
+        self._wall = time.time() if wall is None else wall
         report = IngestReport()
         by_partition: dict[int, dict[int, Record]] = {}
         for record in records:
@@ -169,6 +180,7 @@ class IngestStep:
         """Process the records held back longer than ``HOLD_S``: the offsets they wait for
         are not coming (deleted by retention, or this worker stopped fetching)."""
         now = time.monotonic() if now is None else now
+        self._wall = time.time()
         report = IngestReport()
         for partition in [p for p, since in self._held_since.items() if now - since >= HOLD_S]:
             held = self._held.pop(partition, {})
@@ -188,6 +200,24 @@ class IngestStep:
         self._finish(report)
         return report
 
+    def read_to(self, partition: int) -> int:
+        """The offset after the newest record of ``partition`` processed (0: none yet)."""
+        return self._next_offset.get(partition, 0)
+
+    def heartbeat(self, read_to_end: Iterable[int], wall: float) -> dict[int, int]:
+        """Say, for each partition in ``read_to_end`` (every record the broker held at the
+        wall time ``wall`` is processed), the earliest event time it can still bring on time:
+        ``wall`` less the partition's lag. A partition with records held back, or none read
+        by this process (its lag unknown), says nothing."""
+        clocks = {
+            partition: math.floor(wall - self.lags[partition])
+            for partition in read_to_end
+            if partition in self.lags and partition not in self._held
+        }
+        if clocks:
+            self._outbox.add(self.topics.minutes, None, heartbeat_record(clocks), 0)
+        return clocks
+
     @property
     def held(self) -> int:
         """Records held back, waiting for the offsets before them."""
@@ -199,6 +229,7 @@ class IngestStep:
             self._next_offset[record.partition] = record.offset + 1
         if record.timestamp > self.watermarks.get(record.partition, 0.0):
             self.watermarks[record.partition] = record.timestamp
+            self.lags[record.partition] = max(0.0, self._wall - record.timestamp)
         try:
             self._one(record, report)
         except Exception as exc:  # a bug costs one message, kept for a replay after a fix
@@ -364,6 +395,7 @@ class IngestStep:
         self._held.pop(partition, None)
         self._held_since.pop(partition, None)
         self.surge_clocks.pop(partition, None)
+        self.lags.pop(partition, None)
         self._windows.forget_partition(partition)
         self._dedupe.forget_partition(partition)
 

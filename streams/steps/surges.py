@@ -9,7 +9,7 @@ written back as one record per batch in which a minute was judged.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,15 +120,35 @@ class SurgeStep:
         self._merger = None
 
     def process(
-        self, entries: Iterable[dict[str, Any]], *, at: float | None = None
+        self,
+        entries: Iterable[dict[str, Any]],
+        *,
+        at: float | None = None,
+        heartbeats: Mapping[str, int] | None = None,
     ) -> list[AlertEvent]:
-        """Judge what a batch of minute partials completes. ``at``: the newest record
-        timestamp of the batch on the merged-minute topic (when the partials were written),
-        the clock by which a silent source partition is found idle."""
+        """Judge what a batch of minute partials and heartbeats completes. ``at``: the newest
+        record timestamp of the batch on the merged-minute topic (when they were written), the
+        clock by which a silent source partition is found idle; ``heartbeats``: per source
+        partition read to its end, the earliest event time it can still bring on time."""
         merger = self._merger or self._load()
         for entry in entries:
             merger.add(entry, at)
+        for partition, clock in (heartbeats or {}).items():
+            merger.heartbeat(partition, clock, at)
         minutes = merger.complete()
+        raised = self._judge(minutes, merger)
+        quiet = self._close_quiet(merger, raised)
+        for alert in raised:
+            self._outbox.add(self._alerts_topic, alert.alert_id.encode(), alert.to_json_bytes())
+            metrics.alerts_raised.labels(dimension=alert.dimension, state=alert.state).inc()
+        if minutes or quiet:
+            self._save_judged()
+        merger_state = merger.to_state()
+        self._pending.write(_by_minute(merger_state.pop("pending"), self.rules.record_bytes))
+        self._state[MERGER_KEY] = merger_state
+        return raised
+
+    def _judge(self, minutes: list[CompleteMinute], merger: MinuteMerger) -> list[AlertEvent]:
         raised: list[AlertEvent] = []
         for minute in minutes:
             detector = self._detectors[minute.dimension]
@@ -146,15 +166,24 @@ class SurgeStep:
                 raised += lifecycle.step(judgement, explanation, at=judgement.window_end)
             raised += lifecycle.tick(minute.window_start)
             metrics.open_alerts.labels(dimension=minute.dimension).set(len(lifecycle.open_alerts))
-        for alert in raised:
-            self._outbox.add(self._alerts_topic, alert.alert_id.encode(), alert.to_json_bytes())
-            metrics.alerts_raised.labels(dimension=alert.dimension, state=alert.state).inc()
-        if minutes:
-            self._save_judged()
-        merger_state = merger.to_state()
-        self._pending.write(_by_minute(merger_state.pop("pending"), self.rules.record_bytes))
-        self._state[MERGER_KEY] = merger_state
         return raised
+
+    def _close_quiet(self, merger: MinuteMerger, raised: list[AlertEvent]) -> bool:
+        """Minutes the clock passed without a partial (traffic stopped) are quiet: an open
+        alert counts them and resolves after its quiet minutes, as it would under traffic. The
+        detector and the merger take such a minute as judged on no counts, so that partials
+        that come for it later get a second look. Adds to ``raised``; True if one closed."""
+        closed, any_closed = merger.closed_minute(), False
+        for dimension in SURGE_DIMENSIONS:
+            lifecycle = self._lifecycles[dimension]
+            if not lifecycle.open_alerts or closed <= merger.judged_until(dimension):
+                continue
+            self._detectors[dimension].judge_minute(closed, {})
+            merger.close_quiet(dimension, closed)
+            raised += lifecycle.tick(closed)
+            metrics.open_alerts.labels(dimension=dimension).set(len(lifecycle.open_alerts))
+            any_closed = True
+        return any_closed
 
     def _early_look(self, minute: CompleteMinute, now: int) -> list[AlertEvent]:
         detector = self._detectors[minute.dimension]

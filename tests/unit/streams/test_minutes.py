@@ -178,7 +178,7 @@ def test_a_state_saved_before_the_source_clocks_still_loads() -> None:
     [minute] = merger.complete()
     assert (minute.window_start, minute.counts) == (START, {"D1": (5, 3)})
     saved = merger.to_state()
-    assert saved["format"] == 3 and saved["sources"] == {"0": [START + 95, START + 95]}
+    assert saved["format"] == 4 and saved["sources"] == {"0": [START + 95, START + 95]}
     again = MinuteMerger.from_state(saved, idle_s=120)
     assert again.idle_s == 120 and again.active_sources() == {"0": START + 95}
 

@@ -154,7 +154,7 @@ def test_a_surge_state_saved_before_the_source_clocks_loads_and_judges() -> None
     later = {**entry, "start": start + 60, "end": start + 120, "version": 8, "clock": start + 95}
     steps.surges.process([later], at=start + 96)
     merger = pipeline.states.surge["0|merger"]
-    assert merger["format"] == 3 and merger["watermark"] == start + 95
+    assert merger["format"] == 4 and merger["watermark"] == start + 95
     assert merger["judged"]["department"] == start
     assert merger["sources"] == {"0": [start + 95, start + 96]}
 
@@ -234,3 +234,90 @@ def _shifted(messages: list[Message], seconds: int) -> list[Message]:
         evaluation["evaluated_at"] = made.isoformat()
         out.append((at, key, json.dumps(evaluation, ensure_ascii=False).encode()))
     return out
+
+
+# --- issue 26: the surge clock goes on when traffic stops ------------------------------------
+
+
+def burst(at: datetime, count: int = 12, every_s: float = 0.8) -> list[Message]:
+    """``count`` very bad reviews of the surging department, one every ``every_s``."""
+    simulator = surge_traffic.Simulator(seed=7, departments=surge_traffic.DEPARTMENTS)
+    department = next(d for d in surge_traffic.DEPARTMENTS if d.code == SURGING)
+    out: list[Message] = []
+    for i in range(count):
+        made = at + timedelta(seconds=i * every_s)
+        evaluation = simulator.evaluation(made, department=department, level=1, followups=False)
+        value = json.dumps(evaluation, ensure_ascii=False).encode()
+        out.append((made.timestamp() + 1, surge_traffic.message_key(evaluation), value))
+    return out
+
+
+def steady_then(extra: list[Message], at: float) -> InMemoryPipeline:
+    """Twenty steady minutes, then ``extra`` sent at broker time ``at``, then nothing."""
+    pipeline = run([m for m in traffic(False) if m[0] < DAY.timestamp() + STEADY_MIN * 60])
+    if extra:
+        pipeline.send_raw([(key, value) for _, key, value in extra], at=at)
+        pipeline.run()
+    return pipeline
+
+
+def beat_until(pipeline: InMemoryPipeline, start: float, until: float) -> list[tuple[float, dict]]:
+    """Heartbeats every 5 s of wall time from ``start`` to ``until``, each followed by a
+    run; the alert events each raised, with its wall time."""
+    raised: list[tuple[float, dict[str, Any]]] = []
+    at = start
+    while at <= until:
+        seen = len(alerts(pipeline))
+        pipeline.heartbeat(at)
+        pipeline.run()
+        raised += [(at, alert) for alert in alerts(pipeline)[seen:]]
+        at += 5
+    return raised
+
+
+def test_a_surge_in_the_last_seconds_of_traffic_alerts_when_traffic_stops() -> None:
+    surge_at = DAY + timedelta(minutes=STEADY_MIN, seconds=5)
+    sent = surge_at.timestamp() + 11
+    pipeline = steady_then(burst(surge_at), sent)
+    # nothing moves the clock past the burst: without heartbeats it would never be judged
+    assert alerts(pipeline) == []
+    assert surge_clock(pipeline) < surge_at.timestamp() + 15
+    raised = beat_until(pipeline, sent + 5, sent + 600)
+    opened = [(at, a) for at, a in raised if a["state"] == "opened"]
+    assert [a["key"] for _, a in opened] == [SURGING], raised
+    # within 90 s of its first bad review, by the wall clock the heartbeats carry
+    assert opened[0][0] - surge_at.timestamp() <= 90
+    # and with nothing after it, the alert resolves after its quiet minutes
+    resolved = [a for _, a in raised if a["state"] == "resolved"]
+    assert [a["alert_id"] for a in resolved] == [opened[0][1]["alert_id"]]
+
+
+def test_steady_traffic_that_stops_raises_no_alert() -> None:
+    pipeline = steady_then([], 0)
+    last = max(m[0] for m in traffic(False) if m[0] < DAY.timestamp() + STEADY_MIN * 60)
+    before = surge_clock(pipeline)
+    assert beat_until(pipeline, last + 60, last + 900) == []
+    # the clock went on with the wall clock, less the grace
+    assert surge_clock(pipeline) > before + 600
+    assert surge_clock(pipeline) <= last + 900 - SETTINGS.spike_grace_s
+
+
+def test_heartbeats_never_move_the_clock_past_what_a_partition_can_still_send() -> None:
+    """A partition whose records reach Kafka with timestamps an hour old (a producer whose
+    clock is behind, or a replay) beats an hour behind the wall clock: its heartbeats move
+    the surge clock no further than its own time plus the time since it was read."""
+    pipeline = InMemoryPipeline(SETTINGS)
+    made = DAY
+    evaluation = surge_traffic.Simulator(seed=3, departments=surge_traffic.DEPARTMENTS).evaluation(
+        made, followups=False
+    )
+    value = json.dumps(evaluation, ensure_ascii=False).encode()
+    key = surge_traffic.message_key(evaluation)
+    pipeline.send_raw([(key, value)], at=made.timestamp() + 1)
+    read_at = made.timestamp() + 3600  # read an hour after its record time
+    pipeline.clock = read_at
+    pipeline.run()
+    [clock] = pipeline.heartbeat(read_at + 30).values()
+    assert clock == int(made.timestamp() + 1 + 30)
+    pipeline.run()
+    assert surge_clock(pipeline) <= made.timestamp() + 31 - SETTINGS.spike_grace_s

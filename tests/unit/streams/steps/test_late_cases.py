@@ -92,3 +92,40 @@ def test_a_call_back_before_its_review_reached_the_worker_prevents_every_call_ba
     assert [w for w in warnings(pipe, case_id) if w[0] == "callback"] == []
     # the rectification deadline, never met, is still warned about
     assert ("rectification", "overdue") in warnings(pipe, case_id)
+
+
+def test_with_no_traffic_at_all_the_case_clock_goes_on_with_the_wall_clock() -> None:
+    """Issue 26: no event after the case opened, on any partition; the worker's look at the
+    partitions' ends (read to the end) moves the case clock, and the deadlines warn."""
+    pipe = InMemoryPipeline(SETTINGS)
+    review = bad_review(RECEIVED, seed=3)
+    pipe.send_raw(
+        [(review["evaluation_id"].encode(), json.dumps(review).encode())], RECEIVED.timestamp()
+    )
+    pipe.run()
+    case_id = review["evaluation_id"]
+    pipe.heartbeat(datetime(2026, 11, 18, 8, 0, tzinfo=UTC).timestamp())  # 16:00, still early
+    pipe.run()
+    assert warnings(pipe, case_id) == []
+    pipe.heartbeat(datetime(2026, 11, 18, 9, 0, tzinfo=UTC).timestamp())  # 17:00 on the last day
+    pipe.run()
+    assert warnings(pipe, case_id) == [("callback", "due_soon")]
+    pipe.heartbeat(datetime(2026, 11, 19, 0, 0, tzinfo=UTC).timestamp())
+    pipe.heartbeat(datetime(2026, 11, 19, 0, 0, tzinfo=UTC).timestamp())  # a repeat warns nothing
+    pipe.run()
+    assert warnings(pipe, case_id) == [("callback", "due_soon"), ("callback", "overdue")]
+
+
+def test_an_event_not_read_yet_holds_its_partition_clock() -> None:
+    """A partition with events still unread is not read to its end: its clock waits for them
+    (a call-back in flight must not find its deadline already warned)."""
+    pipe = InMemoryPipeline(SETTINGS)
+    review = bad_review(RECEIVED, seed=4)
+    case_id = review["evaluation_id"]
+    pipe.send_raw([(case_id.encode(), json.dumps(review).encode())], RECEIVED.timestamp())
+    pipe.run()
+    late_at = datetime(2026, 11, 19, 0, 0, tzinfo=UTC)
+    department_event(pipe, case_id, "called_back", RECEIVED + timedelta(hours=2), late_at)
+    pipe.heartbeat(late_at.timestamp())  # before the agent read the call-back
+    pipe.run()
+    assert warnings(pipe, case_id) == []
