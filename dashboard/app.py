@@ -35,6 +35,7 @@ from runtime.settings import Settings
 HERE: Final = Path(__file__).parent
 REFRESH_S: Final = 30
 CODE: Final = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+ASCII_COUNT: Final = re.compile(r"[0-9]{1,9}")
 MAX_MIN_TOTAL: Final = 1_000_000_000
 Execute = pages.Execute
 
@@ -91,7 +92,8 @@ def _min_total(request: Request, default: int) -> int:
     text = _param(request, "min_total")
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_MIN_TOTAL:
+    # ASCII digits only: str.isdigit() takes "²", and int() reads "١٢" as 12 (issue 26)
+    if not ASCII_COUNT.fullmatch(text) or not 1 <= int(text) <= MAX_MIN_TOTAL:
         raise BadRequest(f"最小评价量 min_total={text!r} 应为 1 到 {MAX_MIN_TOTAL} 之间的整数")
     return int(text)
 

@@ -501,10 +501,11 @@ def parse_start(text: str) -> datetime:
     """An ISO-8601 time with offset, or "-45m" / "-2h" for that long ago."""
     from datetime import UTC, timedelta
 
-    if text.startswith("-") and text[-1:] in ("m", "h") and text[1:-1].isdigit():
+    amount = text[1:-1]
+    if text.startswith("-") and text[-1:] in ("m", "h") and amount.isascii() and amount.isdigit():
         unit = 60 if text.endswith("m") else 3600
         try:
-            return datetime.now(UTC) - timedelta(seconds=int(text[1:-1]) * unit)
+            return datetime.now(UTC) - timedelta(seconds=int(amount) * unit)
         except OverflowError:  # timedelta's or datetime's range, past year 1
             fail(f"--start {text!r} is further back than the calendar goes")
     try:

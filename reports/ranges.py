@@ -19,7 +19,8 @@ HOUR: Final = 3600
 DAY: Final = 86_400
 KINDS: Final = ("today", "7d", "30d", "month")
 LABELS: Final = {"today": "今天", "7d": "近7天", "30d": "近30天", "month": "月份"}
-_MONTH: Final = re.compile(r"^(\d{4})-(\d{2})$")
+# ASCII digits only (\d also takes "٢٠٢٦"), and the whole text (``$`` allows a newline)
+_MONTH: Final = re.compile(r"([0-9]{4})-([0-9]{2})")
 EARLIEST_MONTH: Final = date(2000, 1, 1)
 
 
@@ -95,7 +96,7 @@ def parse(kind: str | None, month: str | None = None, *, now: datetime | None = 
     if not month:
         first = today.replace(day=1)
     else:
-        found = _MONTH.match(month)
+        found = _MONTH.fullmatch(month)
         if not found or not 1 <= int(found[2]) <= 12:
             raise RangeError(f"月份 month={month!r} 不是 YYYY-MM 格式的月份")
         first = _month_start(int(found[1]), int(found[2]))

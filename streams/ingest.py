@@ -40,6 +40,10 @@ class Rejected:
 # ClickHouse's DateTime starts in 1970 and 好差评 started in 2019: anything before 2000 is a
 # broken producer clock, and letting it through would only move the refusal to the sink.
 EARLIEST_EVALUATED_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)
+# A Kafka record time past this is a producer's broken clock, not a time the platform received
+# anything: deadlines counted from it (15 working days) would leave the calendar (year 9999
+# raised OverflowError in the case step, issue 26), so such a message is rejected.
+LATEST_RECORD_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
 
 _REQUIRED: Final = frozenset(
     name for name, field in RawEvaluation.model_fields.items() if field.is_required()
@@ -146,6 +150,12 @@ def _check(
 
 
 def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime | Rejected:
+    if now >= LATEST_RECORD_TIME:
+        return Rejected(
+            RejectReason.INVALID_TIMESTAMP,
+            f"the Kafka record timestamp {now:%Y-%m-%d} is not before "
+            f"{LATEST_RECORD_TIME.date()}: the producer's clock is wrong",
+        )
     try:
         evaluated_at = ev.evaluated_at.astimezone(UTC)
     except (OverflowError, ValueError):

@@ -416,6 +416,9 @@ def test_bad_parameters_are_readable_400s(api: TestClient) -> None:
         ("/api/overview?range=month&month=2999-01", "2999-01"),
         ("/api/rankings?min_total=0", "min_total='0'"),
         ("/api/rankings?min_total=-5", "min_total='-5'"),
+        ("/api/rankings?min_total=%C2%B2", "min_total='²'"),  # str.isdigit() takes it
+        ("/api/rankings?min_total=%D9%A1%D9%A2", "min_total='١٢'"),  # int() reads it as 12
+        ("/api/overview?range=month&month=%D9%A2%D9%A0%D9%A2%D9%A6-%D9%A1%D9%A1", "month="),
         ("/api/rankings?dimension=region", "dimension='region'"),
         ("/api/rankings?sort=evaluator_hash", "sort='evaluator_hash'"),
         ("/api/rankings?order=sideways", "order='sideways'"),

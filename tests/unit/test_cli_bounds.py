@@ -91,8 +91,10 @@ def test_a_start_too_far_back_is_a_one_line_error() -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("text", ["-9999999999999m", "-999999999h", "-" + "9" * 40 + "h"])
-def test_parse_start_turns_an_overflow_into_fail(text: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["-9999999999999m", "-999999999h", "-" + "9" * 40 + "h", "-١٢m", "-²h"]
+)
+def test_parse_start_turns_an_overflow_or_odd_digits_into_fail(text: str) -> None:
     with pytest.raises(typer.Exit):
         parse_start(text)
 

@@ -46,6 +46,8 @@ def test_a_month_and_its_previous_month() -> None:
         ("month", "26-01", "month='26-01'"),
         ("month", "2026-04", "2026-04"),  # the future
         ("month", "1999-12", "1999-12"),
+        ("month", "٢٠٢٦-٠١", "month='٢٠٢٦-٠١'"),  # \\d and int() take Arabic-Indic digits
+        ("month", "2026-01\n", "month='2026-01\\\\n'"),  # $ matches before a newline
     ],
 )
 def test_what_the_picker_cannot_mean_is_refused_readably(

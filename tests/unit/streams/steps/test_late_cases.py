@@ -129,3 +129,17 @@ def test_an_event_not_read_yet_holds_its_partition_clock() -> None:
     pipe.heartbeat(late_at.timestamp())  # before the agent read the call-back
     pipe.run()
     assert warnings(pipe, case_id) == []
+
+
+def test_a_record_time_in_year_9999_is_rejected_with_a_reason() -> None:
+    """Issue 26: the case's deadlines counted from it left the calendar (OverflowError in
+    streams/deadlines.py, contained as internal_error); such a time is a broken clock."""
+    pipe = InMemoryPipeline(SETTINGS)
+    at = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    review = {**bad_review(RECEIVED, seed=5), "evaluated_at": "9999-12-31T22:59:00+00:00"}
+    pipe.send_raw([(review["evaluation_id"].encode(), json.dumps(review).encode())], at.timestamp())
+    pipe.run()
+    [rejected] = pipe.values(SETTINGS.topic_rejected)
+    assert rejected["reason"] == "invalid_timestamp", rejected
+    assert "producer's clock" in rejected["message"]
+    assert pipe.values(SETTINGS.topic_cases) == []
