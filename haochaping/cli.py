@@ -692,6 +692,18 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
     out.print(table("rejected, by reason", ("reason", "messages"), found.rejected))
     out.print(
         table(
+            f"keys, last {days} day(s): evaluations sent with another Kafka key than the "
+            "transaction id (else evaluation id), counted once all the same (README, 一次一评)",
+            ("channel", "evaluations", "mis-keyed", "share"),
+            (
+                (ch, total, miskeyed, f"{share:.2%}")
+                for ch, total, miskeyed, share in found.miskeyed
+            ),
+            empty="nothing landed in this period",
+        )
+    )
+    out.print(
+        table(
             "bad-review surge alerts (alert_history, newest first)",
             ("alert", "state", "opened (Shanghai)", "差评 bad (peak)", "score"),
             (

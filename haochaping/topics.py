@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.pipeline import screen_facts_topic, surge_minutes_topic
+from streams.pipeline import rekeyed_topic, screen_facts_topic, surge_minutes_topic
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,11 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), and the
-    worker's screening facts and surge minutes: a topic Faust creates itself as it starts can
-    miss its consumer's first metadata ("Ignoring missing topic"), and its agent then reads
-    nothing until the next metadata refresh, minutes later (seen in
+    worker's screening facts, surge minutes and rekeyed evaluations: a topic Faust creates
+    itself as it starts can miss its consumer's first metadata ("Ignoring missing topic"), and
+    its agent then reads nothing until the next metadata refresh, minutes later (seen in
     tests/integration/test_screening); and with the worker as two processes the ingest half
-    writes both before the follow-up half, which reads them, may have created them."""
+    writes the first two before the follow-up half, which reads them, may have created them."""
     size = {
         "max.message.bytes": str(settings.topic_max_message_bytes),
         # with acks=all, a write is answered once this many replicas have it
@@ -42,6 +42,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         ),
         TopicSpec(screen_facts_topic(settings), 1, retention),
         TopicSpec(surge_minutes_topic(settings), 1, retention),
+        # the ingest agent reads it beside ratings.raw, partition for partition
+        TopicSpec(rekeyed_topic(settings), p, retention),
     ]
 
 

@@ -23,6 +23,7 @@ class Overview:
     rejected: Rows  # reason, messages
     alerts: Rows  # alert id, status, opened at, peak bad, score
     rankings: dict[str, Rows]  # dimension → code, total, good, bad, rates, mean level
+    miskeyed: Rows  # channel, evaluations, of them mis-keyed, share
 
 
 def period_start(days: int) -> int:
@@ -52,4 +53,5 @@ def overview(execute: Execute, *, days: int, min_total: int, limit: int) -> Over
         execute(queries.REJECTED_BY_REASON, {}),
         execute(queries.RECENT_ALERTS, {"limit": limit}),
         rankings,
+        execute(queries.MISKEYED_BY_CHANNEL, {"since": since}),
     )

@@ -264,6 +264,11 @@ class Evaluation(BaseModel):
         description="older than the long horizon (late_horizon_days) when ingested: counted in "
         "no window at all (only in late_statistics)",
     )
+    miskeyed: bool = Field(
+        False,
+        description="found outside its contract key's partition of ratings.raw (keyed by another "
+        "id, or not keyed) and counted after going home through the worker's rekeyed topic",
+    )
     source: str | None = None
     clock_skew_s: int = Field(
         0,

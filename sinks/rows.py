@@ -40,6 +40,7 @@ RATINGS_COLUMNS = (
     "ingested_at",
     "late",
     "beyond_horizon",
+    "miskeyed",
     "source",
 )
 
@@ -123,6 +124,7 @@ def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
         _utc(e.ingested_at),
         1 if e.late else 0,
         1 if e.beyond_horizon else 0,
+        1 if e.miskeyed else 0,
         e.source or "",
     )
 

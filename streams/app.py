@@ -42,10 +42,12 @@ from streams.pipeline import (
     build_steps,
     follow_up_group,
     follow_up_inputs,
+    rekeyed_topic,
     screen_facts_topic,
     surge_minutes_topic,
 )
 from streams.records import Record
+from streams.rekey import REKEYED_BASE, state_partition
 from streams.screening.comments import load_segmenter
 from streams.screening.facts import unbundle_facts
 from streams.steps.ingest import HEARTBEAT_EVERY_S
@@ -71,7 +73,7 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
         self.key_serializer = "raw"
 
     def partition_for_key(self, key: Any) -> int | None:
-        return int(str(key).split("|", 1)[0])
+        return state_partition(int(str(key).split("|", 1)[0]))
 
     def _changelog_topic_name(self) -> str:
         # named by the pipeline's app id, not the process's: the same state whichever role's
@@ -269,6 +271,18 @@ class Worker:
     def _declare_topics(self) -> None:
         settings = self.settings
         self.raw_topic = self._bytes_topic(settings.topic_raw)
+        # mis-keyed evaluations sent home (streams/rekey.py): read with ratings.raw, partition
+        # for partition (Faust assigns co-partitioned topics of one agent together)
+        self.rekeyed_topic = self._bytes_topic(rekeyed_topic(settings), settings.topic_partitions)
+        self.ingest_input = self.app.topic(
+            settings.topic_raw,
+            rekeyed_topic(settings),
+            partitions=settings.topic_partitions,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
         self.cases_topic = self._bytes_topic(settings.topic_cases)
         # Merged minute counts are a few hundred records a second at most: one partition,
         # so one worker judges every key of a dimension together.
@@ -377,7 +391,7 @@ class Worker:
         # Expiry must only delete state of partitions this worker still owns; surge state is
         # reloaded from the table by whoever owns its partition next.
         for tp in revoked:
-            if tp.topic == self.settings.topic_raw:
+            if tp.topic in (self.settings.topic_raw, self.rekeyed_topic.get_topic_name()):
                 self.ingest.forget_partition(tp.partition)
             if tp.topic == self.minutes_topic.get_topic_name():
                 self.surges.forget()
@@ -413,7 +427,7 @@ def _agents(worker: Worker) -> None:
 def _ingest_agent(worker: Worker) -> None:
     app, settings = worker.app, worker.settings
 
-    @app.agent(worker.raw_topic, concurrency=1)
+    @app.agent(worker.ingest_input, concurrency=1)
     async def ingest(stream: faust.StreamT) -> None:
         batches = stream.take_events(  # type: ignore[attr-defined]
             settings.batch_size, within=settings.batch_within_s
@@ -426,7 +440,8 @@ def _ingest_agent(worker: Worker) -> None:
             committed = getattr(app.consumer, "_committed_offset", {})
             for tp in {event.message.tp for event in events}:
                 if committed.get(tp) is not None:
-                    worker.ingest.resumes_at(tp.partition, committed[tp])
+                    source = worker.ingest.source_of(tp.topic, tp.partition)
+                    worker.ingest.resumes_at(source, committed[tp])
             worker.ingest.process([record_of(event) for event in events])
             # This batch's events are acknowledged to Faust when the loop comes back, before
             # their outputs are delivered; Faust flushes the producer before every commit, and
@@ -562,7 +577,14 @@ def _heartbeat(worker: Worker) -> None:
         @app.timer(interval=HEARTBEAT_EVERY_S)
         async def surge_heartbeat() -> None:
             read = await _read_to_end(worker, settings.topic_raw, worker.ingest.read_to)
-            if read is not None and worker.ingest.heartbeat(read[1], read[0]):
+            rekeyed = await _read_to_end(
+                worker, rekeyed_topic(settings), lambda p: worker.ingest.read_to(p + REKEYED_BASE)
+            )
+            if read is None:
+                return
+            sources = read[1] + [p + REKEYED_BASE for p in (rekeyed[1] if rekeyed else [])]
+            # the earlier look's wall clock vouches for both
+            if worker.ingest.heartbeat(sources, read[0]):
                 await worker.send()
 
     if worker.runs_follow_up:

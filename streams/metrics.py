@@ -27,6 +27,12 @@ offset_jumps = Counter(
     "records Faust handed over ahead of earlier offsets of their partition, across batches "
     "(a prefetched record after a seek); within a batch they are put back in order",
 )
+miskeyed = Counter(
+    "haochaping_miskeyed_total",
+    "accepted evaluations found outside their contract key's partition of ratings.raw (keyed "
+    "by another id, or not keyed) and sent to it through the rekeyed topic",
+    ["channel"],
+)
 replayed_skipped = Counter(
     "haochaping_replayed_window_skips_total",
     "evaluations a replay offered to windows that had already counted them",

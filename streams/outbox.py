@@ -18,28 +18,44 @@ import pydantic_core
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams.rekey import state_partition
+
 _partitioner = DefaultPartitioner()
 
 
 class OutboxPort(Protocol):
-    """Where a step puts what it produces; sent (or, in tests, kept) by whoever drives it."""
+    """Where a step puts what it produces; sent (or, in tests, kept) by whoever drives it.
+    ``timestamp`` (epoch seconds) keeps a record's time when it is passed on unchanged; None:
+    the time it is sent."""
 
     def add(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
     ) -> None: ...
+
+
+Message = tuple[int | None, bytes | None, bytes | None, int | None]
 
 
 class Outbox:
     def __init__(self) -> None:
-        self._messages: dict[str, list[tuple[int | None, bytes | None, bytes | None]]] = (
-            defaultdict(list)
-        )
+        self._messages: dict[str, list[Message]] = defaultdict(list)
         self._partitions: dict[str, list[int]] = {}
 
     def add(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
     ) -> None:
-        self._messages[topic].append((partition, key, value))
+        millis = None if timestamp is None else int(timestamp * 1000)
+        self._messages[topic].append((partition, key, value, millis))
 
     async def send(self, producer: AIOKafkaProducer) -> None:
         """Send everything added since the last call; returns when Kafka has acknowledged it."""
@@ -60,28 +76,31 @@ class Outbox:
             partitions = self._partitions.get(topic)
             if partitions is None:
                 partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
-            by_partition: dict[int, list[tuple[bytes | None, bytes | None]]] = defaultdict(list)
-            for partition, key, value in items:
+            by_partition: dict[int, list[tuple[bytes | None, bytes | None, int | None]]] = (
+                defaultdict(list)
+            )
+            for partition, key, value, millis in items:
                 if partition is None:
                     # the same murmur2 partitioner as kafka-python and the Java client
                     partition = _partitioner(key, partitions, partitions)
-                by_partition[partition].append((key, value))
+                by_partition[partition].append((key, value, millis))
             for partition, records in by_partition.items():
                 batch = producer.create_batch()
-                for key, value in records:
-                    if batch.append(key=key, value=value, timestamp=None) is None:
+                for key, value, millis in records:
+                    if batch.append(key=key, value=value, timestamp=millis) is None:
                         deliveries.append(
                             await producer.send_batch(batch, topic, partition=partition)
                         )
                         batch = producer.create_batch()
-                        batch.append(key=key, value=value, timestamp=None)
+                        batch.append(key=key, value=value, timestamp=millis)
                 deliveries.append(await producer.send_batch(batch, topic, partition=partition))
         return deliveries
 
 
 class ChangelogState(MutableMapping[str, Any]):
     """A Faust table's local data, with every change recorded in the outbox as a changelog
-    record of the partition named by the key's ``"<partition>|"`` prefix.
+    record of the partition named by the key's ``"<partition>|"`` prefix (a source id of the
+    rekeyed topic, streams/rekey.py, lives with its ratings.raw partition).
 
     Faust replays exactly these records into the table on recovery (raw key, JSON value).
     """
@@ -113,12 +132,13 @@ class ChangelogState(MutableMapping[str, Any]):
             key.encode(),
             # pydantic-core's encoder: 4-7x json.dumps on window bundles (docs/benchmarks.md)
             pydantic_core.to_json(value),
-            partition=int(key.split("|", 1)[0]),
+            partition=state_partition(int(key.split("|", 1)[0])),
         )
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
-        self._outbox.add(self._topic, key.encode(), None, partition=int(key.split("|", 1)[0]))
+        partition = state_partition(int(key.split("|", 1)[0]))
+        self._outbox.add(self._topic, key.encode(), None, partition=partition)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._data.keys()))

@@ -47,6 +47,11 @@ def surge_minutes_topic(settings: Settings) -> str:
     return f"{settings.app_id}-surge-minutes"
 
 
+def rekeyed_topic(settings: Settings) -> str:
+    """Mis-keyed evaluations, at their home partition (streams/rekey.py)."""
+    return f"{settings.app_id}-ratings-rekeyed"
+
+
 def screen_facts_topic(settings: Settings) -> str:
     return f"{settings.app_id}-screen-facts"
 
@@ -108,7 +113,12 @@ def build_steps(
     rejections = Rejections(topic=s.topic_rejected, secret=secret, outbox=outbox)
     ingest = IngestStep(
         topics=IngestTopics(
-            s.topic_valid, s.topic_cases, surge_minutes_topic(s), screen_facts_topic(s)
+            s.topic_valid,
+            s.topic_cases,
+            surge_minutes_topic(s),
+            screen_facts_topic(s),
+            rekeyed=rekeyed_topic(s),
+            partitions=s.topic_partitions,
         ),
         rules=IngestRules(
             secret,

@@ -24,6 +24,7 @@ from streams.pipeline import (
     Steps,
     StepStates,
     build_steps,
+    rekeyed_topic,
     screen_facts_topic,
     surge_minutes_topic,
 )
@@ -39,6 +40,7 @@ class Sent:
     partition: int | None
     key: bytes | None
     value: bytes | None
+    timestamp: float | None = None
 
 
 @dataclass
@@ -48,9 +50,14 @@ class ListOutbox:
     sent: list[Sent] = field(default_factory=list)
 
     def add(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        timestamp: float | None = None,
     ) -> None:
-        self.sent.append(Sent(topic, partition, key, value))
+        self.sent.append(Sent(topic, partition, key, value, timestamp))
 
 
 class Log:
@@ -116,7 +123,10 @@ class InMemoryPipeline:
         sent, self.outbox.sent = self.outbox.sent, []
         for message in sent:
             self.log(message.topic).append(
-                message.key, message.value, self.clock, message.partition
+                message.key,
+                message.value,
+                self.clock if message.timestamp is None else message.timestamp,
+                message.partition,
             )
 
     def _unread(self, topic: str, batch: int) -> list[list[Record]]:
@@ -139,6 +149,7 @@ class InMemoryPipeline:
             progressed = False
             for topic, step in (
                 (self.settings.topic_raw, self._ingest),
+                (rekeyed_topic(self.settings), self._ingest),
                 (surge_minutes_topic(self.settings), self._surges),
                 (self.settings.topic_cases, self._cases),
                 (screen_facts_topic(self.settings), self._screen),
@@ -172,15 +183,25 @@ class InMemoryPipeline:
         partitions of ratings.raw read to their end say so, and those of cases.events move
         their case clock on. Returns the heartbeat's clocks; run :meth:`run` after."""
         self.clock = max(self.clock, at)
-        clocks = self.steps.ingest.heartbeat(self._read_to_end(self.settings.topic_raw), at)
+        raw = self._read_to_end(self.settings.topic_raw)
+        clocks = self.steps.ingest.heartbeat(
+            raw + self._read_to_end(rekeyed_topic(self.settings)), at
+        )
         self.steps.cases.advance(self._read_to_end(self.settings.topic_cases), at)
         self._deliver()
         return clocks
 
     def _read_to_end(self, topic: str) -> list[int]:
+        """Partitions (source ids for the ingest step) whose every record is processed."""
+        if topic == self.settings.topic_cases:
+            read_to, source = self.steps.cases.read_to, (lambda p: p)
+        else:
+            read_to = self.steps.ingest.read_to
+            source = lambda p: self.steps.ingest.source_of(topic, p)  # noqa: E731
         partitions = self.log(topic).partitions
-        step = self.steps.ingest if topic == self.settings.topic_raw else self.steps.cases
-        return [p for p, records in enumerate(partitions) if step.read_to(p) >= len(records)]
+        return [
+            source(p) for p, records in enumerate(partitions) if read_to(source(p)) >= len(records)
+        ]
 
     def _cases(self, records: list[Record]) -> None:
         self.steps.cases.process(records, wall=self.clock)

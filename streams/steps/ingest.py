@@ -16,7 +16,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schemas.cases import CaseEvent
@@ -32,6 +32,14 @@ from streams.minutes import bundle_partials, heartbeat_record
 from streams.outbox import OutboxPort
 from streams.perimeter import AcceptedBytes, decide, event_time
 from streams.records import Record
+from streams.rekey import (
+    REKEYED_BASE,
+    contract_key,
+    home_partition,
+    is_rekeyed,
+    origin,
+    state_partition,
+)
 from streams.screening.facts import ScreenFact, bundle_facts
 from streams.steps.rejections import Rejections
 
@@ -61,6 +69,10 @@ class IngestTopics:
     minutes: str  # the worker's internal topic of surge-minute partials (one partition)
     # the worker's internal topic of screening facts (one partition); "" sends none
     screen: str = ""
+    # the worker's internal topic of mis-keyed evaluations, and ratings.raw's partition count
+    # (streams/rekey.py); "" leaves them where they are
+    rekeyed: str = ""
+    partitions: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,8 @@ class IngestReport:
     # (channel, "ahead" | "behind"): accepted evaluations whose evaluated_at is more than
     # CLOCK_DRIFT_S from the time Kafka got them
     drifted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # accepted evaluations found outside their contract key's partition, sent home; by channel
+    miskeyed: Counter[str] = field(default_factory=Counter)
 
 
 class IngestStep:
@@ -150,7 +164,10 @@ class IngestStep:
         report = IngestReport()
         by_partition: dict[int, dict[int, Record]] = {}
         for record in records:
-            by_partition.setdefault(record.partition, {})[record.offset] = record
+            source = self.source_of(record.topic, record.partition)
+            if source != record.partition:
+                record = replace(record, partition=source)
+            by_partition.setdefault(source, {})[record.offset] = record
         for partition, batch in sorted(by_partition.items()):
             held = self._held.pop(partition, {})
             waiting_since = self._held_since.pop(partition, now)
@@ -199,6 +216,13 @@ class IngestStep:
                 self._take(record, report)
         self._finish(report)
         return report
+
+    def source_of(self, topic: str, partition: int) -> int:
+        """The source id under which records of ``topic``'s ``partition`` are counted: the
+        partition of ratings.raw, or that plus ``REKEYED_BASE`` for the rekeyed topic."""
+        if self.topics.rekeyed and topic == self.topics.rekeyed:
+            return partition + REKEYED_BASE
+        return partition
 
     def read_to(self, partition: int) -> int:
         """The offset after the newest record of ``partition`` processed (0: none yet)."""
@@ -266,9 +290,13 @@ class IngestStep:
             self._reject(record, outcome.reason, outcome.message, report)
             return
         evaluation = outcome.evaluation
+        if self._sent_home(record, evaluation, report):
+            return
         verdict, claim = self._dedupe.decide(
-            partition=record.partition,
-            offset=record.offset,
+            # every copy of a transaction is here now: its claims are those of the partition,
+            # whichever source brought it; a rekeyed offset is negative, so never the same
+            partition=state_partition(record.partition),
+            offset=-record.offset - 1 if is_rekeyed(record.partition) else record.offset,
             timestamp=record.timestamp,
             evaluation_id=evaluation.evaluation_id,
             transaction_id=evaluation.transaction_id,
@@ -280,13 +308,22 @@ class IngestStep:
         if verdict is Verdict.DUPLICATE_TRANSACTION:
             assert claim is not None
             # no values: the claim's offset finds the first evaluation on ratings.raw
+            first = (
+                f"offset {claim.offset}"
+                if claim.offset >= 0
+                else f"offset {-claim.offset - 1} of {self.topics.rekeyed}"
+            )
             message = (
                 f"transaction_id: round {evaluation.evaluation_round} of this transaction was "
-                f"already evaluated by the message at offset {claim.offset} (一次一评)"
+                f"already evaluated by the message at {first} (一次一评)"
             )
             self._reject(record, RejectReason.DUPLICATE_TRANSACTION, message, report)
             return
-        self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), outcome.value)
+        value = outcome.value
+        if is_rekeyed(record.partition):  # only these pay for a second encoding
+            evaluation = evaluation.model_copy(update={"miskeyed": True})
+            value = evaluation.to_json_bytes()
+        self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), value)
         report.accepted[evaluation.channel] += 1
         if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
             direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"
@@ -310,6 +347,22 @@ class IngestStep:
             report.late += 1
         if not self._count(record, evaluation, windows):
             report.replayed += 1
+
+    def _sent_home(self, record: Record, evaluation: Evaluation, report: IngestReport) -> bool:
+        """Send an accepted evaluation of ratings.raw that is outside its contract key's
+        partition to that partition of the rekeyed topic, unchanged: there it meets every
+        other copy of its transaction (streams/rekey.py). True if it was sent."""
+        if not self.topics.rekeyed or is_rekeyed(record.partition):
+            return False
+        key = contract_key(evaluation.transaction_id, evaluation.evaluation_id)
+        home = home_partition(key, self.topics.partitions)
+        if home == record.partition:
+            return False
+        self._outbox.add(
+            self.topics.rekeyed, record.source.encode(), record.value, home, record.timestamp
+        )
+        report.miskeyed[evaluation.channel] += 1
+        return True
 
     def _advance_surge_clock(self, record: Record, evaluation: Evaluation) -> None:
         # An evaluation moves its partition's surge clock no further than the time Kafka got
@@ -366,7 +419,10 @@ class IngestStep:
     def _reject(
         self, record: Record, reason: RejectReason, message: str, report: IngestReport
     ) -> None:
-        self._rejections.reject(record, reason, message)
+        # a rekeyed copy is rejected as the message it came from
+        self._rejections.reject(
+            origin(record) if is_rekeyed(record.partition) else record, reason, message
+        )
         report.rejected += 1
 
     def expire(self) -> int:
@@ -389,7 +445,13 @@ class IngestStep:
         self._next_offset.setdefault(partition, offset)
 
     def forget_partition(self, partition: int) -> None:
-        """Expiry must only delete state of partitions this worker still owns."""
+        """Expiry must only delete state of partitions this worker still owns; the rekeyed
+        topic's partition of the same number goes with it (co-partitioned)."""
+        self._forget_source(partition)
+        self._forget_source(partition + REKEYED_BASE)
+        self._dedupe.forget_partition(partition)
+
+    def _forget_source(self, partition: int) -> None:
         self.watermarks.pop(partition, None)
         self._next_offset.pop(partition, None)
         self._held.pop(partition, None)
@@ -397,7 +459,6 @@ class IngestStep:
         self.surge_clocks.pop(partition, None)
         self.lags.pop(partition, None)
         self._windows.forget_partition(partition)
-        self._dedupe.forget_partition(partition)
 
 
 def _record_metrics(report: IngestReport) -> None:
@@ -410,3 +471,5 @@ def _record_metrics(report: IngestReport) -> None:
     metrics.offset_jumps.inc(report.jumps)
     for (channel, direction), count in report.drifted.items():
         metrics.clock_drift.labels(channel=channel, direction=direction).inc(count)
+    for channel, count in report.miskeyed.items():
+        metrics.miskeyed.labels(channel=channel).inc(count)

@@ -13,6 +13,10 @@ alarms a day of steady traffic raises.
   another, 23 s apart so that they start at different seconds of their minutes. Each surge
   doubles its department's traffic with 30 % bad reviews. The delay is wall-clock time from
   the surge's first bad review sent to its ``opened`` event read from alerts.spikes.
+* **Delay when traffic stops right after the surge** (issue 26): ten minutes of history, then
+  60 s of live traffic (7 evaluations/s over 21 departments) whose last 25 s carry one
+  department at three times its traffic and 60 % bad, then nothing at all; ``--quiet-runs``
+  repetitions, each on topics of its own. Before issue 26 such a surge raised no alert.
 """
 
 from __future__ import annotations
@@ -93,20 +97,10 @@ def false_alarms(hours: float, seed: int = 3) -> dict[str, Any]:
     }
 
 
-def live_delays(workdir: Path, seed: int = 9, **overrides: Any) -> dict[str, Any]:
-    """Ten staggered surges in live traffic through the real broker and worker (with the
-    settings ``overrides``)."""
-    settings = unique_settings(workdir, topic_partitions=4, **overrides)
-    prepare(settings)
-    departments = synthetic_departments(60)
-    surging = departments[40 : 40 + SURGES]
-    simulator = Simulator(
-        seed=seed, departments=departments, bad_rate=0.01, pii_rate=0.0, followup_rate=0.0
-    )
-    rng = random.Random(seed)
-    worker = Service(settings, "worker", workdir / "surges-worker.log")
-    opened: dict[str, float] = {}
-    stop = threading.Event()
+def _watch_openings(
+    settings: Settings, opened: dict[str, float], stop: threading.Event
+) -> threading.Thread:
+    """A thread that notes when each department's first ``opened`` event is read."""
 
     def watch() -> None:
         consumer = KafkaConsumer(
@@ -128,6 +122,97 @@ def live_delays(workdir: Path, seed: int = 9, **overrides: Any) -> dict[str, Any
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    return watcher
+
+
+QUIET_RATE = 7.0
+QUIET_DEPARTMENTS = 21
+
+
+def quiet_after_surge(workdir: Path, seed: int) -> float | None:
+    """One surge in the last 25 s of a minute of live traffic, then nothing: seconds from its
+    first bad review sent to its ``opened`` event read (None: no alert within 180 s)."""
+    settings = unique_settings(workdir, topic_partitions=4)
+    prepare(settings)
+    departments = synthetic_departments(QUIET_DEPARTMENTS)
+    surging = departments[seed % QUIET_DEPARTMENTS]
+    simulator = Simulator(
+        seed=seed, departments=departments, bad_rate=0.01, pii_rate=0.0, followup_rate=0.0
+    )
+    rng = random.Random(seed)
+    worker = Service(settings, "worker", workdir / f"quiet-{seed}-worker.log")
+    opened: dict[str, float] = {}
+    stop = threading.Event()
+    watcher = _watch_openings(settings, opened, stop)
+    try:
+        now = time.time()
+        history = [
+            (m.at.timestamp() + 2, m.key, m.value)
+            for m in simulator.stream(
+                int(600 * QUIET_RATE),
+                start=datetime.fromtimestamp(now - 600, UTC),
+                rate_per_s=QUIET_RATE,
+                rhythm=False,
+            )
+        ]
+        send_timed(settings, history, live_from=now + 3600, pace=1.0)
+        live_start = time.time() + 2
+        planned = [
+            (m.at.timestamp(), json.loads(m.value), False)
+            for m in simulator.stream(
+                int(60 * QUIET_RATE),
+                start=datetime.fromtimestamp(live_start, UTC),
+                rate_per_s=QUIET_RATE,
+                rhythm=False,
+            )
+        ]
+        t = live_start + 35 + rng.random()
+        while t < live_start + 60:
+            bad = rng.random() < 0.6
+            level = rng.choice((1, 2)) if bad else rng.choice((4, 5))
+            at = datetime.fromtimestamp(t, UTC)
+            planned.append((t, simulator.evaluation(at, department=surging, level=level), bad))
+            t += rng.expovariate(3 * QUIET_RATE / QUIET_DEPARTMENTS)
+        planned.sort(key=lambda p: p[0])
+        producer = ChannelProducer(
+            settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+        )
+        first_bad: float | None = None
+        for at, evaluation, bad in planned:
+            time.sleep(max(0.0, at - time.time()))
+            value = json.dumps(evaluation, ensure_ascii=False).encode()
+            producer.send_raw(message_key(evaluation), value)
+            if bad and first_bad is None:
+                first_bad = time.time()
+        producer.close()
+        deadline = time.time() + 180
+        while time.time() < deadline and surging.code not in opened:
+            time.sleep(1)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        worker.stop()
+        cleanup(settings)
+    if first_bad is None or surging.code not in opened:
+        return None
+    return opened[surging.code] - first_bad
+
+
+def live_delays(workdir: Path, seed: int = 9, **overrides: Any) -> dict[str, Any]:
+    """Ten staggered surges in live traffic through the real broker and worker (with the
+    settings ``overrides``)."""
+    settings = unique_settings(workdir, topic_partitions=4, **overrides)
+    prepare(settings)
+    departments = synthetic_departments(60)
+    surging = departments[40 : 40 + SURGES]
+    simulator = Simulator(
+        seed=seed, departments=departments, bad_rate=0.01, pii_rate=0.0, followup_rate=0.0
+    )
+    rng = random.Random(seed)
+    worker = Service(settings, "worker", workdir / "surges-worker.log")
+    opened: dict[str, float] = {}
+    stop = threading.Event()
+    watcher = _watch_openings(settings, opened, stop)
     try:
         # history: 20 minutes before now, sent at once with their record timestamps
         now = time.time()
@@ -180,10 +265,9 @@ def live_delays(workdir: Path, seed: int = 9, **overrides: Any) -> dict[str, Any
         deadline = time.time() + 120
         while time.time() < deadline and not set(first_bad_sent) <= set(opened):
             time.sleep(1)
-        stop.set()
-        watcher.join(timeout=10)
     finally:
         stop.set()
+        watcher.join(timeout=10)
         worker.stop()
         cleanup(settings)
     delays = {key: opened[key] - sent for key, sent in first_bad_sent.items() if key in opened}
@@ -207,6 +291,12 @@ def main() -> None:
         action="store_true",
         help="also the live run as before issue 18 (no early looks, 30 s grace), for a ratio",
     )
+    parser.add_argument(
+        "--quiet-runs",
+        type=int,
+        default=3,
+        help="runs of a surge followed by no traffic at all (issue 26); 0 skips them",
+    )
     args = parser.parse_args()
     steady = None
     if args.hours > 0:
@@ -222,7 +312,26 @@ def main() -> None:
         with TemporaryDirectory() as tmp:
             live[name] = live_delays(Path(tmp), **overrides)
         console.print(f"  {live[name]}")
-    print(json.dumps({"steady": steady, "live": live}))
+    quiet: dict[str, Any] = {}
+    if not args.skip_live and args.quiet_runs > 0:
+        console.print(f"surge delay, traffic stops right after it: {args.quiet_runs} runs")
+        delays = []
+        for run in range(args.quiet_runs):
+            with TemporaryDirectory() as tmp:
+                delays.append(quiet_after_surge(Path(tmp), seed=31 + run))
+            console.print(
+                f"  run {run + 1}: {delays[-1] if delays[-1] is None else round(delays[-1], 1)} s"
+            )
+        found = [d for d in delays if d is not None]
+        quiet = {
+            "surges": len(delays),
+            "alerted": len(found),
+            "delays_s": sorted(round(d, 1) for d in found),
+            "median_s": statistics.median(found) if found else None,
+            "worst_s": max(found) if found else None,
+        }
+        console.print(f"  {quiet}")
+    print(json.dumps({"steady": steady, "live": live, "traffic_stops": quiet}))
 
 
 if __name__ == "__main__":

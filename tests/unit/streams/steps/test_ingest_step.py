@@ -14,12 +14,14 @@ from schemas.rejection import RejectedMessage
 from streams.minutes import unbundle_partials
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
+from streams.rekey import contract_key, home_partition
 from streams.steps import ingest as ingest_module
 from streams.testing import ListOutbox
 
 # a Thursday in office hours (10:00 Beijing time): halls are open
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC).timestamp()
-SETTINGS = Settings(demo_mode=True, allowed_lateness_s=30 * 86_400)
+# one partition: every record is in its contract key's partition (none is sent home)
+SETTINGS = Settings(demo_mode=True, allowed_lateness_s=30 * 86_400, topic_partitions=1)
 
 
 def raw_records(values: list[bytes], partition: int = 0) -> list[Record]:
@@ -37,9 +39,9 @@ def valid_values(count: int, seed: int = 3) -> list[bytes]:
     return [m.value for m in messages if m.kind == "valid"][:count]
 
 
-def build(outbox: ListOutbox) -> tuple[Any, StepStates]:
+def build(outbox: ListOutbox, settings: Settings = SETTINGS) -> tuple[Any, StepStates]:
     states = StepStates({}, {}, {}, {})
-    steps = build_steps(SETTINGS, secret=b"s" * 32, outbox=outbox, states=states)
+    steps = build_steps(settings, secret=b"s" * 32, outbox=outbox, states=states)
     return steps.ingest, states
 
 
@@ -183,15 +185,16 @@ def test_a_minute_partial_carries_a_clock_no_later_than_kafka_time() -> None:
     """A pad 4 minutes fast: its evaluation counts in its own minute, but the partition's
     surge clock it sends along is the record timestamp, not its evaluated_at."""
     outbox = ListOutbox()
-    step, _ = build(outbox)
+    step, _ = build(outbox, SETTINGS.model_copy(update={"topic_partitions": 8}))
     value = json.loads(valid_values(1)[0])
     ahead = datetime.fromtimestamp(NOW + 240.9, UTC)
     value["evaluated_at"] = ahead.isoformat()
-    step.process(raw_records([json.dumps(value).encode()], partition=3))
+    home = home_partition(contract_key(value.get("transaction_id"), value["evaluation_id"]), 8)
+    step.process(raw_records([json.dumps(value).encode()], partition=home))
     partials = unbundle_partials(
         json.loads(s.value or b"") for s in outbox.sent if "surge-minutes" in s.topic
     )
-    assert partials and {p["partition"] for p in partials} == {3}
+    assert partials and {p["partition"] for p in partials} == {home}
     assert {p["clock"] for p in partials} == {int(NOW)}
     assert {p["start"] for p in partials} == {int(NOW + 240) // 60 * 60}
-    assert step.surge_clocks == {3: int(NOW)}
+    assert step.surge_clocks == {home: int(NOW)}

@@ -16,7 +16,8 @@ from streams.steps.ingest import REPLAY_MARGIN_S, IngestStep
 from streams.testing import ListOutbox
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, a Thursday
-SETTINGS = Settings(demo_mode=True)  # 1 h short horizon, 30 days long horizon
+# 1 h short horizon, 30 days long horizon; one partition: no record is sent home
+SETTINGS = Settings(demo_mode=True, topic_partitions=1)
 DEPARTMENT = "D-LATE"
 
 
