@@ -65,7 +65,11 @@ class Settings(BaseSettings):
         "alerts.spikes", description="bad-review surge alert lifecycle events"
     )
     topic_partitions: int = Field(
-        4, ge=1, description="partitions of every topic `haochaping topics` creates"
+        4,
+        ge=1,
+        # the rekeyed topic's partitions count as sources p + 10000 (streams/rekey.py)
+        le=9_999,
+        description="partitions of every topic `haochaping topics` creates",
     )
     topic_replication: int = Field(
         1,
