@@ -18,7 +18,7 @@ from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
 from streams.handover import reads_follow_up_topics
-from streams.pipeline import follow_up_group, follow_up_inputs
+from streams.pipeline import follow_up_group, follow_up_inputs, rekeyed_topic
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,13 @@ def group_inputs(settings: Settings, *, follow_up_apart: bool) -> dict[str, tupl
     """name → (consumer group, the topics it consumes), with the follow-up agents in the
     worker's process or in one of their own (``haochaping worker --role follow-up``)."""
     groups = {}
+    # the ingest agent reads mis-keyed evaluations sent home too (streams/rekey.py)
+    ingest = [settings.topic_raw, rekeyed_topic(settings)]
     if follow_up_apart:
-        groups["worker"] = (settings.app_id, [settings.topic_raw])
+        groups["worker"] = (settings.app_id, ingest)
         groups["follow-up"] = (follow_up_group(settings), follow_up_inputs(settings))
     else:
-        groups["worker"] = (settings.app_id, [settings.topic_raw, *follow_up_inputs(settings)])
+        groups["worker"] = (settings.app_id, [*ingest, *follow_up_inputs(settings)])
     groups["sink"] = (settings.sink_group, [landing.topic(settings) for landing in LANDINGS])
     return groups
 
