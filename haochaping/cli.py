@@ -692,8 +692,7 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
     out.print(table("rejected, by reason", ("reason", "messages"), found.rejected))
     out.print(
         table(
-            f"keys, last {days} day(s): evaluations sent with another Kafka key than the "
-            "transaction id (else evaluation id), counted once all the same (README, 一次一评)",
+            f"mis-keyed (another Kafka key than the transaction id), last {days} day(s)",
             ("channel", "evaluations", "mis-keyed", "share"),
             (
                 (ch, total, miskeyed, f"{share:.2%}")

@@ -7,7 +7,8 @@ alarms a day of steady traffic raises.
   1 % bad) plus a hall pad whose clock runs 4 minutes fast, through the worker's own steps in
   memory (streams/testing.py), fed every 10 s of broker time so early looks happen as live.
   Arrivals are realistic: most evaluations reach Kafka 0-5 s after they were made, one in ten
-  (SMS, hotline) 1-30 minutes later, which brings judged minutes second looks.
+  (SMS, hotline) 1-30 minutes later, which brings judged minutes second looks. The ingest
+  half's heartbeats (issue 26) come every 5 s of broker time, as live.
 * **Delay**: against the real services, 20 minutes of steady history, then six minutes of live
   traffic (60 evaluations/s over 60 departments) in which ten departments surge one after
   another, 23 s apart so that they start at different seconds of their minutes. Each surge
@@ -87,6 +88,10 @@ def false_alarms(hours: float, seed: int = 3) -> dict[str, Any]:
     for slot in sorted(slots):
         pipeline.send_raw(slots[slot], at=slot * 10 + 9.999)
         pipeline.run()
+        # the ingest half's heartbeats (issue 26), twice per slot as every 5 s live
+        for beat in (5.0, 9.999):
+            pipeline.heartbeat(slot * 10 + beat)
+            pipeline.run()
     alerts = [a for a in pipeline.values(settings.topic_alerts) if a["state"] == "opened"]
     return {
         "hours": hours,
