@@ -690,17 +690,7 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
         )
     )
     out.print(table("rejected, by reason", ("reason", "messages"), found.rejected))
-    out.print(
-        table(
-            f"mis-keyed (another Kafka key than the transaction id), last {days} day(s)",
-            ("channel", "evaluations", "mis-keyed", "share"),
-            (
-                (ch, total, miskeyed, f"{share:.2%}")
-                for ch, total, miskeyed, share in found.miskeyed
-            ),
-            empty="nothing landed in this period",
-        )
-    )
+    _render_miskeyed(found.miskeyed, days=days)
     out.print(
         table(
             "bad-review surge alerts (alert_history, newest first)",
@@ -743,6 +733,19 @@ def _render_overview(found: Any, *, days: int, min_total: int) -> None:
                 empty=f"no {dimension} has {min_total}+ evaluations yet",
             )
         )
+
+
+def _render_miskeyed(rows: Any, *, days: int) -> None:
+    from haochaping.render import table
+
+    out.print(
+        table(
+            f"mis-keyed (another Kafka key than the transaction id), last {days} day(s)",
+            ("channel", "evaluations", "mis-keyed", "share"),
+            ((ch, total, miskeyed, f"{share:.2%}") for ch, total, miskeyed, share in rows),
+            empty="nothing landed in this period",
+        )
+    )
 
 
 @cli.command()

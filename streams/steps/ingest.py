@@ -290,34 +290,9 @@ class IngestStep:
             self._reject(record, outcome.reason, outcome.message, report)
             return
         evaluation = outcome.evaluation
-        if self._sent_home(record, evaluation, report):
-            return
-        verdict, claim = self._dedupe.decide(
-            # every copy of a transaction is here now: its claims are those of the partition,
-            # whichever source brought it; a rekeyed offset is negative, so never the same
-            partition=state_partition(record.partition),
-            offset=-record.offset - 1 if is_rekeyed(record.partition) else record.offset,
-            timestamp=record.timestamp,
-            evaluation_id=evaluation.evaluation_id,
-            transaction_id=evaluation.transaction_id,
-            evaluation_round=evaluation.evaluation_round,
-        )
-        if verdict is Verdict.REPEAT:
-            report.repeats += 1
-            return
-        if verdict is Verdict.DUPLICATE_TRANSACTION:
-            assert claim is not None
-            # no values: the claim's offset finds the first evaluation on ratings.raw
-            first = (
-                f"offset {claim.offset}"
-                if claim.offset >= 0
-                else f"offset {-claim.offset - 1} of {self.topics.rekeyed}"
-            )
-            message = (
-                f"transaction_id: round {evaluation.evaluation_round} of this transaction was "
-                f"already evaluated by the message at {first} (一次一评)"
-            )
-            self._reject(record, RejectReason.DUPLICATE_TRANSACTION, message, report)
+        if self._sent_home(record, evaluation, report) or not self._first(
+            record, evaluation, report
+        ):
             return
         value = outcome.value
         if is_rekeyed(record.partition):  # only these pay for a second encoding
@@ -347,6 +322,38 @@ class IngestStep:
             report.late += 1
         if not self._count(record, evaluation, windows):
             report.replayed += 1
+
+    def _first(self, record: Record, evaluation: Evaluation, report: IngestReport) -> bool:
+        """Whether this is the first of its evaluation and transaction round (一次一评) or a
+        replay of that very message; a repeat is dropped, a second evaluation rejected."""
+        verdict, claim = self._dedupe.decide(
+            # every copy of a transaction is here now: its claims are those of the partition,
+            # whichever source brought it; a rekeyed offset is negative, so never the same
+            partition=state_partition(record.partition),
+            offset=-record.offset - 1 if is_rekeyed(record.partition) else record.offset,
+            timestamp=record.timestamp,
+            evaluation_id=evaluation.evaluation_id,
+            transaction_id=evaluation.transaction_id,
+            evaluation_round=evaluation.evaluation_round,
+        )
+        if verdict is Verdict.REPEAT:
+            report.repeats += 1
+            return False
+        if verdict is Verdict.DUPLICATE_TRANSACTION:
+            assert claim is not None
+            # no values: the claim's offset finds the first evaluation on ratings.raw
+            first = (
+                f"offset {claim.offset}"
+                if claim.offset >= 0
+                else f"offset {-claim.offset - 1} of {self.topics.rekeyed}"
+            )
+            message = (
+                f"transaction_id: round {evaluation.evaluation_round} of this transaction was "
+                f"already evaluated by the message at {first} (一次一评)"
+            )
+            self._reject(record, RejectReason.DUPLICATE_TRANSACTION, message, report)
+            return False
+        return True
 
     def _sent_home(self, record: Record, evaluation: Evaluation, report: IngestReport) -> bool:
         """Send an accepted evaluation of ratings.raw that is outside its contract key's

@@ -75,9 +75,10 @@ def test_one_row_and_one_count_whatever_the_key(
 ) -> None:
     values = evaluations(COUNT)
     again = [{**v, "evaluation_id": v["evaluation_id"] + "-again"} for v in values[:10]]
+    sent = [(v, copies(v, settings.topic_partitions)) for v in values]
     rounds = [
-        [(key, json.dumps(v).encode(), p) for v in values for key, p in copies(v, settings.topic_partitions)[:2]],
-        [(key, json.dumps(v).encode(), p) for v in values for key, p in copies(v, settings.topic_partitions)[2:]]
+        [(key, json.dumps(v).encode(), p) for v, four in sent for key, p in four[:2]],
+        [(key, json.dumps(v).encode(), p) for v, four in sent for key, p in four[2:]]
         + [(v["evaluation_id"].encode(), json.dumps(v).encode(), None) for v in again],
     ]
     sink = Service(settings, "sink", tmp_path / "sink.log")
