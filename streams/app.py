@@ -34,7 +34,7 @@ from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
-from streams.minutes import unbundle
+from streams.minutes import Heartbeats, unbundle
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import (
     State,
@@ -561,7 +561,7 @@ def _batch_done(worker: Worker, size: int, started: float) -> Any:
     return done
 
 
-def _json_values(events: list[EventT]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _json_values(events: list[EventT]) -> tuple[list[dict[str, Any]], Heartbeats]:
     # a record carries a batch's partials (streams.minutes.bundle_partials) or a heartbeat
     return unbundle(json.loads(event.message.value) for event in events if event.message.value)
 
@@ -615,7 +615,14 @@ async def _read_to_end(
     except Exception as exc:  # the next look tries again; a timer that raises ends the worker
         log.warning("%s: end offsets unavailable (%s)", topic, exc)
         return None
-    return wall, [tp.partition for tp, end in ends.items() if read_to(tp.partition) >= end]
+    # a partition this process has read nothing of is read to its end if the group's
+    # committed offset is (it started since, and nothing came)
+    committed = getattr(app.consumer, "_committed_offset", {})
+    return wall, [
+        tp.partition
+        for tp, end in ends.items()
+        if max(read_to(tp.partition), committed.get(tp) or 0) >= end
+    ]
 
 
 def _timers(worker: Worker) -> None:

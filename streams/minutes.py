@@ -77,9 +77,10 @@ def bundle_partials(partials: list[dict[str, Any]]) -> list[bytes]:
     ]
 
 
-def heartbeat_record(clocks: Mapping[int, int]) -> bytes:
+def heartbeat_record(clocks: Mapping[int, int | None]) -> bytes:
     """The record that says, per source partition read to its end, the earliest event time it
-    can still bring on time (streams/steps/ingest.py: ``IngestStep.heartbeat``)."""
+    can still bring on time, or None when the process that read it has read none of its
+    records (streams/steps/ingest.py: ``IngestStep.heartbeat``)."""
     return json.dumps({"heartbeats": {str(p): clock for p, clock in clocks.items()}}).encode()
 
 
@@ -89,11 +90,14 @@ def unbundle_partials(values: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return unbundle(values)[0]
 
 
-def unbundle(values: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+Heartbeats = dict[str, int | None]
+
+
+def unbundle(values: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], Heartbeats]:
     """The partials and the newest heartbeat per source partition in records of the
-    surge-minutes topic."""
+    surge-minutes topic (a clock wins over a None)."""
     partials: list[dict[str, Any]] = []
-    heartbeats: dict[str, int] = {}
+    heartbeats: Heartbeats = {}
     for value in values:
         bundled = value.get("partials")
         beats = value.get("heartbeats")
@@ -101,7 +105,10 @@ def unbundle(values: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], di
             partials.extend(bundled)
         elif isinstance(beats, dict):
             for partition, clock in beats.items():
-                heartbeats[str(partition)] = max(int(clock), heartbeats.get(str(partition), 0))
+                known = heartbeats.get(str(partition))
+                if clock is not None:
+                    clock = max(int(clock), known or 0)
+                heartbeats[str(partition)] = known if clock is None else clock
         else:
             partials.append(value)
     return partials, heartbeats
@@ -143,7 +150,7 @@ class MinuteMerger:
         # "dimension|start" of a minute in progress -> how many early-look marks it has passed
         self._early: dict[str, int] = {}
         # source partition -> [its clock, arrival time of its newest partial] and, once a
-        # heartbeat came, its bound: [clock, seen, bound]
+        # heartbeat came, its bound and the arrival time it was set: [clock, seen, bound, at]
         self._sources: dict[str, list[int]] = {}
         self.now = 0  # newest arrival time seen (epoch seconds; 0 when none was given)
         self.watermark = 0
@@ -181,21 +188,30 @@ class MinuteMerger:
                 review["changed"].append(entry["key"])
         return True
 
-    def heartbeat(self, partition: str, clock: int, at: float | None = None) -> None:
+    def heartbeat(self, partition: str, clock: int | None, at: float | None = None) -> None:
         """Take a heartbeat: ``partition`` was read to its end and can bring no evaluation on
         time older than ``clock``. Arrival time moves on with it; the partition's idleness
-        does not (it is measured by partials: a partition that only beats is idle)."""
+        does not (it is measured by partials: a partition that only beats is idle).
+
+        ``clock`` None: read to its end by a process that has read none of its records (it
+        started since, and the partition stayed quiet): its lag is unknown, but nothing came,
+        so its bound goes on from the last one by the arrival time passed since."""
         if at is not None:
             self.now = max(self.now, int(at))
-        bound = int(clock) - self.grace_s
         source = self._sources.get(partition)
+        if clock is None:
+            if source is None or len(source) < 3:
+                return  # no bound to go on from
+            since = source[3] if len(source) > 3 else self.now
+            bound = source[2] + max(0, self.now - since)
+        else:
+            bound = int(clock) - self.grace_s
         if source is None:
             # idle from the start: seen long enough ago that it holds nothing back
-            self._sources[partition] = [bound, self.now - self.idle_s - 1, bound]
-        elif len(source) == 2:
-            source.append(bound)
-        else:
-            source[2] = max(source[2], bound)
+            self._sources[partition] = [bound, self.now - self.idle_s - 1, bound, self.now]
+            return
+        # [clock, seen, bound, when the bound was set]
+        source[2:] = [max(source[2], bound) if len(source) > 2 else bound, self.now]
 
     def _settled(self, review: dict[str, Any]) -> bool:
         """No change for ``grace_s`` since the first one after the last look: by arrival

@@ -178,7 +178,7 @@ class InMemoryPipeline:
             partials, at=max(r.timestamp for r in records), heartbeats=heartbeats
         )
 
-    def heartbeat(self, at: float) -> dict[int, int]:
+    def heartbeat(self, at: float) -> dict[int, int | None]:
         """What the worker's timers do at wall time ``at`` (streams/app.py: ``_heartbeat``):
         partitions of ratings.raw read to their end say so, and those of cases.events move
         their case clock on. Returns the heartbeat's clocks; run :meth:`run` after."""
@@ -200,7 +200,9 @@ class InMemoryPipeline:
             source = lambda p: self.steps.ingest.source_of(topic, p)  # noqa: E731
         partitions = self.log(topic).partitions
         return [
-            source(p) for p, records in enumerate(partitions) if read_to(source(p)) >= len(records)
+            source(p)
+            for p, records in enumerate(partitions)
+            if max(read_to(source(p)), self.committed[(topic, p)]) >= len(records)
         ]
 
     def _cases(self, records: list[Record]) -> None:

@@ -228,15 +228,18 @@ class IngestStep:
         """The offset after the newest record of ``partition`` processed (0: none yet)."""
         return self._next_offset.get(partition, 0)
 
-    def heartbeat(self, read_to_end: Iterable[int], wall: float) -> dict[int, int]:
+    def heartbeat(self, read_to_end: Iterable[int], wall: float) -> dict[int, int | None]:
         """Say, for each partition in ``read_to_end`` (every record the broker held at the
         wall time ``wall`` is processed), the earliest event time it can still bring on time:
-        ``wall`` less the partition's lag. A partition with records held back, or none read
-        by this process (its lag unknown), says nothing."""
+        ``wall`` less the partition's lag; None for one of which this process has read no
+        record (its lag unknown: the surge step goes on from the partition's last bound). A
+        partition with records held back says nothing."""
         clocks = {
-            partition: math.floor(wall - self.lags[partition])
+            partition: math.floor(wall - lag)
+            if (lag := self.lags.get(partition)) is not None
+            else None
             for partition in read_to_end
-            if partition in self.lags and partition not in self._held
+            if partition not in self._held
         }
         if clocks:
             self._outbox.add(self.topics.minutes, None, heartbeat_record(clocks), 0)

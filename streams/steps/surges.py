@@ -124,7 +124,7 @@ class SurgeStep:
         entries: Iterable[dict[str, Any]],
         *,
         at: float | None = None,
-        heartbeats: Mapping[str, int] | None = None,
+        heartbeats: Mapping[str, int | None] | None = None,
     ) -> list[AlertEvent]:
         """Judge what a batch of minute partials and heartbeats completes. ``at``: the newest
         record timestamp of the batch on the merged-minute topic (when they were written), the

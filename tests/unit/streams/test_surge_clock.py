@@ -319,7 +319,26 @@ def test_heartbeats_never_move_the_clock_past_what_a_partition_can_still_send() 
     read_at = made.timestamp() + 3600  # read an hour after its record time
     pipeline.clock = read_at
     pipeline.run()
-    [clock] = pipeline.heartbeat(read_at + 30).values()
+    # the other partitions are read to their (empty) end: None, nothing read of them
+    [clock] = [c for c in pipeline.heartbeat(read_at + 30).values() if c is not None]
     assert clock == int(made.timestamp() + 1 + 30)
     pipeline.run()
     assert surge_clock(pipeline) <= made.timestamp() + 31 - SETTINGS.spike_grace_s
+
+
+def test_a_worker_restarted_in_the_quiet_goes_on_from_the_last_heartbeat() -> None:
+    """After a restart nothing came, so the new process knows no partition's lag: its
+    heartbeats say so (None), and the surge step goes on from each partition's last bound by
+    the time passed since."""
+    surge_at = DAY + timedelta(minutes=STEADY_MIN, seconds=5)
+    sent = surge_at.timestamp() + 11
+    pipeline = steady_then(burst(surge_at), sent)
+    assert beat_until(pipeline, sent + 5, sent + 10) == []  # bounds set, nothing judged yet
+    pipeline.crash()  # the worker restarts: the committed offsets are at the ends
+    assert set(pipeline.heartbeat(sent + 15).values()) == {None}
+    pipeline.run()
+    raised = beat_until(pipeline, sent + 20, sent + 600)
+    opened = [(at, a) for at, a in raised if a["state"] == "opened"]
+    assert [a["key"] for _, a in opened] == [SURGING], raised
+    assert opened[0][0] - surge_at.timestamp() <= 90
+    assert [a["state"] for _, a in raised if a["key"] == SURGING][-1] == "resolved"
