@@ -34,6 +34,7 @@ from runtime.kafka_security import kafka_security, sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled, exit_undelivered
 from streams import metrics
+from streams.diagnosis import stall_evidence
 from streams.minutes import Heartbeats, unbundle
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import (
@@ -669,6 +670,7 @@ def _timers(worker: Worker) -> None:
             for stall in stalls.values():
                 stall.pause(now)
             if rebalance.pause(now):
+                log.error("stall evidence:\n%s", stall_evidence(app))
                 exit_stalled("worker", REBALANCE_BOUND_S)
             return
         rebalance.resume()
@@ -692,6 +694,7 @@ def _timers(worker: Worker) -> None:
         for topic in {tp.topic for tp in ends}:
             mine = {tp: end for tp, end in ends.items() if tp.topic == topic}
             if stall_of(topic).stalled(mine, worker.last_batch_at(topic), now, positions=positions):
+                log.error("stall evidence (%s):\n%s", topic, stall_evidence(app))
                 exit_stalled("worker", worker.settings.worker_stall_s)
 
     @app.timer(interval=10.0)

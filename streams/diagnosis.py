@@ -1,0 +1,99 @@
+"""What a stalled worker says before its watchdog ends it (issue 26, part 3).
+
+A fresh Faust worker has been seen, a few times in many runs, to process a batch or two and
+then fetch nothing more; the watchdog restarts it, and the root cause was never caught in the
+act. So the exit leaves the evidence: where every agent and task waits, what Faust's
+consumer thinks it owns, pauses and has read, and what aiokafka's fetcher holds. Read-only and
+defensive: attributes are private and may move in an upgrade, and nothing here may raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from typing import Any
+
+
+def stall_evidence(app: Any) -> str:
+    """A multi-line report of the worker's state; never raises."""
+    parts = []
+    for name, gather in (
+        ("agents", _agents),
+        ("tasks", _tasks),
+        ("consumer", _consumer),
+        ("fetcher", _fetcher),
+        ("channels", _channels),
+    ):
+        try:
+            parts.append(f"--- {name}\n{gather(app)}")
+        except Exception as exc:  # evidence is best effort: the exit must happen anyway
+            parts.append(f"--- {name}: unavailable ({type(exc).__name__}: {exc})")
+    return "\n".join(parts)
+
+
+def _agents(app: Any) -> str:
+    return str(app.agents.human_tracebacks())
+
+
+def _tasks(app: Any) -> str:
+    lines = []
+    for task in asyncio.all_tasks(app.loop):
+        frames = task.get_stack(limit=6)
+        where = " <- ".join(
+            f"{frame.f_code.co_name} ({frame.f_code.co_filename.rsplit('/', 2)[-1]}:"
+            f"{frame.f_lineno})"
+            for frame in reversed(frames)
+        )
+        lines.append(f"{task.get_name()}: {where or 'not started'}")
+    return "\n".join(sorted(lines))
+
+
+def _consumer(app: Any) -> str:
+    consumer = app.consumer
+    tps = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+    read = getattr(consumer, "_read_offset", {})
+    committed = getattr(consumer, "_committed_offset", {})
+    paused: set[Any] = getattr(consumer, "_paused_partitions", set())
+    rows = [
+        f"flow_active={getattr(consumer, 'flow_active', '?')} "
+        f"unacked={len(getattr(consumer, '_unacked_messages', ()))} "
+        f"rebalancing={app.rebalancing} in_recovery={getattr(app, 'in_recovery', '?')}"
+    ]
+    for tp in tps:
+        rows.append(
+            f"{tp.topic}:{tp.partition} read={read.get(tp)} committed={committed.get(tp)}"
+            f"{' paused' if tp in paused else ''}"
+        )
+    return "\n".join(rows)
+
+
+def _fetcher(app: Any) -> str:
+    thread = app.consumer._thread
+    kafka = getattr(thread, "_consumer", None)
+    fetcher = getattr(kafka, "_fetcher", None)
+    if fetcher is None:
+        return "no aiokafka consumer"
+    task = getattr(fetcher, "_fetch_task", None)
+    state = "none" if task is None else ("done" if task.done() else "running")
+    if task is not None and task.done() and not task.cancelled() and task.exception():
+        state += f": {''.join(traceback.format_exception(task.exception())).strip()}"
+    held = {
+        f"{tp.topic}:{tp.partition}": len(getattr(r, "_records", ()) or ())
+        for tp, r in getattr(fetcher, "_records", {}).items()
+    }
+    assignment = getattr(getattr(kafka, "_subscription", None), "subscription", None)
+    return (
+        f"fetch task {state}; records held per partition {held}; "
+        f"thread alive={getattr(thread, '_thread', None) and thread._thread.is_alive()}; "
+        f"subscription={assignment!r}"
+    )
+
+
+def _channels(app: Any) -> str:
+    rows = []
+    for agent in app.agents.values():
+        channel = getattr(agent, "channel", None)
+        queue = getattr(channel, "_queue", None)
+        size = queue.qsize() if queue is not None else "no queue"
+        rows.append(f"{agent.name}: channel queue {size}")
+    return "\n".join(rows)
