@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ from streams.pipeline import (
     surge_minutes_topic,
 )
 from streams.records import Record
-from streams.rekey import REKEYED_BASE, state_partition
+from streams.rekey import state_partition
 from streams.screening.comments import load_segmenter
 from streams.screening.facts import unbundle_facts
 from streams.steps.ingest import HEARTBEAT_EVERY_S
@@ -271,10 +271,9 @@ class Worker:
 
     def _declare_topics(self) -> None:
         settings = self.settings
-        self.raw_topic = self._bytes_topic(settings.topic_raw)
-        # mis-keyed evaluations sent home (streams/rekey.py): read with ratings.raw, partition
-        # for partition (Faust assigns co-partitioned topics of one agent together)
-        self.rekeyed_topic = self._bytes_topic(rekeyed_topic(settings), settings.topic_partitions)
+        # ratings.raw and the mis-keyed evaluations sent home (streams/rekey.py), read partition
+        # for partition (Faust assigns co-partitioned topics of one agent together); both are
+        # created by `haochaping topics`
         self.ingest_input = self.app.topic(
             settings.topic_raw,
             rekeyed_topic(settings),
@@ -392,7 +391,7 @@ class Worker:
         # Expiry must only delete state of partitions this worker still owns; surge state is
         # reloaded from the table by whoever owns its partition next.
         for tp in revoked:
-            if tp.topic in (self.settings.topic_raw, self.rekeyed_topic.get_topic_name()):
+            if tp.topic in self.ingest_input.topics:
                 self.ingest.forget_partition(tp.partition)
             if tp.topic == self.minutes_topic.get_topic_name():
                 self.surges.forget()
@@ -574,55 +573,59 @@ def _heartbeat(worker: Worker) -> None:
     app, settings = worker.app, worker.settings
 
     if worker.runs_ingest:
+        ingest = worker.ingest
+
+        def source(tp: Any) -> int:
+            return ingest.source_of(tp.topic, tp.partition)
 
         @app.timer(interval=HEARTBEAT_EVERY_S)
         async def surge_heartbeat() -> None:
-            read = await _read_to_end(worker, settings.topic_raw, worker.ingest.read_to)
-            rekeyed = await _read_to_end(
-                worker, rekeyed_topic(settings), lambda p: worker.ingest.read_to(p + REKEYED_BASE)
-            )
-            if read is None:
-                return
-            sources = read[1] + [p + REKEYED_BASE for p in (rekeyed[1] if rekeyed else [])]
-            # the earlier look's wall clock vouches for both
-            if worker.ingest.heartbeat(sources, read[0]):
+            # one look at the ends of both ingest topics
+            read = await _read_to_end(worker, worker.ingest_input.topics, ingest.read_to, source)
+            if read is not None and ingest.heartbeat(read[1], read[0]):
                 await worker.send()
 
     if worker.runs_follow_up:
 
         @app.timer(interval=HEARTBEAT_EVERY_S)
         async def case_clock() -> None:
-            read = await _read_to_end(worker, settings.topic_cases, worker.cases.read_to)
+            read = await _read_to_end(
+                worker, (settings.topic_cases,), worker.cases.read_to, lambda tp: tp.partition
+            )
             if read is not None:
                 worker.cases.advance(read[1], read[0])
                 await worker.send()
 
 
 async def _read_to_end(
-    worker: Worker, topic: str, read_to: Callable[[int], int]
+    worker: Worker,
+    topics: Collection[str],
+    read_to: Callable[[int], int],
+    source: Callable[[Any], int],
 ) -> tuple[float, list[int]] | None:
-    """The wall clock of a look at the ends of this worker's partitions of ``topic``, taken
-    before it, and those partitions whose every record then is processed; None when there is
-    nothing to look at (no partition, a rebalance, the broker not answering)."""
+    """The wall clock of a look at the ends of this worker's partitions of ``topics``, taken
+    before it, and the sources (``source`` of a topic partition, as ``read_to`` takes them)
+    whose every record then is processed; None when there is nothing to look at (no
+    partition, a rebalance, the broker not answering)."""
     app = worker.app
     if getattr(app, "in_recovery", False) or app.rebalancing:
         return None
-    assigned = [tp for tp in app.consumer.assignment() if tp.topic == topic]
+    assigned = [tp for tp in app.consumer.assignment() if tp.topic in topics]
     if not assigned:
         return None
     wall = time.time()
     try:
         ends = await app.consumer.highwaters(*assigned)
     except Exception as exc:  # the next look tries again; a timer that raises ends the worker
-        log.warning("%s: end offsets unavailable (%s)", topic, exc)
+        log.warning("%s: end offsets unavailable (%s)", ", ".join(topics), exc)
         return None
     # a partition this process has read nothing of is read to its end if the group's
     # committed offset is (it started since, and nothing came)
     committed = getattr(app.consumer, "_committed_offset", {})
     return wall, [
-        tp.partition
+        source(tp)
         for tp, end in ends.items()
-        if max(read_to(tp.partition), committed.get(tp) or 0) >= end
+        if max(read_to(source(tp)), committed.get(tp) or 0) >= end
     ]
 
 

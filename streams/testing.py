@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.partitioner import DefaultPartitioner
-
 from runtime.settings import Settings
 from streams.minutes import unbundle
 from streams.pipeline import (
@@ -29,9 +27,8 @@ from streams.pipeline import (
     surge_minutes_topic,
 )
 from streams.records import Record
+from streams.rekey import home_partition
 from streams.screening.facts import unbundle_facts
-
-_partitioner = DefaultPartitioner()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +69,7 @@ class Log:
     ) -> None:
         if partition is None:
             count = len(self.partitions)
-            partition = _partitioner(key, list(range(count)), list(range(count))) if key else 0
+            partition = home_partition(key, count) if key else 0
         records = self.partitions[partition]
         records.append(Record(self.name, partition, len(records), at, key, value))
 
