@@ -267,7 +267,7 @@ def worker(
         if role not in WORKER_ROLES:
             fail(f"--role must be one of {', '.join(WORKER_ROLES)}, got {role!r}")
         settings = settings.model_copy(update={"worker_role": role})
-    from streams.app import create_app, evaluator_secret, secret_problem
+    from streams.worker.app import create_app, evaluator_secret, secret_problem
 
     try:
         secret = evaluator_secret(settings)
@@ -284,7 +284,7 @@ def worker(
         lambda: _kafka_reachable(settings),
         lambda line: console.print(f"worker: {line}", highlight=False),
     )
-    from streams.handover import HandoverRefused, prepare_role
+    from streams.worker.handover import HandoverRefused, prepare_role
 
     with one_line_errors(settings):
         try:

@@ -17,8 +17,8 @@ from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
-from streams.handover import reads_follow_up_topics
 from streams.pipeline import follow_up_group, follow_up_inputs, rekeyed_topic
+from streams.worker.handover import reads_follow_up_topics
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def group_inputs(settings: Settings, *, follow_up_apart: bool) -> dict[str, tupl
     """name → (consumer group, the topics it consumes), with the follow-up agents in the
     worker's process or in one of their own (``haochaping worker --role follow-up``)."""
     groups = {}
-    # the ingest agent reads mis-keyed evaluations sent home too (streams/rekey.py)
+    # the ingest agent reads mis-keyed evaluations sent home too (streams/ingest/rekey.py)
     ingest = [settings.topic_raw, rekeyed_topic(settings)]
     if follow_up_apart:
         groups["worker"] = (settings.app_id, ingest)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-from streams.scrub import PLACEHOLDERS
+from privacy.scrub import PLACEHOLDERS
 
 # Function words and fillers of 好差评 comments that say nothing about a problem. Single
 # characters are dropped anyway, so only words of two characters or more are listed.

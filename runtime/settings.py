@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         4,
         ge=1,
-        # the rekeyed topic's partitions count as sources p + 10000 (streams/rekey.py)
+        # the rekeyed topic's partitions count as sources p + 10000 (streams/ingest/rekey.py)
         le=9_999,
         description="partitions of every topic `haochaping topics` creates",
     )

@@ -1,8 +1,8 @@
 """The dimensions evaluations are counted by, and the facets that explain a surge: declared once.
 
 Everything that counts, judges or explains by dimension derives from this table: the worker's
-window counts (streams/aggregate.py), which minute windows feed surge detection
-(streams/steps/surges.py), the labels of an alert (schemas/alerts.py). Adding a dimension is
+window counts (streams/ingest/counts.py), which minute windows feed surge detection
+(streams/surges/step.py), the labels of an alert (schemas/alerts.py). Adding a dimension is
 one entry here plus, for analysts, one migration with its views (docs/architecture.md).
 """
 

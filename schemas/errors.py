@@ -1,6 +1,6 @@
 """One translation of pydantic's validation errors into a reject reason and a message.
 
-Used for raw evaluations (streams/ingest.py) and for case events (schemas/cases.py); each
+Used for raw evaluations (streams/ingest/decision.py) and for case events (schemas/cases.py); each
 passes its own table of field rules. A message names the field, the rule it broke and what
 was sent as a JSON type and a size, never the value itself: rejections are read by more
 people than the raw topic, and any field can hold personal data a producer put there.

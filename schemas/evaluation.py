@@ -223,7 +223,7 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 class Evaluation(BaseModel):
     """An accepted evaluation on ``ratings.valid``: normalized, comment scrubbed, evaluator
-    pseudonymized. Built by ``streams.ingest.check``; consumers read it with
+    pseudonymized. Built by ``streams.ingest.decision.check``; consumers read it with
     :meth:`from_json_bytes`.
     """
 

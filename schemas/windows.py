@@ -83,7 +83,7 @@ class WindowCounts(BaseModel):
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> WindowCounts:
-        """Build from the compact state the worker keeps (see streams/aggregate.py)."""
+        """Build from the compact state the worker keeps (see streams/ingest/counts.py)."""
         levels = state["levels"]
         assert isinstance(levels, list)
         return cls(

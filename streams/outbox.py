@@ -18,7 +18,7 @@ import pydantic_core
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.rekey import state_partition
+from streams.ingest.rekey import state_partition
 
 _partitioner = DefaultPartitioner()
 
@@ -69,7 +69,7 @@ class Outbox:
         before every offset commit waits for: an offset acknowledged after this is not
         committed before these records are delivered. The flush also returns when a delivery
         failed, so whoever does not await the deliveries at once must make a failure stop
-        the process before Faust can commit (streams/app.py: ``exit_if_undelivered``)."""
+        the process before Faust can commit (streams/worker/app.py: ``exit_if_undelivered``)."""
         messages, self._messages = self._messages, defaultdict(list)
         deliveries: list[asyncio.Future[Any]] = []
         for topic, items in messages.items():
@@ -100,7 +100,7 @@ class Outbox:
 class ChangelogState(MutableMapping[str, Any]):
     """A Faust table's local data, with every change recorded in the outbox as a changelog
     record of the partition named by the key's ``"<partition>|"`` prefix (a source id of the
-    rekeyed topic, streams/rekey.py, lives with its ratings.raw partition).
+    rekeyed topic, streams/ingest/rekey.py, lives with its ratings.raw partition).
 
     Faust replays exactly these records into the table on recovery (raw key, JSON value).
     """

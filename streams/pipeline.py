@@ -1,8 +1,8 @@
 """The three steps built from the settings, over whatever state and outbox the caller has.
 
-The Faust worker (streams/app.py) passes its changelogged tables and Kafka outbox; the in-memory
-harness (streams/testing.py) passes dicts and a list. One builder, so what the tests drive is
-what the worker runs.
+The Faust worker (streams/worker/app.py) passes its changelogged tables and Kafka outbox; the
+in-memory harness (streams/testing.py) passes dicts and a list. One builder, so what the tests
+drive is what the worker runs.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.settings import Settings
-from streams.cases import CasePolicy
-from streams.deadlines import WorkingCalendar
+from streams.cases.book import CasePolicy
+from streams.cases.deadlines import WorkingCalendar
+from streams.cases.step import CaseStep
+from streams.ingest.step import IngestRules, IngestStep, IngestTopics
 from streams.outbox import OutboxPort
+from streams.rejections import Rejections
 from streams.screening.screener import ScreenRules
-from streams.spikes import SpikeConfig
-from streams.steps.cases import CaseStep
-from streams.steps.ingest import IngestRules, IngestStep, IngestTopics
-from streams.steps.rejections import Rejections
-from streams.steps.screening import ScreenStep
-from streams.steps.surges import SurgeRules, SurgeStep
+from streams.screening.step import ScreenStep
+from streams.surges.detector import SpikeConfig
+from streams.surges.step import SurgeRules, SurgeStep
 
 State = MutableMapping[str, Any]
 
@@ -48,7 +48,7 @@ def surge_minutes_topic(settings: Settings) -> str:
 
 
 def rekeyed_topic(settings: Settings) -> str:
-    """Mis-keyed evaluations, at their home partition (streams/rekey.py)."""
+    """Mis-keyed evaluations, at their home partition (streams/ingest/rekey.py)."""
     return f"{settings.app_id}-ratings-rekeyed"
 
 
@@ -166,6 +166,6 @@ def build_steps(
         warnings_topic=s.topic_case_warnings,
         rejections=rejections,
     )
-    # its state is rebuilt from its input, not kept in a changelog (streams/steps/screening.py)
+    # its state is rebuilt from its input, not kept in a changelog (streams/screening/step.py)
     screening = ScreenStep(rules=screen_rules(s), outbox=outbox, suspect_topic=s.topic_suspect)
     return Steps(ingest, surges, cases, rejections, screening)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.settings import Settings
-from streams.minutes import unbundle
+from streams.ingest.rekey import home_partition
 from streams.pipeline import (
     Steps,
     StepStates,
@@ -27,8 +27,8 @@ from streams.pipeline import (
     surge_minutes_topic,
 )
 from streams.records import Record
-from streams.rekey import home_partition
 from streams.screening.facts import unbundle_facts
+from streams.surges.minutes import unbundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +176,7 @@ class InMemoryPipeline:
         )
 
     def heartbeat(self, at: float) -> dict[int, int | None]:
-        """What the worker's timers do at wall time ``at`` (streams/app.py: ``_heartbeat``):
+        """What the worker's timers do at wall time ``at`` (streams/worker/app.py: ``_heartbeat``):
         partitions of ratings.raw read to their end say so, and those of cases.events move
         their case clock on. Returns the heartbeat's clocks; run :meth:`run` after."""
         self.clock = max(self.clock, at)

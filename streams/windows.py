@@ -5,7 +5,7 @@ day an analyst in Shanghai means by "today". The rolling hour is not kept as sta
 the sum of the last sixty minute windows, done where it is read (the spike agent,
 ClickHouse views), which costs nothing per evaluation.
 
-Two horizons decide what a late evaluation still counts in (streams/steps/ingest.py):
+Two horizons decide what a late evaluation still counts in (streams/ingest/step.py):
 
 * the short one (``allowed_lateness_s``, 1 h) for minute windows: they feed surge detection,
   which must judge a minute soon and never reopen it;

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from runtime.settings import Settings
 from schemas.windows import window_states
-from streams.minutes import unbundle_partials
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
+from streams.surges.minutes import unbundle_partials
 from streams.testing import ListOutbox
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 # (stage, what a frame of it contains), in no particular order: the deepest match wins
 STAGES = (
-    ("check (parse, validate, scrub, pseudonymize)", "(streams/perimeter.py"),
+    ("check (parse, validate, scrub, pseudonymize)", "(streams/ingest/perimeter.py"),
     ("dedupe", "Deduplicator."),
     ("screening: facts (made, bundled, unbundled)", "(streams/screening/facts.py"),
     ("screening: screener", "Screener."),

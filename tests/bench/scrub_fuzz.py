@@ -1,4 +1,4 @@
-"""Random adversarial inputs for streams.scrub, timed: the slowest one found in a time budget.
+"""Random adversarial inputs for privacy.scrub, timed: the slowest one found in a time budget.
 
 For `make bench` (tests/bench/run.py prints its result): a catastrophic-backtracking
 regression shows up as one input taking seconds where all others take milliseconds.
@@ -12,7 +12,7 @@ import random
 import sys
 import time
 
-from streams.scrub import scrub_text
+from privacy.scrub import scrub_text
 
 # What makes regexes backtrack: runs of the characters that optional, repeated or adjacent
 # quantifiers compete for, and the words and marks that make the scrubber look closer.

@@ -137,7 +137,7 @@ class Service:
 
     def alive(self) -> bool:
         # Like its supervisor in production, restart a worker that exits because it
-        # stalled (streams.app.STALLED); any other exit is a death the test reports, unless
+        # stalled (streams.worker.app.STALLED); any other exit is a death the test reports, unless
         # the caller plays supervisord (restart_any_exit), which restarts any exit but 0.
         status = self.process.poll()
         restartable = status == STALLED or (self._restart_any_exit and status not in (None, 0))

@@ -19,8 +19,8 @@ from kafka import KafkaConsumer, KafkaProducer
 from channels.simulator import Simulator
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
-from streams.cases import CaseBook, CasePolicy
-from streams.deadlines import WorkingCalendar
+from streams.cases.book import CaseBook, CasePolicy
+from streams.cases.deadlines import WorkingCalendar
 from tests.integration.harness import (
     Service,
     scalar,

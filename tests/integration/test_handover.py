@@ -1,6 +1,6 @@
 """The move from one worker process to two, against the real broker: the follow-up group
 starts where the worker's group stopped on the follow-up topics, and refuses when the broker
-does not take the offsets (streams/handover.py)."""
+does not take the offsets (streams/worker/handover.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from kafka.structs import OffsetAndMetadata
 
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
-from streams.handover import HandoverRefused, take_over_follow_up_offsets
 from streams.pipeline import follow_up_group
+from streams.worker.handover import HandoverRefused, take_over_follow_up_offsets
 
 
 def committed(admin: KafkaAdminClient, group: str) -> dict[TopicPartition, int]:

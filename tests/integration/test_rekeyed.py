@@ -20,7 +20,7 @@ from channels.producer import ChannelProducer
 from channels.simulator import Simulator
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
-from streams.rekey import contract_key, home_partition
+from streams.ingest.rekey import contract_key, home_partition
 from tests.integration.harness import Service, scalar, wait_until
 
 COUNT = 40

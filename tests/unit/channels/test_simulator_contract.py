@@ -1,5 +1,5 @@
-"""The simulator's labels against the real ingest decision (streams.ingest.check) and the
-real "一次一评" state (streams.dedupe): what the simulator calls valid must be accepted, and
+"""The simulator's labels against the real ingest decision (streams.ingest.decision.check) and the
+real "一次一评" state (streams.ingest.dedupe): what the simulator calls valid must be accepted, and
 every malformed message must be rejected with exactly the reason it is labelled with."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from channels.simulator import CST, MALFORMED_REASONS, Scenario, SimulatedMessage, Simulator
-from streams.dedupe import Deduplicator, Verdict
-from streams.ingest import Accepted, Rejected, check
+from streams.ingest.decision import Accepted, Rejected, check
+from streams.ingest.dedupe import Deduplicator, Verdict
 
 SECRET = b"test-secret"
 START = datetime(2024, 5, 13, 8, 0, tzinfo=CST)

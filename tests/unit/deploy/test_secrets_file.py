@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from runtime.settings import Settings
-from streams.app import evaluator_secret
+from streams.worker.app import evaluator_secret
 
 SERVICES = Path(__file__).resolve().parents[3] / "deploy" / "services.sh"
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from schemas.codes import Channel, RejectReason
 from schemas.evaluation import Evaluation, RawEvaluation, raw_evaluation_json_schema
 from schemas.rejection import RejectedMessage
-from streams.ingest import Accepted, Rejected, check
+from streams.ingest.decision import Accepted, Rejected, check
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SECRET = b"test-secret"

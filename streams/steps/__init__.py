@@ -1,1 +1,0 @@
-"""The three steps of the worker: plain classes over state mappings and an outbox."""
