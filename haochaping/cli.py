@@ -267,7 +267,8 @@ def worker(
         if role not in WORKER_ROLES:
             fail(f"--role must be one of {', '.join(WORKER_ROLES)}, got {role!r}")
         settings = settings.model_copy(update={"worker_role": role})
-    from streams.worker.app import create_app, evaluator_secret, secret_problem
+    from runtime.evaluator_secret import evaluator_secret, secret_problem
+    from streams.worker.app import create_app
 
     try:
         secret = evaluator_secret(settings)

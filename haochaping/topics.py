@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.pipeline import rekeyed_topic, screen_facts_topic, surge_minutes_topic
+from streams.topology import routes
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,21 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000), **size}
     compacted = {"cleanup.policy": "compact", **size}
     p = settings.topic_partitions
-    return [
+    specs = [
         TopicSpec(settings.topic_raw, p, retention),
         *(
             TopicSpec(landing.topic(settings), p, compacted if landing.compacted else retention)
             for landing in LANDINGS
         ),
-        TopicSpec(screen_facts_topic(settings), 1, retention),
-        TopicSpec(surge_minutes_topic(settings), 1, retention),
-        # the ingest agent reads it beside ratings.raw, partition for partition
-        TopicSpec(rekeyed_topic(settings), p, retention),
     ]
+    # and what the worker's agents read that is not a contract topic (streams/topology.py)
+    named = {spec.name for spec in specs}
+    specs += [
+        TopicSpec(route.topic, route.partitions, retention)
+        for route in routes(settings)
+        if route.topic not in named
+    ]
+    return specs
 
 
 def admin_client(settings: Settings) -> KafkaAdminClient:

@@ -1,11 +1,10 @@
-"""The worker without Kafka or Faust: its three steps over dicts, topics as lists.
+"""The worker without Kafka or Faust: its four steps over dicts, topics as lists.
 
 In the spirit of bytewax's testing module and Faust's ``test_context``: unit tests send raw
 evaluations, run the pipeline, and read what it wrote on each topic. It moves records between
-the steps exactly as the worker's agents do (ingest → surge minutes, cases.events and
-screening facts → the other three steps), commits offsets after each batch, and can
-"crash": the steps are rebuilt from the durable state (what the changelogs held) and re-read
-from the committed offsets, the way a restarted worker does.
+the steps by the routes the worker's agents read (streams/topology.py), commits offsets after
+each batch, and can "crash": the steps are rebuilt from the durable state (what the
+changelogs held) and re-read from the committed offsets, the way a restarted worker does.
 """
 
 from __future__ import annotations
@@ -18,17 +17,10 @@ from typing import Any
 
 from runtime.settings import Settings
 from streams.ingest.rekey import home_partition
-from streams.pipeline import (
-    Steps,
-    StepStates,
-    build_steps,
-    rekeyed_topic,
-    screen_facts_topic,
-    surge_minutes_topic,
-)
+from streams.pipeline import Steps, StepStates, build_steps, rekeyed_topic
 from streams.records import Record
 from streams.screening.facts import unbundle_facts
-from streams.surges.minutes import unbundle
+from streams.topology import StepName, feed, routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +82,8 @@ class InMemoryPipeline:
         self.committed: dict[tuple[str, int], int] = defaultdict(int)
         self.clock = 0.0  # the broker's clock: timestamps of what the pipeline writes
         self.steps = self._build()
+        # what production's agents read, in the order they read it (streams/topology.py)
+        self.routes = routes(settings)
 
     def _build(self) -> Steps:
         return build_steps(
@@ -98,9 +92,8 @@ class InMemoryPipeline:
 
     def log(self, topic: str) -> Log:
         if topic not in self.logs:
-            one = (surge_minutes_topic(self.settings), screen_facts_topic(self.settings))
-            partitions = 1 if topic in one else self.settings.topic_partitions
-            self.logs[topic] = Log(topic, partitions)
+            widths = {route.topic: route.partitions for route in self.routes}
+            self.logs[topic] = Log(topic, widths.get(topic, self.settings.topic_partitions))
         return self.logs[topic]
 
     def send_raw(
@@ -144,15 +137,9 @@ class InMemoryPipeline:
         done = 0
         while True:
             progressed = False
-            for topic, step in (
-                (self.settings.topic_raw, self._ingest),
-                (rekeyed_topic(self.settings), self._ingest),
-                (surge_minutes_topic(self.settings), self._surges),
-                (self.settings.topic_cases, self._cases),
-                (screen_facts_topic(self.settings), self._screen),
-            ):
-                for records in self._unread(topic, batch):
-                    step(records)
+            for route in self.routes:
+                for records in self._unread(route.topic, batch):
+                    self._feed(route.step, records)
                     self._deliver()
                     done += 1
                     if crash_after is not None and done == crash_after:
@@ -165,18 +152,14 @@ class InMemoryPipeline:
             if not progressed:
                 return
 
-    def _ingest(self, records: list[Record]) -> None:
+    def _feed(self, step: StepName, records: list[Record]) -> None:
         # read at the broker's clock: what was just written has no lag
-        self.steps.ingest.process(records, wall=self.clock)
-
-    def _surges(self, records: list[Record]) -> None:
-        partials, heartbeats = unbundle(json.loads(r.value) for r in records if r.value is not None)
-        self.steps.surges.process(
-            partials, at=max(r.timestamp for r in records), heartbeats=heartbeats
-        )
+        if step == "screening":
+            self._rebuild_screening(records)
+        feed(self.steps, step, records, wall=self.clock)
 
     def heartbeat(self, at: float) -> dict[int, int | None]:
-        """What the worker's timers do at wall time ``at`` (streams/worker/app.py: ``_heartbeat``):
+        """What the worker's timers do at wall time ``at`` (streams/worker/timers.py):
         partitions of ratings.raw read to their end say so, and those of cases.events move
         their case clock on. Returns the heartbeat's clocks; run :meth:`run` after."""
         self.clock = max(self.clock, at)
@@ -202,10 +185,7 @@ class InMemoryPipeline:
             if max(read_to(source(p)), self.committed[(topic, p)]) >= len(records)
         ]
 
-    def _cases(self, records: list[Record]) -> None:
-        self.steps.cases.process(records, wall=self.clock)
-
-    def _screen(self, records: list[Record]) -> None:
+    def _rebuild_screening(self, records: list[Record]) -> None:
         screening = self.steps.screening
         if not screening.rebuilt:
             # as the worker does: the facts before the committed offset, within the span
@@ -213,7 +193,6 @@ class InMemoryPipeline:
             earlier = self.log(records[0].topic).partitions[records[0].partition][:first]
             screening.rebuild(unbundle_facts(r.value for r in earlier if r.timestamp >= since))
             screening.rebuilt = True
-        screening.process(unbundle_facts(r.value for r in records))
 
     def crash(self) -> None:
         """Lose everything but the durable state and the committed offsets."""

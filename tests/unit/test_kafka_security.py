@@ -24,7 +24,7 @@ from haochaping.kafka_auth import (
 )
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
-from streams.worker.app import faust_credentials
+from streams.worker.kafka import faust_credentials
 
 
 def sasl(**values: str) -> Settings:

@@ -8,8 +8,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+from runtime.evaluator_secret import evaluator_secret
 from runtime.settings import Settings
-from streams.worker.app import evaluator_secret
 
 SERVICES = Path(__file__).resolve().parents[3] / "deploy" / "services.sh"
 

@@ -1,5 +1,5 @@
-"""Which agents and state a worker process of each role has (streams/worker/app.py), built without a
-broker: Faust connects only when the worker starts."""
+"""Which agents and state a worker process of each role has (streams/worker/app.py), built
+without a broker: Faust connects only when the worker starts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from runtime.settings import Settings
-from streams.worker.app import FETCH_MAX_WAIT_MS, Worker, _agents
+from streams.topology import routes
+from streams.worker.app import Worker, _agents
+from streams.worker.kafka import FETCH_MAX_WAIT_MS
 
 
 def worker_of(role: str, tmp_path: Path) -> Worker:
@@ -37,7 +39,7 @@ def changelogs(worker: Worker) -> set[str]:
         (
             "all",
             "hcp",
-            {"ingest", "detect_surges", "screen", "follow_cases"},
+            {"ingest", "surges", "screening", "cases"},
             {
                 "satisfaction.windows",
                 "hcp-dedupe-changelog",
@@ -49,7 +51,7 @@ def changelogs(worker: Worker) -> set[str]:
         (
             "follow-up",
             "hcp-follow-up",
-            {"detect_surges", "screen", "follow_cases"},
+            {"surges", "screening", "cases"},
             # named by the pipeline's id, not the process's: the same state in either shape
             {"hcp-cases-changelog", "hcp-surge-changelog"},
         ),
@@ -66,6 +68,17 @@ def test_a_role_runs_its_agents_over_its_own_state(
     assert worker.app.conf.id == group
     assert agents(worker) == expected_agents
     assert changelogs(worker) == expected_changelogs
+
+
+def test_the_agents_read_the_routes_the_in_memory_harness_reads(tmp_path: Path) -> None:
+    worker = worker_of("all", tmp_path)
+    read = {
+        topic: name.rsplit(".", 1)[-1]
+        for name, agent in worker.app.agents.items()
+        for topic in agent.channel.topics
+    }
+    assert read == {route.topic: route.step for route in routes(worker.settings)}
+    assert read["hcp-ratings-rekeyed"] == read["ratings.raw"] == "ingest"
 
 
 def test_the_steps_a_role_does_not_run_keep_no_table(tmp_path: Path) -> None:

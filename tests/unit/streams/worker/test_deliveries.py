@@ -7,20 +7,20 @@ import asyncio
 
 import pytest
 
-from streams.worker import app as worker_app
+from streams.worker import kafka as worker_kafka
 
 
 def test_a_failed_delivery_exits_before_a_flush_waiting_for_it_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     order: list[str] = []
-    monkeypatch.setattr(worker_app, "exit_undelivered", lambda who, error: order.append("exit"))
+    monkeypatch.setattr(worker_kafka, "exit_undelivered", lambda who, error: order.append("exit"))
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         batch = loop.create_future()  # aiokafka's record batch future
         delivery = asyncio.shield(batch)  # what send_batch returns
-        worker_app.watch_deliveries([delivery])
+        worker_kafka.watch_deliveries([delivery])
 
         async def flush_then_commit() -> None:
             # aiokafka's flush: asyncio.wait on the batch futures, failed or not
@@ -40,11 +40,11 @@ def test_a_failed_delivery_exits_before_a_flush_waiting_for_it_returns(
 
 def test_delivered_batches_do_not_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[BaseException] = []
-    monkeypatch.setattr(worker_app, "exit_undelivered", lambda who, error: exits.append(error))
+    monkeypatch.setattr(worker_kafka, "exit_undelivered", lambda who, error: exits.append(error))
 
     async def scenario() -> None:
         delivery = asyncio.get_running_loop().create_future()
-        worker_app.watch_deliveries([delivery])
+        worker_kafka.watch_deliveries([delivery])
         delivery.set_result(None)
         await delivery
 

@@ -1,13 +1,13 @@
-"""The worker's evaluator secret: a real key outside demo mode (streams/worker/app.py), refused
-in one line by `haochaping worker`."""
+"""The worker's evaluator secret: a real key outside demo mode
+(runtime/evaluator_secret.py), refused in one line by `haochaping worker`."""
 
 from __future__ import annotations
 
 import pytest
 from typer.testing import CliRunner
 
+from runtime.evaluator_secret import DEMO_SECRET, MIN_SECRET_BYTES, evaluator_secret
 from runtime.settings import Settings, get_settings
-from streams.worker.app import DEMO_SECRET, MIN_SECRET_BYTES, evaluator_secret
 
 KEY = "0123456789abcdef" * 2  # 32 bytes, as short as allowed
 

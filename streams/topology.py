@@ -1,0 +1,88 @@
+"""The worker's routes, written once: which topic each step reads, in which role, how wide.
+
+The Faust agents (streams/worker/app.py), the revocation hook, ``haochaping topics`` and the
+in-memory harness (streams/testing.py) all read :func:`routes` and hand batches over with
+:func:`feed`, so the harness tests the routing production runs (as bytewax's testing source
+and sink run the production dataflow).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from runtime.settings import Settings
+from streams.pipeline import Steps, rekeyed_topic, screen_facts_topic, surge_minutes_topic
+from streams.records import Record
+from streams.screening.facts import unbundle_facts
+from streams.surges.minutes import unbundle
+
+StepName = Literal["ingest", "surges", "screening", "cases"]
+Role = Literal["ingest", "follow-up"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    topic: str
+    partitions: int
+    step: StepName
+    role: Role
+    batch: int  # records an agent takes at most per batch
+
+
+def routes(settings: Settings) -> list[Route]:
+    p = settings.topic_partitions
+    return [
+        Route(settings.topic_raw, p, "ingest", "ingest", settings.batch_size),
+        # mis-keyed evaluations at their home partition (streams/ingest/rekey.py), read
+        # partition for partition beside ratings.raw by the same agent
+        Route(rekeyed_topic(settings), p, "ingest", "ingest", settings.batch_size),
+        # merged minute counts, a few hundred records a second at most: one partition, so one
+        # worker judges every key of a dimension together
+        Route(surge_minutes_topic(settings), 1, "surges", "follow-up", 1000),
+        Route(settings.topic_cases, p, "cases", "follow-up", 1000),
+        # one partition too, so one screener sees every evaluator, device and network
+        Route(screen_facts_topic(settings), 1, "screening", "follow-up", 2000),
+    ]
+
+
+def routes_of(settings: Settings, step: StepName) -> list[Route]:
+    return [route for route in routes(settings) if route.step == step]
+
+
+def runs(worker_role: str, route: Route) -> bool:
+    """Whether a worker of ``worker_role`` ("all", "ingest", "follow-up") reads the route."""
+    return worker_role in ("all", route.role)
+
+
+def feed(steps: Steps, step: StepName, records: list[Record], wall: float | None = None) -> None:
+    """Hand one batch of a route's records to its step. ``wall`` is the time of reading
+    (None: now), which the in-memory harness sets to its broker clock."""
+    if step == "ingest":
+        steps.ingest.process(records, wall=wall)
+    elif step == "surges":
+        # a record carries a batch's partials (streams.surges.minutes.bundle_partials) or a
+        # heartbeat; the records' timestamps (when ingest wrote them) tell idle partitions
+        partials, heartbeats = unbundle(json.loads(r.value) for r in records if r.value)
+        arrived = max((r.timestamp for r in records), default=None)
+        steps.surges.process(partials, at=arrived, heartbeats=heartbeats)
+    elif step == "screening":
+        steps.screening.process(unbundle_facts(r.value for r in records))
+    else:
+        steps.cases.process(records, wall=wall)
+
+
+def forget(steps: Steps, step: StepName, partition: int) -> None:
+    """Drop what a step keeps in memory for a partition this worker no longer owns: expiry
+    must only delete state of partitions it still owns; state in tables is reloaded by
+    whoever owns the partition next."""
+    if step == "ingest":
+        # the rekeyed topic's partition of the same number goes with it (co-partitioned)
+        steps.ingest.forget_partition(partition)
+    elif step == "surges":
+        steps.surges.forget()
+    elif step == "screening":
+        steps.screening.forget()
+    else:
+        steps.cases.forget_partition(partition)
