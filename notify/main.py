@@ -1,0 +1,88 @@
+"""The notifier's process: deliver alert events to the webhook, at least once, until stopped."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from notify.delivery import Notifier, consumer_lag, seed_group
+from notify.webhook import WebhookClient
+from runtime.kafka_security import kafka_security
+from runtime.lifecycle import Say, StartRefused, serve_metrics, stop_on_signals, wait_for
+from runtime.settings import Settings
+from sinks.consumer import make_consumer
+from sinks.watchdog import LagProbe, SinkWatchdog
+
+
+def webhook_client(settings: Settings) -> WebhookClient | None:
+    """The configured webhook, or None when HAOCHAPING_WEBHOOK_URL is empty."""
+    if not settings.webhook_url:
+        return None
+    try:
+        return WebhookClient(
+            settings.webhook_url,
+            settings.webhook_format,
+            secret=settings.webhook_secret.get_secret_value(),
+            timeout_s=settings.webhook_timeout_s,
+        )
+    except ValueError as exc:
+        raise StartRefused(f"HAOCHAPING_WEBHOOK_*: {exc}") from None
+
+
+def connect(settings: Settings) -> Any:
+    """The notifier's consumer, its group first seeded to the look-back window."""
+    from kafka import KafkaConsumer
+
+    seeder = KafkaConsumer(
+        bootstrap_servers=settings.kafka_servers,
+        group_id=settings.notify_group,
+        enable_auto_commit=False,
+        client_id="haochaping-notify-seed",
+        **kafka_security(settings),
+    )
+    try:
+        seed_group(seeder, settings.topic_alerts, settings.notify_lookback_minutes * 60)
+    finally:
+        seeder.close()
+    return make_consumer(
+        settings,
+        [settings.topic_alerts],
+        group=settings.notify_group,
+        client_id="haochaping-notify",
+    )
+
+
+def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
+    client = webhook_client(settings)
+    serve_metrics(settings.notify_metrics_port)
+    stopping = stop_on_signals()
+    if client is None:
+        # Idle until stopped rather than exit: a supervisor would restart a program that
+        # ends at once, again and again.
+        say("notify: no webhook configured (HAOCHAPING_WEBHOOK_URL is empty); idle")
+        stopping.wait(idle_exit_s)
+        say("notify: stopped")
+        return
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    consumer = wait_for(
+        f"notify: Kafka at {settings.kafka_bootstrap}", lambda: connect(settings), say
+    )
+    runner = Notifier(consumer, client, say=say, should_stop=stopping.is_set)
+    watchdog = SinkWatchdog(
+        LagProbe(settings, [settings.topic_alerts], settings.notify_group),
+        runner,
+        stall_s=settings.notify_stall_s,
+        say=say,
+        who="notify",
+        done="alert events settled",
+        lag_gauge=consumer_lag,
+    )
+    watchdog.start()
+    say(f"notify: {settings.topic_alerts} → {settings.webhook_format} webhook at {client.where}")
+    try:
+        runner.run(idle_exit_s=idle_exit_s)
+    finally:
+        watchdog.stop()
+        consumer.close()
+    say(f"notify: stopped; {runner.delivered} alert events delivered")

@@ -1,0 +1,73 @@
+"""The sink's process: connect, land batches until stopped, watched by a thread beside it."""
+
+from __future__ import annotations
+
+import logging
+
+from runtime.lifecycle import Say, StartRefused, serve_metrics, stop_on_signals, wait_for
+from runtime.settings import Settings
+from sinks.clickhouse import ClickHouseWriter
+from sinks.consumer import Sink, make_consumer
+from sinks.landings import LANDINGS
+from sinks.watchdog import LagProbe, SinkWatchdog
+
+# ClickHouse's "unknown user", "wrong password", "password required", "authentication failed"
+LOGIN_REFUSED = {192, 193, 194, 516}
+
+
+def refuse_bad_login(settings: Settings, writer: ClickHouseWriter) -> None:
+    """Refuse to start when ClickHouse refuses the sink's login (a wrong or missing password)
+    instead of failing at the first batch. Unreachable is fine here: the sink waits for
+    ClickHouse to come back."""
+    from clickhouse_driver import errors as ch_errors
+
+    from sinks.clickhouse import describe
+
+    try:
+        writer.execute("SELECT 1")
+    except ch_errors.ServerException as exc:
+        if exc.code in LOGIN_REFUSED:
+            raise StartRefused(
+                f"ClickHouse refused the login of {settings.clickhouse_user} ({describe(exc)}); "
+                "set HAOCHAPING_CLICKHOUSE_PASSWORD (make up generates it: .deploy/secrets.env)"
+            ) from None
+    except Exception:  # an outage: the sink's own retries report it
+        pass
+
+
+def run_sink(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
+    """Land ratings.valid, ratings.rejected, satisfaction.windows and the other landings in
+    ClickHouse until stopped (or idle for ``idle_exit_s``)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    # the sink says what an outage means in one line of its own; the clients' tracebacks
+    # and rebalance chatter would bury it
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    topics = [landing.topic(settings) for landing in LANDINGS]
+    writer = ClickHouseWriter(settings)
+    refuse_bad_login(settings, writer)
+    consumer = wait_for(
+        f"sink: Kafka at {settings.kafka_bootstrap}",
+        lambda: make_consumer(settings, topics),
+        say,
+    )
+    serve_metrics(settings.sink_metrics_port)
+    stopping = stop_on_signals()
+    runner = Sink(settings, consumer, writer, say=say, should_stop=stopping.is_set)
+    watchdog = SinkWatchdog(
+        LagProbe(settings, topics, settings.sink_group),
+        runner,
+        stall_s=settings.sink_stall_s,
+        say=say,
+    )
+    watchdog.start()
+    say(
+        f"sink: {', '.join(topics)} → ClickHouse {','.join(settings.clickhouse_servers)}"
+        f"/{settings.clickhouse_database}"
+    )
+    try:
+        runner.run(idle_exit_s=idle_exit_s)
+    finally:
+        watchdog.stop()
+        consumer.close()
+    say(f"sink: stopped; {runner.rows_landed} rows landed")
