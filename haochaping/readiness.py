@@ -17,7 +17,7 @@ from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from sinks.watchdog import LagProbe, total_lag
-from streams.pipeline import follow_up_group, follow_up_inputs, rekeyed_topic
+from streams.topology import follow_up_group, follow_up_inputs, rekeyed_topic
 from streams.worker.handover import reads_follow_up_topics
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # what a worker process runs: everything, or one of the two halves `make up` runs apart
 WorkerRole = Literal["all", "ingest", "follow-up"]
 WORKER_ROLES: tuple[str, ...] = get_args(WorkerRole)
+
+
+def _surge_env(name: str) -> AliasChoices:
+    """A surge setting's environment variable, or the one it had before issue 30's rename
+    (``HAOCHAPING_SPIKE_*``), which deployments may still set."""
+    return AliasChoices(
+        f"HAOCHAPING_SURGE_{name.upper()}", f"HAOCHAPING_SPIKE_{name.upper()}", f"surge_{name}"
+    )
 
 
 class Settings(BaseSettings):
@@ -140,40 +148,66 @@ class Settings(BaseSettings):
     )
 
     # --- surge alerts
-    spike_alpha: float = Field(
-        1e-4, gt=0, lt=1, description="family-wise significance per dimension and minute"
+    surge_alpha: float = Field(
+        1e-4,
+        gt=0,
+        lt=1,
+        validation_alias=_surge_env("alpha"),
+        description="family-wise significance per dimension and minute",
     )
-    spike_min_bad: int = Field(5, ge=1, description="fewest bad reviews that can raise an alert")
-    spike_min_rate_ratio: float = Field(
-        3.0, ge=1, description="observed / expected bad rate needed to raise an alert"
+    surge_min_bad: int = Field(
+        5,
+        ge=1,
+        validation_alias=_surge_env("min_bad"),
+        description="fewest bad reviews that can raise an alert",
     )
-    spike_grace_s: int = Field(
-        15, ge=0, description="event time to wait past a minute before judging it, seconds"
+    surge_min_rate_ratio: float = Field(
+        3.0,
+        ge=1,
+        validation_alias=_surge_env("min_rate_ratio"),
+        description="observed / expected bad rate needed to raise an alert",
     )
-    spike_idle_s: int = Field(
+    surge_grace_s: int = Field(
+        15,
+        ge=0,
+        validation_alias=_surge_env("grace_s"),
+        description="event time to wait past a minute before judging it, seconds",
+    )
+    surge_idle_s: int = Field(
         60,
         ge=0,
+        validation_alias=_surge_env("idle_s"),
         description="a ratings.raw partition that sent no minute counts for this long stops "
         "holding the surge clock back, seconds",
     )
-    spike_early_every_s: int = Field(
+    surge_early_every_s: int = Field(
         20,
         ge=0,
         le=60,
+        validation_alias=_surge_env("early_every_s"),
         description="a minute still in progress is judged on its counts so far each time "
         "event time passes this many more seconds into it, seconds (0: never)",
     )
-    spike_early_alpha: float = Field(
-        1e-5, gt=0, lt=1, description="significance of each early look at a minute in progress"
+    surge_early_alpha: float = Field(
+        1e-5,
+        gt=0,
+        lt=1,
+        validation_alias=_surge_env("early_alpha"),
+        description="significance of each early look at a minute in progress",
     )
-    spike_recheck_s: int = Field(
+    surge_recheck_s: int = Field(
         600,
         ge=0,
+        validation_alias=_surge_env("recheck_s"),
         description="a judged minute that late evaluations change is judged again until this "
         "long after its end, seconds (0: never)",
     )
-    spike_second_looks: int = Field(
-        2, ge=0, le=10, description="how many times at most a judged minute is judged again"
+    surge_second_looks: int = Field(
+        2,
+        ge=0,
+        le=10,
+        validation_alias=_surge_env("second_looks"),
+        description="how many times at most a judged minute is judged again",
     )
     alert_update_every_s: int = Field(
         300, ge=60, description="least time between two `updated` events of an alert, seconds"
@@ -452,3 +486,9 @@ def _dates(text: str) -> list[date]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def default(name: str) -> Any:
+    """The default of setting ``name``: the one place a threshold's default is written. The
+    rules' dataclasses take theirs from here (streams/*/config.py maps settings to rules)."""
+    return Settings.model_fields[name].default

@@ -17,10 +17,10 @@ from typing import Any
 
 from runtime.settings import Settings
 from streams.ingest.rekey import home_partition
-from streams.pipeline import Steps, StepStates, build_steps, rekeyed_topic
+from streams.pipeline import Steps, StepStates, build_steps
 from streams.records import Record
 from streams.screening.facts import unbundle_facts
-from streams.topology import StepName, feed, routes
+from streams.topology import StepName, feed, rekeyed_topic, routes
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,43 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from runtime.settings import Settings
-from streams.pipeline import Steps, rekeyed_topic, screen_facts_topic, surge_minutes_topic
 from streams.records import Record
 from streams.screening.facts import unbundle_facts
 from streams.surges.minutes import unbundle
 
+if TYPE_CHECKING:
+    from streams.pipeline import Steps
+
 StepName = Literal["ingest", "surges", "screening", "cases"]
 Role = Literal["ingest", "follow-up"]
+
+
+def surge_minutes_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-surge-minutes"
+
+
+def rekeyed_topic(settings: Settings) -> str:
+    """Mis-keyed evaluations, at their home partition (streams/ingest/rekey.py)."""
+    return f"{settings.app_id}-ratings-rekeyed"
+
+
+def screen_facts_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-screen-facts"
+
+
+def follow_up_group(settings: Settings) -> str:
+    """The Faust id, and so the consumer group, of a worker run with ``--role follow-up``.
+    It needs a group of its own: its members read other topics than the ingest worker's, and
+    Faust's assignor expects every member of a group to read the same ones."""
+    return f"{settings.app_id}-follow-up"
+
+
+def follow_up_inputs(settings: Settings) -> list[str]:
+    """What the follow-up agents read (all written by the ingest step)."""
+    return [settings.topic_cases, surge_minutes_topic(settings), screen_facts_topic(settings)]
 
 
 @dataclass(frozen=True, slots=True)

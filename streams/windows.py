@@ -2,7 +2,7 @@
 
 Minute windows are tumbling in UTC; day windows are calendar days in Asia/Shanghai, the
 day an analyst in Shanghai means by "today". The rolling hour is not kept as state: it is
-the sum of the last sixty minute windows, done where it is read (the spike agent,
+the sum of the last sixty minute windows, done where it is read (the surge step,
 ClickHouse views), which costs nothing per evaluation.
 
 Two horizons decide what a late evaluation still counts in (streams/ingest/step.py):

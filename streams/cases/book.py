@@ -53,6 +53,7 @@ from typing import Any, Final, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runtime.settings import default
 from schemas.cases import CaseEvent, CaseWarning, Deadline, UtcDatetime, WarningKind
 from schemas.codes import is_bad
 from schemas.evaluation import Evaluation
@@ -74,8 +75,8 @@ _CLOSING: Final[tuple[StepKind, ...]] = ("closed", "appeal_upheld")
 
 @dataclass(frozen=True, slots=True)
 class CasePolicy:
-    callback_working_days: int = 1
-    rectification_working_days: int = 15
+    callback_working_days: int = default("case_callback_working_days")
+    rectification_working_days: int = default("case_rectification_working_days")
     # 8 h before a 24:00 deadline is 16:00 China time on the last day: still office hours.
     callback_due_soon_hours: int = 8
     rectification_due_soon_hours: int = 48
@@ -84,10 +85,10 @@ class CasePolicy:
     max_routes_per_case: int = 32
     # A finished case is kept this long after it finished, then dropped: longer than the
     # ingest dedupe horizon (30 days), so a resent bad review cannot reopen it.
-    retention_days: int = 35
+    retention_days: int = default("case_retention_days")
     # Events of a case that never opened (a wrong case_id, a review never sent) wait this long:
     # longer than the long horizon, as late as a bad review may still arrive and open its case.
-    pending_days: int = 31
+    pending_days: int = default("case_pending_days")
 
     def __post_init__(self) -> None:
         if self.callback_working_days < 1 or self.rectification_working_days < 1:

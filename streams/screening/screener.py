@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from runtime.settings import default
 from streams.screening.comments import judge_comment
 from streams.screening.facts import ScreenFact
 from streams.screening.signals import (
@@ -55,35 +56,50 @@ EVIDENCE_NAMES: Final[dict[str, str]] = {
 }
 
 
+# the (sender, span) pairs with a limit, each a setting screen_<sender>_per_<span>
+LIMITED = (
+    ("evaluator", "minute"),
+    ("evaluator", "hour"),
+    ("evaluator", "day"),
+    ("device", "minute"),
+    ("device", "hour"),
+    ("device", "day"),
+    ("network", "minute"),
+    ("network", "hour"),
+)
+
+
+def channel_set(text: str) -> frozenset[str]:
+    """Channels from a comma-separated setting."""
+    return frozenset(c.strip() for c in text.split(",") if c.strip())
+
+
 @dataclass(frozen=True, slots=True)
 class ScreenRules:
     # (sender, span) → most evaluations one evaluator, device or network makes in that span
     limits: dict[tuple[str, str], int] = field(
+        # no day limit for a network: a busy hall's LAN sends thousands a day
         default_factory=lambda: {
-            ("evaluator", "minute"): 3,
-            ("evaluator", "hour"): 10,
-            ("evaluator", "day"): 20,
-            ("device", "minute"): 6,
-            ("device", "hour"): 120,
-            ("device", "day"): 600,
-            ("network", "minute"): 40,
-            # no day limit for a network: a busy hall's LAN sends thousands a day
-            ("network", "hour"): 600,
+            (sender, span): default(f"screen_{sender}_per_{span}") for sender, span in LIMITED
         }
     )
-    departments_per_day: int = 4  # distinct departments one evaluator evaluates in a day
-    burst_run: int = 6  # top ratings in a row at one window or staff member …
-    burst_gap_s: int = 15  # … each at most this many seconds after the one before
-    transaction_channels: frozenset[str] = frozenset({"counter", "kiosk", "sms"})
+    # distinct departments one evaluator evaluates in a day
+    departments_per_day: int = default("screen_departments_per_day")
+    burst_run: int = default("screen_burst_run")  # top ratings in a row at one window or staff …
+    burst_gap_s: int = default("screen_burst_gap_s")  # … each this soon after the one before
+    transaction_channels: frozenset[str] = field(
+        default_factory=lambda: channel_set(default("screen_transaction_channels"))
+    )
     # a hall window's share of top ratings in an hour, against its usual share: flagged when
     # that many top ratings are less likely than this by chance (per window and hour, so with
     # ~2,500 window-hours a day, 1e-5 is a false alarm about once in 40 days), …
-    share_alpha: float = 1e-5
-    share_min_total: int = 12  # … and judged from this many evaluations in the hour on
+    share_alpha: float = default("screen_share_alpha")
+    # … and judged from this many evaluations in the hour on
+    share_min_total: int = default("screen_share_min_total")
     share_prior_weight: float = 50.0  # the peers' share counts as this many evaluations
     # state is kept this long past an evaluation's event time (late arrivals older than this
     # start from fresh windows)
-    horizon_s: int = 2 * 86_400
+    horizon_s: int = default("screen_horizon_hours") * 3600
 
     def evidence(self, reason: str, fact: ScreenFact) -> str:
         """Why ``fact`` carries ``reason``, in words; the same on every replay."""

@@ -1,8 +1,8 @@
 """Bad-review surge detection: which keys of a dimension got surprisingly many bad reviews in
 the minute that just completed.
 
-Pure code, no Faust: the spike agent feeds one complete minute of final counts per dimension to
-:meth:`SpikeDetector.judge_minute` and hands the judgements to ``streams.surges.lifecycle``.
+Pure code, no Faust: the surge step feeds one complete minute of final counts per dimension to
+:meth:`SurgeDetector.judge_minute` and hands the judgements to ``streams.surges.lifecycle``.
 
 The statistics, and why
 -----------------------
@@ -66,6 +66,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from runtime.settings import default
 from streams.windows import MINUTE
 
 STATE_FORMAT = 1
@@ -80,14 +81,14 @@ _PRUNE_EVERY_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
-class SpikeConfig:
+class SurgeConfig:
     """Thresholds of the surge test; the defaults suit department and service keys."""
 
-    alpha: float = 1e-4
+    alpha: float = default("surge_alpha")
     """Family-wise false-alarm probability per dimension per minute (all keys together):
     1e-4 is at most one false alarm a week per dimension."""
 
-    early_alpha: float = 1e-5
+    early_alpha: float = default("surge_early_alpha")
     """The same for each early look at a minute still in progress (streams/surges/minutes.py): a
     tenth of ``alpha``, so that three early looks add at most 30 % to the false alarms, and
     only a clear surge opens an alert before its minute is complete."""
@@ -95,10 +96,10 @@ class SpikeConfig:
     correction: Literal["bonferroni", "bh"] = "bonferroni"
     """Multiple-testing correction across the keys of a minute (see the module docstring)."""
 
-    min_bad: int = 5
+    min_bad: int = default("surge_min_bad")
     """Fewest bad reviews in the judged window for an alert: below this nobody acts anyway."""
 
-    min_rate_ratio: float = 3.0
+    min_rate_ratio: float = default("surge_min_rate_ratio")
     """Observed bad rate over expected bad rate needed for an alert (materiality)."""
 
     prior_rate: float = 0.015
@@ -355,15 +356,15 @@ class _Window:
     material: bool
 
 
-class SpikeDetector:
+class SurgeDetector:
     """Learns each key's normal bad rate and judges every complete minute of one dimension.
 
     One instance per dimension: the multiple-testing correction is over the keys judged
     together, and a department's history must not leak into a service's.
     """
 
-    def __init__(self, config: SpikeConfig | None = None) -> None:
-        self.config = config if config is not None else SpikeConfig()
+    def __init__(self, config: SurgeConfig | None = None) -> None:
+        self.config = config if config is not None else SurgeConfig()
         self._keys: dict[str, _KeyState] = {}
         self._pooled = _Decayed()
         self._last_minute: int | None = None
@@ -634,9 +635,9 @@ class SpikeDetector:
         }
 
     @classmethod
-    def from_state(cls, config: SpikeConfig | None, state: Mapping[str, Any]) -> SpikeDetector:
+    def from_state(cls, config: SurgeConfig | None, state: Mapping[str, Any]) -> SurgeDetector:
         if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"unsupported spike detector state format {state.get('format')!r}")
+            raise ValueError(f"unsupported surge detector state format {state.get('format')!r}")
         detector = cls(config)
         detector._last_minute = _opt_int(state.get("last_minute"))
         detector._last_prune = _opt_int(state.get("last_prune"))

@@ -1,6 +1,6 @@
 """Alert lifecycle: from per-minute judgements to ``opened`` / ``updated`` / ``resolved`` events.
 
-Pure code, no Faust. The spike agent, once per complete minute and dimension, calls
+Pure code, no Faust. The surge step, once per complete minute and dimension, calls
 :meth:`AlertLifecycle.step` for every judged key and then :meth:`AlertLifecycle.tick` for the
 minute, which counts a minute without traffic as a quiet one for keys with an open alert.
 

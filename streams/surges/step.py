@@ -15,11 +15,12 @@ from typing import Any
 
 import pydantic_core
 
+from runtime.settings import default
 from schemas.alerts import AlertEvent
 from schemas.dimensions import SURGE_DIMENSIONS
 from streams import metrics
 from streams.outbox import OutboxPort
-from streams.surges.detector import SpikeConfig, SpikeDetector
+from streams.surges.detector import SurgeConfig, SurgeDetector
 from streams.surges.lifecycle import AlertLifecycle, Explanation
 from streams.surges.minutes import CompleteMinute, MinuteMerger
 from streams.surges.splitstate import SplitState
@@ -39,14 +40,14 @@ NOTHING = Explanation()  # what a quiet minute's explanation would be used for: 
 
 @dataclass(frozen=True, slots=True)
 class SurgeRules:
-    spike: SpikeConfig
+    detector: SurgeConfig
     grace_s: int
     update_every_s: int
     quiet_minutes: int
-    idle_s: int = 60  # a source partition silent this long stops holding the clock back
-    recheck_s: int = 600  # how long after its end a judged minute can get a second look
-    second_looks: int = 2  # how many times at most
-    early_every_s: int = 0  # a minute in progress is looked at this often (0: never)
+    idle_s: int = default("surge_idle_s")  # a silent partition stops holding the clock back
+    recheck_s: int = default("surge_recheck_s")  # a judged minute can get a second look …
+    second_looks: int = default("surge_second_looks")  # … at most this many times
+    early_every_s: int = default("surge_early_every_s")  # a minute in progress is looked at
     # the largest a record of pending partials may be (JSON bytes; a quarter of Kafka's limit)
     record_bytes: int = 262_144
 
@@ -67,7 +68,7 @@ class SurgeStep:
         self._merger: MinuteMerger | None = None
         self._keys = {d: SplitState(state, f"{KEYS_PREFIX}{d}|") for d in SURGE_DIMENSIONS}
         self._pending = SplitState(state, PENDING_PREFIX)
-        self._detectors: dict[str, SpikeDetector] = {}
+        self._detectors: dict[str, SurgeDetector] = {}
         self._lifecycles: dict[str, AlertLifecycle] = {}
 
     def _load(self) -> MinuteMerger:
@@ -100,9 +101,9 @@ class SurgeStep:
             if d in detectors:
                 # a state written before keys had records of their own still holds "keys"
                 state = {**detectors[d], "keys": {**detectors[d].get("keys", {}), **keys}}
-                self._detectors[d] = SpikeDetector.from_state(self.rules.spike, state)
+                self._detectors[d] = SurgeDetector.from_state(self.rules.detector, state)
             else:
-                self._detectors[d] = SpikeDetector(self.rules.spike)
+                self._detectors[d] = SurgeDetector(self.rules.detector)
         self._lifecycles = {d: self._lifecycle(d, lifecycles.get(d)) for d in SURGE_DIMENSIONS}
         return self._merger
 

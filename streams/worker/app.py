@@ -23,9 +23,9 @@ from runtime.collector import tune_collector
 from runtime.evaluator_secret import evaluator_secret
 from runtime.settings import Settings
 from streams.outbox import ChangelogState, Outbox
-from streams.pipeline import State, StepStates, build_steps, follow_up_inputs
+from streams.pipeline import State, StepStates, build_steps
 from streams.screening.comments import load_segmenter
-from streams.topology import StepName, feed, forget, routes, routes_of
+from streams.topology import StepName, feed, follow_up_inputs, forget, routes, routes_of
 from streams.worker.kafka import (
     aiokafka_producer,
     faust_app,

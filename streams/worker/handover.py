@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient
 
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
-from streams.pipeline import follow_up_group, follow_up_inputs
+from streams.topology import follow_up_group, follow_up_inputs
 
 
 class HandoverRefused(Exception):

@@ -23,8 +23,8 @@ from runtime.kafka_security import sasl_login
 from runtime.settings import Settings
 from runtime.watchdog import exit_undelivered
 from streams.ingest.rekey import state_partition
-from streams.pipeline import follow_up_group
 from streams.records import Record
+from streams.topology import follow_up_group
 
 
 class SourcePartitionTable(faust.Table):  # type: ignore[misc]

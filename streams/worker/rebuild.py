@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from runtime.kafka_security import kafka_security
-from streams.pipeline import screen_facts_topic
 from streams.screening.facts import unbundle_facts
+from streams.topology import screen_facts_topic
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker

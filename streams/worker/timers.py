@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.watchdog import StallDetector, exit_stalled
 from streams import metrics
 from streams.ingest.step import HEARTBEAT_EVERY_S
-from streams.pipeline import follow_up_inputs
+from streams.topology import follow_up_inputs
 from streams.worker.diagnosis import stall_evidence
 
 if TYPE_CHECKING:

@@ -309,7 +309,7 @@ def main() -> None:
         steady = false_alarms(args.hours)
         console.print(f"  {steady}")
     live: dict[str, Any] = {}
-    runs = {"now": {}, "before": {"spike_early_every_s": 0, "spike_grace_s": 30}}
+    runs = {"now": {}, "before": {"surge_early_every_s": 0, "surge_grace_s": 30}}
     for name, overrides in runs.items():
         if args.skip_live or (name == "before" and not args.before):
             continue

@@ -12,7 +12,7 @@ from kafka.structs import OffsetAndMetadata
 
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
-from streams.pipeline import follow_up_group
+from streams.topology import follow_up_group
 from streams.worker.handover import HandoverRefused, take_over_follow_up_offsets
 
 

@@ -129,7 +129,7 @@ def test_steady_live_traffic_that_stops_raises_no_alert(
         live = live_traffic(settings, clickhouse, [worker, sink], surge=False)
         last = max(at for at, _, _ in live)
         # the clock passes the last minute sent and its grace: every minute sent is judged
-        judged = (int(last) // 60 + 1) * 60 + settings.spike_grace_s
+        judged = (int(last) // 60 + 1) * 60 + settings.surge_grace_s
         wait_until(
             "the surge clock to pass the last minute sent",
             lambda: surge_watermark(settings) >= judged,

@@ -47,7 +47,7 @@ MINUTES = STEADY_MIN + SURGE_MIN + AFTER_MIN
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     # a partition that sent nothing for 5 s of the live part is idle (production: 60 s)
-    return {"spike_idle_s": 5}
+    return {"surge_idle_s": 5}
 
 
 def begin() -> datetime:

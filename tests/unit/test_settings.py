@@ -25,6 +25,17 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.topic_partitions == 8
 
 
+def test_surge_settings_still_read_their_old_spike_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 30 renamed HAOCHAPING_SPIKE_* to HAOCHAPING_SURGE_*; deployments may set the old
+    monkeypatch.setenv("HAOCHAPING_SPIKE_MIN_BAD", "9")
+    monkeypatch.setenv("HAOCHAPING_SPIKE_GRACE_S", "40")
+    monkeypatch.setenv("HAOCHAPING_SURGE_GRACE_S", "30")
+    settings = Settings()
+    assert settings.surge_min_bad == 9
+    assert settings.surge_grace_s == 30  # the new name wins
+    assert Settings(surge_alpha=0.01).surge_alpha == 0.01  # by name in code
+
+
 def test_a_wrong_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HAOCHAPING_WEBHOOK_FORMAT", "telegram")
     with pytest.raises(ValueError, match="webhook_format"):

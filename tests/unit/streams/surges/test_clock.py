@@ -111,7 +111,7 @@ def test_a_pad_four_minutes_fast_does_not_blind_the_surge_of_another_department(
 
 def test_a_silent_partition_stops_holding_the_clock_after_the_idle_bound() -> None:
     """Both partitions of ratings.raw carry traffic for 10 minutes, then only partition 0
-    does, the surge too: partition 1 is idle (HAOCHAPING_SPIKE_IDLE_S) and the surge alerts."""
+    does, the surge too: partition 1 is idle (HAOCHAPING_SURGE_IDLE_S) and the surge alerts."""
     pipeline = run(traffic(surge=True), partition_of=lambda minute: None if minute < 10 else 0)
     sources = pipeline.states.surge["0|merger"]["sources"]
     # what is pinned to partition 0 but keyed for 1 goes home through the rekeyed topic,
@@ -301,7 +301,7 @@ def test_steady_traffic_that_stops_raises_no_alert() -> None:
     assert beat_until(pipeline, last + 60, last + 900) == []
     # the clock went on with the wall clock, less the grace
     assert surge_clock(pipeline) > before + 600
-    assert surge_clock(pipeline) <= last + 900 - SETTINGS.spike_grace_s
+    assert surge_clock(pipeline) <= last + 900 - SETTINGS.surge_grace_s
 
 
 def test_heartbeats_never_move_the_clock_past_what_a_partition_can_still_send() -> None:
@@ -323,7 +323,7 @@ def test_heartbeats_never_move_the_clock_past_what_a_partition_can_still_send() 
     [clock] = [c for c in pipeline.heartbeat(read_at + 30).values() if c is not None]
     assert clock == int(made.timestamp() + 1 + 30)
     pipeline.run()
-    assert surge_clock(pipeline) <= made.timestamp() + 31 - SETTINGS.spike_grace_s
+    assert surge_clock(pipeline) <= made.timestamp() + 31 - SETTINGS.surge_grace_s
 
 
 def test_a_worker_restarted_in_the_quiet_goes_on_from_the_last_heartbeat() -> None:

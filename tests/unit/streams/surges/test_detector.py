@@ -19,8 +19,8 @@ import pytest
 from streams.surges.detector import (
     Judgement,
     MinuteCounts,
-    SpikeConfig,
-    SpikeDetector,
+    SurgeConfig,
+    SurgeDetector,
     betabinom_logsf,
     binom_logsf,
 )
@@ -51,7 +51,7 @@ Rate = Callable[[str, int], tuple[float, float]]
 
 
 def simulate(
-    detector: SpikeDetector,
+    detector: SurgeDetector,
     seed: int,
     minutes: int,
     rate: Rate | None = None,
@@ -166,7 +166,7 @@ def test_betabinom_becomes_the_binomial_with_a_long_history() -> None:
 
 
 def test_two_hours_of_steady_traffic_raise_no_alert() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     judged = simulate(detector, seed=7, minutes=120)
     assert anomalies(judged) == []
     # The test did run at full strength: ~200 keys per minute were eligible.
@@ -176,14 +176,14 @@ def test_two_hours_of_steady_traffic_raise_no_alert() -> None:
 
 
 def test_doubled_traffic_at_the_usual_rate_raises_no_alert() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=7, minutes=60)
     judged = simulate(detector, seed=8, minutes=60, scale=2, start_minute=60)
     assert anomalies(judged) == []
 
 
 def test_more_traffic_alone_never_fires_however_large() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     for minute in range(30):
         detector.judge_minute(T0 + 60 * minute, {"D1": (1000, 10)})
     # Ten times the traffic, exactly the usual rate: 100 bad reviews, none of them surprising.
@@ -202,7 +202,7 @@ def surge_at(minute_from: int, key: str = "D017") -> Rate:
 
 
 def test_surge_is_caught_within_two_minutes_and_nothing_else_fires() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     judged = simulate(detector, seed=11, minutes=70, rate=surge_at(60))
     assert anomalies(judged[:60]) == []
     first = next(i for i in range(60, 70) if judged[i]["D017"].anomalous)
@@ -220,7 +220,7 @@ def test_small_departments_are_caught_through_the_two_minute_window() -> None:
             return 2.0, 0.30
         return 1.0, BASE_RATE
 
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     judged = simulate(detector, seed=3, minutes=64, rate=rate, sizes={"D000": 5})
     caught = [judged[i]["D000"] for i in range(60, 64) if judged[i]["D000"].anomalous]
     assert caught
@@ -228,7 +228,7 @@ def test_small_departments_are_caught_through_the_two_minute_window() -> None:
 
 
 def test_a_long_surge_does_not_teach_itself_normal() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=11, minutes=60)
     before = detector.expected_rate("D017", T0 + 60 * 60)
     judged = simulate(detector, seed=12, minutes=30, rate=surge_at(60), start_minute=60)
@@ -240,7 +240,7 @@ def test_a_long_surge_does_not_teach_itself_normal() -> None:
 
 
 def test_a_surge_that_ended_does_not_linger() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     for minute in range(60):
         detector.judge_minute(T0 + 60 * minute, {"D1": (40, minute % 3 == 0)})
     surge = detector.judge_minute(T0 + 3600, {"D1": (40, 15)})["D1"]
@@ -251,7 +251,7 @@ def test_a_surge_that_ended_does_not_linger() -> None:
 
 
 def test_a_new_key_leans_on_the_prior() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=5, minutes=30)
     pooled = detector.expected_rate("NEW", T0 + 60 * 30)
     assert 0.005 < pooled < 0.015  # learned from its peers, not the 1.5% guess
@@ -266,7 +266,7 @@ def test_a_new_key_leans_on_the_prior() -> None:
 
 
 def test_a_new_key_on_an_empty_detector_uses_the_configured_prior() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     judged = detector.judge_minute(T0, {"X": (3, 1)})["X"]
     assert judged.expected_rate == pytest.approx(0.015)
     assert not judged.anomalous
@@ -274,15 +274,15 @@ def test_a_new_key_on_an_empty_detector_uses_the_configured_prior() -> None:
 
 
 def test_materiality_needs_min_bad_and_the_rate_ratio() -> None:
-    config = SpikeConfig(min_bad=5)
-    detector = SpikeDetector(config)
+    config = SurgeConfig(min_bad=5)
+    detector = SurgeDetector(config)
     for minute in range(60):
         detector.judge_minute(T0 + 60 * minute, {"D1": (10, minute % 10 == 0)})
     # 4 bad out of 4: wildly significant, but below min_bad.
     judged = detector.judge_minute(T0 + 3600, {"D1": (4, 4)})["D1"]
     assert judged.p_value < 1e-4 and not judged.anomalous
 
-    big = SpikeDetector(SpikeConfig(min_rate_ratio=3.0))
+    big = SurgeDetector(SurgeConfig(min_rate_ratio=3.0))
     for minute in range(600):
         big.judge_minute(T0 + 60 * minute, {"D1": (100_000, 1000)})
     # 1.3% where 1.0% is usual: a p-value near zero, but not a surge anyone must act on.
@@ -296,7 +296,7 @@ def test_benjamini_hochberg_gains_power_when_many_keys_surge_together() -> None:
     # are far too many to be chance.
     flagged: dict[str, set[str]] = {}
     for correction in ("bonferroni", "bh"):
-        detector = SpikeDetector(SpikeConfig(correction=correction))  # type: ignore[arg-type]
+        detector = SurgeDetector(SurgeConfig(correction=correction))  # type: ignore[arg-type]
         keys = [f"D{i:03d}" for i in range(100)]
         for minute in range(60):
             detector.judge_minute(T0 + 60 * minute, {k: (100, 1) for k in keys})
@@ -309,10 +309,10 @@ def test_benjamini_hochberg_gains_power_when_many_keys_surge_together() -> None:
 
 
 def test_state_round_trips_through_json_and_continues_identically() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=21, minutes=40, rate=surge_at(35))
     state = json.loads(json.dumps(detector.to_state()))
-    restored = SpikeDetector.from_state(SpikeConfig(), state)
+    restored = SurgeDetector.from_state(SurgeConfig(), state)
     assert restored.to_state() == detector.to_state()
     original = simulate(detector, seed=22, minutes=10, start_minute=40, rate=surge_at(35))
     replayed = simulate(restored, seed=22, minutes=10, start_minute=40, rate=surge_at(35))
@@ -320,7 +320,7 @@ def test_state_round_trips_through_json_and_continues_identically() -> None:
 
 
 def test_a_replayed_minute_is_judged_but_not_learned() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=4, minutes=10)
     state = detector.to_state()
     detector.judge_minute(T0 + 60 * 9, {"D001": (30, 1), "D002": (20, 0)})
@@ -329,7 +329,7 @@ def test_a_replayed_minute_is_judged_but_not_learned() -> None:
 
 
 def test_idle_keys_are_forgotten() -> None:
-    detector = SpikeDetector(SpikeConfig(half_life_minutes=10))
+    detector = SurgeDetector(SurgeConfig(half_life_minutes=10))
     detector.judge_minute(T0, {"GONE": (20, 0), "STAYS": (20, 0)})
     for minute in range(1, 300):
         detector.judge_minute(T0 + 60 * minute, {"STAYS": (20, 0)})
@@ -337,24 +337,24 @@ def test_idle_keys_are_forgotten() -> None:
 
 
 def test_counts_are_checked() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     with pytest.raises(ValueError, match="total, bad"):
         detector.judge_minute(T0, {"D1": (2, 5)})
     with pytest.raises(ValueError, match="aligned"):
         detector.judge_minute(T0 + 1, {"D1": (5, 2)})
     with pytest.raises(ValueError):
-        SpikeConfig(alpha=0)
+        SurgeConfig(alpha=0)
 
 
 def test_keys_without_traffic_are_judged_quiet() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     judged = detector.judge_minute(T0, {"D1": (0, 0), "D2": (10, 0)})
     assert not judged["D1"].anomalous and judged["D1"].p_value == 1.0
     assert "D1" not in set(detector.keys())
 
 
 def test_a_second_look_judges_late_counts_against_the_same_family_and_learns_nothing() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=5, minutes=120)
     minute = T0 + 60 * 120
     counts = {f"D{i:03d}": (30, 0) for i in range(200)}
@@ -377,7 +377,7 @@ def test_a_second_look_judges_late_counts_against_the_same_family_and_learns_not
 
 
 def test_an_early_look_is_stricter_learns_nothing_and_only_for_minutes_in_progress() -> None:
-    detector = SpikeDetector()
+    detector = SurgeDetector()
     simulate(detector, seed=5, minutes=120)
     minute = T0 + 60 * 120
     counts = {f"D{i:03d}": (10, 0) for i in range(200)}
