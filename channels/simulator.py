@@ -9,7 +9,7 @@ Usage::
     sim = Simulator(seed=7)
     sim.evaluation(at)                 # one valid raw evaluation (a dict) at event time `at`
     sim.surge_evaluation(at, department_code=...)   # one bad review of a surging department
-    for msg in sim.stream(10_000, scenario="surge", start=datetime(2024, 5, 13, tzinfo=CST)):
+    for msg in sim.stream(10_000, scenario="surge", start=datetime(2024, 5, 13, tzinfo=CHINA)):
         producer.send("ratings.raw", key=msg.key, value=msg.value)
 
 `stream()` has two clocks:
@@ -68,7 +68,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from random import Random
 from typing import Any, Final
 
@@ -83,9 +83,9 @@ from channels.catalogue import (
     ServiceItem,
     uscc,
 )
+from runtime.clock import CHINA
 from schemas.codes import REVIEW_TAGS, Channel
 
-CST: Final = timezone(timedelta(hours=8), "CST")  # China Standard Time, the offset channels send
 SOURCE: Final = "simulator"
 
 # --- national code tables used here -------------------------------------------------------
@@ -345,7 +345,7 @@ def message_key(evaluation: dict[str, Any]) -> bytes | None:
 
 def office_intensity(at: datetime) -> float:
     """Relative evaluation rate at `at` (Shanghai time), 1.0 at the weekday peak."""
-    local = at.astimezone(CST)
+    local = at.astimezone(CHINA)
     hour = local.hour + local.minute / 60
     if local.weekday() >= 5:
         # Weekends: halls closed, only people at home doing things online.
@@ -374,7 +374,7 @@ def office_intensity(at: datetime) -> float:
 
 
 def halls_open(at: datetime) -> bool:
-    local = at.astimezone(CST)
+    local = at.astimezone(CHINA)
     hour = local.hour + local.minute / 60
     return local.weekday() < 5 and 9 <= hour < 17
 
@@ -577,7 +577,7 @@ class Simulator:
         # A sequence number guarantees uniqueness; the random part keeps ids from looking
         # sequential to anything that might (wrongly) rely on ordering.
         self._txn_seq += 1
-        return f"{region_code[:6]}{at.astimezone(CST):%Y%m%d}{self.rng.randrange(100):02d}" + (
+        return f"{region_code[:6]}{at.astimezone(CHINA):%Y%m%d}{self.rng.randrange(100):02d}" + (
             f"{self._txn_seq:09d}"
         )
 
@@ -807,7 +807,7 @@ class Simulator:
             ev["region_code"] = "31A101"
         elif reason == "naive_timestamp":
             ev["evaluated_at"] = (
-                at.astimezone(CST).replace(tzinfo=None).isoformat(timespec="milliseconds")
+                at.astimezone(CHINA).replace(tzinfo=None).isoformat(timespec="milliseconds")
             )
         elif reason == "future_event":
             ev["evaluated_at"] = _iso(at + timedelta(days=1))
@@ -850,7 +850,7 @@ class Simulator:
         return self._generate(
             count,
             sc,
-            start=start.astimezone(CST) if start is not None else None,
+            start=start.astimezone(CHINA) if start is not None else None,
             peak=peak,
             rhythm=rhythm,
             surge_dept=surge_dept,
@@ -884,7 +884,7 @@ class Simulator:
                 i += 1
                 continue
             if clock is None:
-                at = datetime.now(CST)
+                at = datetime.now(CHINA)
                 open_halls: bool | None = True
             else:
                 clock = self._advance(clock, peak, rhythm)
@@ -1120,7 +1120,7 @@ def _channel_name(value: str) -> str:
 
 
 def _iso(at: datetime) -> str:
-    return at.astimezone(CST).isoformat(timespec="milliseconds")
+    return at.astimezone(CHINA).isoformat(timespec="milliseconds")
 
 
 def _parse(text: str) -> datetime:

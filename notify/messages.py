@@ -22,9 +22,10 @@ import hmac
 import json
 import re
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Final
 
+from runtime.clock import CHINA
 from schemas.alerts import AlertEvent, AlertExplanation, CodeCount
 from schemas.dimensions import dimension_label
 
@@ -33,7 +34,6 @@ EVENT_ID_HEADER: Final = "X-Haochaping-Event-Id"
 TIMESTAMP_HEADER: Final = "X-Haochaping-Timestamp"
 SIGNATURE_HEADER: Final = "X-Haochaping-Signature"
 
-_BEIJING = timezone(timedelta(hours=8))
 _STATES = {
     "opened": ("差评激增", "new", "warning"),
     "updated": ("差评激增·持续", "ongoing", "warning"),
@@ -82,7 +82,7 @@ def _title(event: AlertEvent) -> str:
 
 
 def _clock(value: datetime) -> str:
-    return value.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def _facts(event: AlertEvent) -> list[str]:

@@ -18,7 +18,8 @@ from typing import Any, Final
 from channels.catalogue import DEPARTMENTS, HALL_BY_CODE
 from reports import queries
 from reports.problems import department_problems
-from reports.ranges import DAY, SHANGHAI, Range, bucket_label
+from reports.ranges import DAY, Range, bucket_label
+from runtime.clock import CHINA
 from schemas.codes import CHANNEL_LABELS, REVIEW_TAGS, Channel
 
 Execute = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
@@ -334,7 +335,7 @@ def range_row(span: Range) -> Row:
 
 
 def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, SHANGHAI).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(epoch, CHINA).isoformat(timespec="seconds")
 
 
 def ranking(
@@ -503,11 +504,11 @@ def alerts_page(execute: Execute, span: Range, *, around_min: int = 20) -> Row:
         expected = {e["epoch"]: e["expected"] for e in events[alert["alert_id"]]}
         alert["events"] = events[alert["alert_id"]]
         alert["onset"] = {
-            "labels": [datetime.fromtimestamp(x, SHANGHAI).strftime("%H:%M") for x in xs],
+            "labels": [datetime.fromtimestamp(x, CHINA).strftime("%H:%M") for x in xs],
             "bad_reviews": [minutes.get(x, Counts()).bad for x in xs],
             "evaluations": [minutes.get(x, Counts()).total for x in xs],
             "expected": [expected.get(x) for x in xs],
-            "onset": datetime.fromtimestamp(alert["first_window_start"], SHANGHAI).strftime(
+            "onset": datetime.fromtimestamp(alert["first_window_start"], CHINA).strftime(
                 "%H:%M"
             ),
         }

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reports import queries
+from runtime.clock import CHINA
 
 Execute = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
 Rows = list[tuple[Any, ...]]
@@ -28,7 +28,7 @@ class Overview:
 
 def period_start(days: int) -> int:
     """The first second of the period: `days` Shanghai calendar days, today included."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+    today = datetime.now(CHINA).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     return int((today - timedelta(days=days - 1)).timestamp())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from runtime.clock import CHINA_OFFSET_S, CHINA_ZONE
+
 # Ranking of one dimension over the day windows since a date, least satisfied first.
 # `min_total` keeps a key with three evaluations, one of them bad, off the top of the list.
 RANKING = """
@@ -290,7 +292,7 @@ _window_series = """
 SELECT key, bucket, sum(level_1), sum(level_2), sum(level_3), sum(level_4), sum(level_5)
 FROM
 (
-    SELECT key, toUInt32(window_start) - modulo(toUInt32(window_start) + 28800, %(step)s)
+    SELECT key, toUInt32(window_start) - modulo(toUInt32(window_start) + {china_offset}, %(step)s)
                AS bucket,
            level_1, level_2, level_3, level_4, level_5
     FROM satisfaction_partials_by_window FINAL
@@ -301,8 +303,10 @@ FROM
 GROUP BY key, bucket
 ORDER BY key, bucket
 """
-WINDOW_SERIES = _window_series.format(keys="")
-WINDOW_SERIES_OF_KEYS = _window_series.format(keys="AND key IN %(keys)s")
+WINDOW_SERIES = _window_series.format(keys="", china_offset=CHINA_OFFSET_S)
+WINDOW_SERIES_OF_KEYS = _window_series.format(
+    keys="AND key IN %(keys)s", china_offset=CHINA_OFFSET_S
+)
 
 # Does a key of a dimension have any day window at all (an unknown department is a 400)?
 # 1 or 0, whatever the number of replayed copies of its rows.
@@ -317,10 +321,10 @@ WHERE dimension = %(dimension)s AND key = %(key)s AND window = '1d'
 DASHBOARD_NAMES = """
 SELECT department_code, any(department_name), service_code, any(service_name)
 FROM names_daily
-WHERE day >= toDate(toDateTime(%(from_ts)s, 'Asia/Shanghai'))
-  AND day < toDate(toDateTime(%(to_ts)s, 'Asia/Shanghai'))
+WHERE day >= toDate(toDateTime(%(from_ts)s, '{CHINA_ZONE}'))
+  AND day < toDate(toDateTime(%(to_ts)s, '{CHINA_ZONE}'))
 GROUP BY department_code, service_code
-"""
+""".replace("{CHINA_ZONE}", CHINA_ZONE)
 
 # One department's evaluations by service item, hall and channel: the windows do not cross
 # dimensions, so this reads `ratings`, but only the department's part of its sorting key.

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+from runtime.clock import CHINA
+
 HOUR: Final = 3600
 DAY: Final = 86_400
 KINDS: Final = ("today", "7d", "30d", "month")
@@ -62,7 +62,7 @@ class Range:
 
 
 def _midnight(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).timestamp())
+    return int(datetime(day.year, day.month, day.day, tzinfo=CHINA).timestamp())
 
 
 def _month_start(year: int, month: int) -> date:
@@ -80,7 +80,7 @@ def _prev_month(first: date) -> date:
 def parse(kind: str | None, month: str | None = None, *, now: datetime | None = None) -> Range:
     """The range a URL names: ``range`` = today | 7d | 30d | month (with ``month`` =
     YYYY-MM, default this month). Raises RangeError with a readable message otherwise."""
-    moment = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    moment = (now or datetime.now(CHINA)).astimezone(CHINA)
     today = moment.date()
     kind = kind or "today"
     if kind not in KINDS:
@@ -107,14 +107,14 @@ def parse(kind: str | None, month: str | None = None, *, now: datetime | None = 
 
 
 def bucket_label(epoch: int, step: int) -> str:
-    moment = datetime.fromtimestamp(epoch, SHANGHAI)
+    moment = datetime.fromtimestamp(epoch, CHINA)
     return f"{moment:%H:00}" if step == HOUR else f"{moment:%m-%d}"
 
 
 def months_of(span: Range) -> list[str]:
     """The calendar months (YYYY-MM-01) a range touches, for the monthly case indicators."""
-    first = datetime.fromtimestamp(span.start, SHANGHAI).date().replace(day=1)
-    last = datetime.fromtimestamp(max(span.start, span.end - 1), SHANGHAI).date().replace(day=1)
+    first = datetime.fromtimestamp(span.start, CHINA).date().replace(day=1)
+    last = datetime.fromtimestamp(max(span.start, span.end - 1), CHINA).date().replace(day=1)
     months = []
     while first <= last:
         months.append(f"{first:%Y-%m-%d}")

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reports import queries
+from runtime.clock import CHINA
 
 Execute = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def reconcile(
     limit: int,
     today: date | None = None,
 ) -> Reconciliation:
-    today = today or datetime.now(SHANGHAI).date()
+    today = today or datetime.now(CHINA).date()
     first = today - timedelta(days=days - 1)
     start = horizon_start(today, horizon_days)
     params: dict[str, Any] = {

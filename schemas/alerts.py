@@ -9,11 +9,12 @@ window are those of the minute(s) that caused the message, ``started_at``,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from runtime.clock import CHINA
 from schemas.codes import CHANNEL_LABELS, REVIEW_TAGS, Channel
 from schemas.dimensions import FACET_NAMES, dimension_label
 from schemas.windows import known_dimension
@@ -21,7 +22,6 @@ from schemas.windows import known_dimension
 AlertState = Literal["opened", "updated", "resolved"]
 
 # Readers of a webhook are in China: times are shown in Beijing time (no daylight saving).
-_BEIJING = timezone(timedelta(hours=8))
 _COMMENT_CHARS = 60
 
 
@@ -151,11 +151,11 @@ class AlertEvent(BaseModel):
 
 
 def _clock(value: datetime) -> str:
-    return value.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def _span(start: datetime, end: datetime) -> str:
-    start_local, end_local = start.astimezone(_BEIJING), end.astimezone(_BEIJING)
+    start_local, end_local = start.astimezone(CHINA), end.astimezone(CHINA)
     end_format = "%H:%M" if start_local.date() == end_local.date() else "%Y-%m-%d %H:%M"
     return f"{start_local:%Y-%m-%d %H:%M}–{end_local.strftime(end_format)}"
 

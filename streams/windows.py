@@ -19,10 +19,11 @@ time): the same message is decided the same way on every replay.
 
 from __future__ import annotations
 
+from runtime.clock import CHINA_OFFSET_S
+
 MINUTE = 60
 DAY = 86_400
 # Asia/Shanghai has had no daylight saving since 1991, so a day is always 86,400 s at +08:00.
-_SHANGHAI_OFFSET = 8 * 3600
 
 
 def minute_window(epoch: float) -> tuple[int, int]:
@@ -31,7 +32,7 @@ def minute_window(epoch: float) -> tuple[int, int]:
 
 
 def shanghai_day_window(epoch: float) -> tuple[int, int]:
-    start = int((epoch + _SHANGHAI_OFFSET) // DAY) * DAY - _SHANGHAI_OFFSET
+    start = int((epoch + CHINA_OFFSET_S) // DAY) * DAY - CHINA_OFFSET_S
     return start, start + DAY
 
 

@@ -18,6 +18,7 @@ from haochaping.cli.common import (
     one_line_errors,
     out,
 )
+from runtime.clock import CHINA
 from runtime.settings import get_settings
 
 # where `haochaping --help` lists these commands
@@ -346,13 +347,12 @@ def problems(
     comments per department and service item (themes: terms over-represented in 差评 comments
     compared with all comments; see docs/analyst-guide.md)."""
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
     from reports.problems import Options, discover
     from sinks.clickhouse import connect
 
     settings = get_settings()
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+    today = datetime.now(CHINA).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
     params = {

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 import chinese_calendar
 from prometheus_client import Counter
 
+from runtime.clock import CHINA
+
 log = logging.getLogger("haochaping.deadlines")
 
-CHINA_TZ: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
 # No run of non-working days is anywhere near this long; hitting it means a misconfiguration
 # (e.g. a whole year in extra_holidays), which must fail loudly rather than loop for ages.
 _MAX_SCAN_DAYS: Final = 400
@@ -105,14 +106,14 @@ class WorkingCalendar:
             raise ValueError("start must be timezone-aware")
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
-        day = start.astimezone(CHINA_TZ).date()
+        day = start.astimezone(CHINA).date()
         counted = 0
         for _ in range(n * 7 + _MAX_SCAN_DAYS):
             day += timedelta(days=1)
             if self.is_workday(day):
                 counted += 1
                 if counted == n:
-                    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+                    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA)
                     return end.astimezone(UTC)
         raise ValueError(f"no {n} working days found after {start.isoformat()}")
 

@@ -19,7 +19,7 @@ from clickhouse_driver.errors import ServerException
 from starlette.testclient import TestClient
 
 from dashboard.app import clickhouse_executes, create_app
-from reports.ranges import SHANGHAI
+from runtime.clock import CHINA
 from runtime.settings import Settings
 from sinks import migrate
 from sinks.rows import (
@@ -35,7 +35,7 @@ DEPT_A, DEPT_B = "D-A", "D-B"
 SERVICES = {"S-A1": DEPT_A, "S-A2": DEPT_A, "S-B1": DEPT_B}
 HALL = "310101-H01"
 NOW = int(datetime.now(UTC).timestamp())
-TODAY = int(datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+TODAY = int(datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
 # today's evaluations: halfway between midnight and now, on a whole minute
 T0 = TODAY + (NOW - TODAY) // 2 // 60 * 60
 T3 = TODAY - 3 * 86_400 + 10 * 3600  # three days ago, 10:00
@@ -279,7 +279,7 @@ def test_overview_today_and_seven_days(api: TestClient) -> None:
         "bad_reviews": 15,
     }
     assert today["kpis"]["evaluations"]["previous"] == 0
-    hour = datetime.fromtimestamp(T0, SHANGHAI).strftime("%H:00")
+    hour = datetime.fromtimestamp(T0, CHINA).strftime("%H:00")
     trend = dict(zip(today["trend"]["labels"], today["trend"]["evaluations"], strict=True))
     assert trend[hour] == 125 and sum(trend.values()) == 125
     channels = {
@@ -369,13 +369,13 @@ def test_alerts_page(api: TestClient) -> None:
         ("updated", 10, 0.6),
     ]
     onset = a["onset"]
-    at = datetime.fromtimestamp(T0, SHANGHAI).strftime("%H:%M")
+    at = datetime.fromtimestamp(T0, CHINA).strftime("%H:%M")
     minute = onset["labels"].index(at)
     assert onset["bad_reviews"][minute] == 15 and onset["evaluations"][minute] == 125 - 60
     assert alerts[DEPT_B]["status"] == "resolved"
     # every alert's minutes come from one statement: each gets its own key's and range's
     onset = alerts[DEPT_B]["onset"]
-    minute = onset["labels"].index(datetime.fromtimestamp(T3, SHANGHAI).strftime("%H:%M"))
+    minute = onset["labels"].index(datetime.fromtimestamp(T3, CHINA).strftime("%H:%M"))
     assert (onset["bad_reviews"][minute], onset["evaluations"][minute]) == (20, 40)
     assert sum(onset["evaluations"]) == 40
     assert get(api, "/api/alerts?range=today")["alerts"][0]["key"] == DEPT_A

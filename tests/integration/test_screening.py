@@ -17,7 +17,8 @@ import pytest
 from clickhouse_driver import Client
 from kafka import KafkaProducer
 
-from channels.simulator import CST, FRAUD_SCENARIOS, KIND_VALID, Simulator
+from channels.simulator import FRAUD_SCENARIOS, KIND_VALID, Simulator
+from runtime.clock import CHINA
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
 from tests.integration.harness import Service, scalar, send, wait_until
@@ -30,7 +31,7 @@ def scenario_messages(scenario: str) -> list:
     # recent event times (within every horizon), halls open, 5 evaluations a second
     start = datetime.now(UTC) - timedelta(minutes=40)
     return list(
-        simulator.stream(COUNT, scenario=scenario, start=start.astimezone(CST), rhythm=False)
+        simulator.stream(COUNT, scenario=scenario, start=start.astimezone(CHINA), rhythm=False)
     )
 
 
@@ -122,7 +123,7 @@ def test_exclusions_move_the_official_rate_exactly_and_a_replay_changes_nothing(
 ) -> None:
     simulator = Simulator(seed=3)
     department = simulator.departments[0]
-    now = datetime.now(UTC).astimezone(CST)
+    now = datetime.now(UTC).astimezone(CHINA)
     # 40 evaluations of one department in one hour: 30 good, 10 bad (distinct evaluators,
     # so nothing here is a suspect by itself)
     evaluations = []

@@ -21,7 +21,6 @@ from channels.catalogue import (
     uscc,
 )
 from channels.simulator import (
-    CST,
     HALL_CHANNELS,
     MALFORMED_REASONS,
     SCENARIOS,
@@ -33,10 +32,11 @@ from channels.simulator import (
     halls_open,
     office_intensity,
 )
+from runtime.clock import CHINA
 from schemas.codes import REVIEW_TAGS, Channel
 
-MONDAY_0800 = datetime(2024, 5, 13, 8, 0, tzinfo=CST)
-MONDAY_1000 = datetime(2024, 5, 13, 10, 0, tzinfo=CST)
+MONDAY_0800 = datetime(2024, 5, 13, 8, 0, tzinfo=CHINA)
+MONDAY_1000 = datetime(2024, 5, 13, 10, 0, tzinfo=CHINA)
 REGION_RE = re.compile(r"^[0-9]{6,12}$")
 PII_RE = re.compile(r"1[3-9][0-9]{9}|@|[0-9]{17}[0-9X]")
 # the national pf code of every channel, from the one code table (schemas/codes.py)
@@ -156,7 +156,7 @@ def test_surge_tags_are_bad_contract_tags_of_their_level() -> None:
 
 def test_surge_evaluations_carry_surge_tags() -> None:
     sim = Simulator(11)
-    at = datetime(2024, 5, 13, 10, 0, tzinfo=CST)
+    at = datetime(2024, 5, 13, 10, 0, tzinfo=CHINA)
     for _ in range(300):
         ev = sim.surge_evaluation(at)
         assert ev["level"] in (1, 2)
@@ -263,8 +263,8 @@ def test_values_are_compact_utf8_json() -> None:
 
 def test_office_rhythm_over_a_week() -> None:
     messages = _stream(6000, rate_per_s=0.02)
-    hours = Counter(m.at.astimezone(CST).hour for m in messages)
-    weekday = Counter(m.at.astimezone(CST).weekday() < 5 for m in messages)
+    hours = Counter(m.at.astimezone(CHINA).hour for m in messages)
+    weekday = Counter(m.at.astimezone(CHINA).weekday() < 5 for m in messages)
     assert messages[-1].at - messages[0].at > timedelta(days=3)
     assert hours[10] > 5 * hours[3] + 10
     assert hours[10] > hours[12]  # lunch dip
@@ -290,9 +290,9 @@ def test_flat_rate_without_rhythm() -> None:
 
 
 def test_live_mode_stamps_the_wall_clock() -> None:
-    before = datetime.now(CST)
+    before = datetime.now(CHINA)
     messages = list(Simulator(1).stream(20))
-    after = datetime.now(CST)
+    after = datetime.now(CHINA)
     for m in messages:
         at = datetime.fromisoformat(json.loads(m.value)["evaluated_at"])
         assert before - timedelta(seconds=1) <= at <= after + timedelta(seconds=1)
@@ -517,10 +517,10 @@ def test_stream_checks_its_arguments_before_the_first_message() -> None:
 
 
 def test_channels_carry_what_they_know_of_the_client() -> None:
-    from channels.simulator import CST, Simulator
+    from channels.simulator import Simulator
 
     sim = Simulator(seed=4)
-    start = datetime(2026, 11, 23, 10, tzinfo=CST)
+    start = datetime(2026, 11, 23, 10, tzinfo=CHINA)
     seen: dict[str, set[str]] = {}
     for msg in sim.stream(2000, start=start, rhythm=False):
         ev = json.loads(msg.value)
@@ -536,11 +536,11 @@ def test_channels_carry_what_they_know_of_the_client() -> None:
 
 @pytest.mark.parametrize("scenario", ["staff_farming", "evaluator_flood", "malicious_campaign"])
 def test_fraud_scenarios_plant_marked_valid_evaluations(scenario: str) -> None:
-    from channels.simulator import CST, KIND_VALID, Simulator
+    from channels.simulator import KIND_VALID, Simulator
     from channels.tally import SentTally
 
     sim = Simulator(seed=2)
-    msgs = list(sim.stream(3000, scenario=scenario, start=datetime(2026, 11, 23, 10, tzinfo=CST)))
+    msgs = list(sim.stream(3000, scenario=scenario, start=datetime(2026, 11, 23, 10, tzinfo=CHINA)))
     planted = [m for m in msgs if m.planted]
     assert planted and all(m.planted == scenario and m.kind == KIND_VALID for m in planted)
     # none before fraud_from (30 %), about fraud_share (3 %) of what comes after

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from channels.simulator import CST, MALFORMED_REASONS, Scenario, SimulatedMessage, Simulator
+from channels.simulator import MALFORMED_REASONS, Scenario, SimulatedMessage, Simulator
+from runtime.clock import CHINA
 from streams.ingest.decision import Accepted, Rejected, check
 from streams.ingest.dedupe import Deduplicator, Verdict
 
 SECRET = b"test-secret"
-START = datetime(2024, 5, 13, 8, 0, tzinfo=CST)
+START = datetime(2024, 5, 13, 8, 0, tzinfo=CHINA)
 PII_RE = re.compile(r"1[3-9][0-9]{9}|[A-Za-z0-9._]+@[A-Za-z0-9.]+|[0-9]{17}[0-9X]")
 
 

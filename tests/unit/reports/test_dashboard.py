@@ -8,9 +8,10 @@ from typing import Any
 
 from reports import queries
 from reports.dashboard import Counts, Reader, change, ranking
-from reports.ranges import SHANGHAI, parse
+from reports.ranges import parse
+from runtime.clock import CHINA
 
-NOW = datetime(2026, 3, 10, 14, 30, tzinfo=SHANGHAI)
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=CHINA)
 
 
 def test_the_cache_spares_repeated_queries_until_it_expires() -> None:

@@ -4,13 +4,14 @@ from datetime import datetime
 
 import pytest
 
-from reports.ranges import DAY, HOUR, SHANGHAI, RangeError, months_of, parse
+from reports.ranges import DAY, HOUR, RangeError, months_of, parse
+from runtime.clock import CHINA
 
-NOW = datetime(2026, 3, 10, 14, 30, tzinfo=SHANGHAI)
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=CHINA)
 
 
 def at(*args: int) -> int:
-    return int(datetime(*args, tzinfo=SHANGHAI).timestamp())  # type: ignore[misc]
+    return int(datetime(*args, tzinfo=CHINA).timestamp())  # type: ignore[misc]
 
 
 def test_today_is_hourly_and_compared_with_yesterday_up_to_the_same_time() -> None:

@@ -21,17 +21,15 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from clickhouse_driver.util.escape import escape_param, escape_params
 
 from reports import queries
+from runtime.clock import CHINA
 from schemas.codes import REVIEW_TAGS
 from sinks.migrate import load_migrations
 from sinks.rows import CASE_EVENTS_COLUMNS, CASE_WARNINGS_COLUMNS
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 Rows = Callable[..., list[tuple[Any, ...]]]
 Insert = Callable[[str, Sequence[str], list[tuple[Any, ...]]], None]
@@ -39,7 +37,7 @@ Insert = Callable[[str, Sequence[str], list[tuple[Any, ...]]], None]
 
 def sh(text: str) -> datetime:
     """A Shanghai wall-clock time, time zone aware."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA)
 
 
 RATINGS_COLUMNS = (
@@ -177,7 +175,7 @@ def plain(value: Any) -> Any:
     """Engine-neutral value: dates and date-times as text, floats rounded."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(SHANGHAI)
+            value = value.astimezone(CHINA)
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
@@ -361,7 +359,7 @@ def substitute(query: str, params: dict[str, Any] | None) -> str:
 def literal(value: Any) -> str:
     if isinstance(value, datetime):
         # a Shanghai wall-clock literal, read in the column's zone (Asia/Shanghai)
-        return f"'{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}'"
+        return f"'{value.astimezone(CHINA):%Y-%m-%d %H:%M:%S}'"
     return str(escape_param(value, None))
 
 
@@ -451,7 +449,7 @@ ROLLING_VIEW = "satisfaction_rolling_hour"
 def minute(dimension: str, key: str, start: str, partition: int, version: int,
            levels: tuple[int, int, int, int, int]) -> tuple[Any, ...]:  # fmt: skip
     begin = sh(start)
-    end = datetime.fromtimestamp(begin.timestamp() + 60, SHANGHAI)
+    end = datetime.fromtimestamp(begin.timestamp() + 60, CHINA)
     return (dimension, key, "1m", begin, end, partition, version, *levels)
 
 
@@ -514,9 +512,9 @@ def check_rolling_hour(rows: Rows, view: str = ROLLING_VIEW) -> list[Any]:
     # each of the 8 ratings of the minute windows counted in 12 hours, the day window in none
     assert sum(v[1] for v in hours.values()) == 12 * 8
     for (_, _, end), value in hours.items():
-        stamp = datetime.fromisoformat(end).replace(tzinfo=SHANGHAI).timestamp()
+        stamp = datetime.fromisoformat(end).replace(tzinfo=CHINA).timestamp()
         assert stamp % 300 == 0
-        assert value[0] == plain(datetime.fromtimestamp(stamp - 3600, SHANGHAI))
+        assert value[0] == plain(datetime.fromtimestamp(stamp - 3600, CHINA))
     return sorted(map(str, plain(result)))
 
 

@@ -1,9 +1,7 @@
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from runtime.clock import CHINA
 from streams.windows import is_closed, minute_window, shanghai_day_window
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_minute_window_is_tumbling_and_half_open() -> None:
@@ -14,11 +12,11 @@ def test_minute_window_is_tumbling_and_half_open() -> None:
 
 def test_day_window_is_the_shanghai_calendar_day() -> None:
     # 2026-11-27 23:30 in Shanghai is 15:30 UTC: still the 27th there
-    moment = datetime(2026, 11, 27, 23, 30, tzinfo=SHANGHAI).timestamp()
+    moment = datetime(2026, 11, 27, 23, 30, tzinfo=CHINA).timestamp()
     start, end = shanghai_day_window(moment)
-    assert datetime.fromtimestamp(start, SHANGHAI) == datetime(2026, 11, 27, tzinfo=SHANGHAI)
+    assert datetime.fromtimestamp(start, CHINA) == datetime(2026, 11, 27, tzinfo=CHINA)
     assert end - start == 86_400
-    after_midnight = datetime(2026, 11, 28, 0, 0, 1, tzinfo=SHANGHAI).timestamp()
+    after_midnight = datetime(2026, 11, 28, 0, 0, 1, tzinfo=CHINA).timestamp()
     assert shanghai_day_window(after_midnight)[0] == end
 
 

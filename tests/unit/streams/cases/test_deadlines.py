@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from prometheus_client import REGISTRY
 
-from streams.cases.deadlines import CHINA_TZ, WorkingCalendar, due_soon_at
+from runtime.clock import CHINA
+from streams.cases.deadlines import WorkingCalendar, due_soon_at
 
 CN = timezone(timedelta(hours=8))
 
@@ -125,4 +126,4 @@ def test_due_soon_at() -> None:
     due = end_of(2026, 10, 8)
     assert due_soon_at(due, 8) == cn(2026, 10, 8, 16).astimezone(UTC)
     assert due_soon_at(due, 0) == due
-    assert due_soon_at(due.astimezone(CHINA_TZ), 48).tzinfo is UTC
+    assert due_soon_at(due.astimezone(CHINA), 48).tzinfo is UTC

@@ -8,7 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from channels.simulator import CST, FRAUD_SCENARIOS, KIND_VALID, Simulator
+from channels.simulator import FRAUD_SCENARIOS, KIND_VALID, Simulator
+from runtime.clock import CHINA
 from runtime.settings import Settings
 from streams.testing import InMemoryPipeline
 
@@ -17,7 +18,7 @@ COUNT = 6000
 
 def run(scenario: str, crash_after: int | None = None) -> tuple[InMemoryPipeline, list, Settings]:
     sim = Simulator(seed=5)
-    msgs = list(sim.stream(COUNT, scenario=scenario, start=datetime(2026, 11, 23, 9, tzinfo=CST)))
+    msgs = list(sim.stream(COUNT, scenario=scenario, start=datetime(2026, 11, 23, 9, tzinfo=CHINA)))
     settings = Settings(_env_file=None, demo_mode=True)  # type: ignore[call-arg]
     pipeline = InMemoryPipeline(settings)
     pipeline.send_raw(((m.key, m.value) for m in msgs), at=msgs[-1].at.timestamp() + 5)
