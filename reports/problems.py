@@ -59,15 +59,20 @@ class ProblemsReport:
     service_name: str = ""  # of options.service, when one was asked for
 
 
+def _queries(params: dict[str, Any]) -> tuple[str, str, str]:
+    """The groups, bad tags and bad comments queries; for one department, through the
+    sorting key: that department's rows only."""
+    if params.get("department"):
+        return (
+            queries.PROBLEM_GROUPS_OF_DEPARTMENT,
+            queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT,
+            queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT,
+        )
+    return queries.PROBLEM_GROUPS, queries.PROBLEM_BAD_TAGS, queries.PROBLEM_BAD_COMMENTS
+
+
 def discover(execute: Execute, params: dict[str, Any], options: Options) -> ProblemsReport:
-    if params.get("department"):  # through the sorting key: that department's rows only
-        groups_sql = queries.PROBLEM_GROUPS_OF_DEPARTMENT
-        tags_sql = queries.PROBLEM_BAD_TAGS_OF_DEPARTMENT
-        comments_sql = queries.PROBLEM_BAD_COMMENTS_OF_DEPARTMENT
-    else:
-        groups_sql = queries.PROBLEM_GROUPS
-        tags_sql = queries.PROBLEM_BAD_TAGS
-        comments_sql = queries.PROBLEM_BAD_COMMENTS
+    groups_sql, tags_sql, comments_sql = _queries(params)
     groups = execute(groups_sql, params)
     tag_rows = execute(tags_sql, params)
     bad_rows = execute(comments_sql, params)

@@ -276,7 +276,7 @@ WHERE day >= toDate(%(from_day)s) AND day <= toDate(%(to_day)s) AND NOT levels_a
 ORDER BY day, dimension, key
 """
 
-# ---- the dashboard (reports/dashboard.py, `haochaping dashboard`) ----------------------
+# ---- the dashboard (reports/pages/, `haochaping dashboard`) ----------------------
 # Read the worker's window counts directly, not the `satisfaction` view: ClickHouse 18.16 does
 # not push a WHERE into a view's subquery (enable_optimize_predicate_expression is 0), so a
 # filter on the view would aggregate every window ever landed first. They are read from

@@ -39,19 +39,19 @@ def report(
     limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows per ranking")] = 10,
 ) -> None:
     """Satisfaction ranking of departments and service items, least satisfied first."""
-    from reports.overview import overview
+    from reports.summary import summary
     from sinks.clickhouse import connect
 
     settings = get_settings()
     with one_line_errors(settings):
         client = connect(settings, analyst=True)
-        found = overview(
+        found = summary(
             lambda sql, p: list(client.execute(sql, p)), days=days, min_total=min_total, limit=limit
         )
-    _render_overview(found, days=days, min_total=min_total)
+    _render_summary(found, days=days, min_total=min_total)
 
 
-def _render_overview(found: Any, *, days: int, min_total: int) -> None:
+def _render_summary(found: Any, *, days: int, min_total: int) -> None:
     from haochaping.render import table
 
     out.print(
@@ -155,22 +155,35 @@ def suspects(
     _render_suspects(found, days=days, status=status)
 
 
+SUSPECT_COLUMNS = (
+    "suspects",
+    "好评 good",
+    "差评 bad",
+    "confirmed",
+    "cleared",
+    "top score",
+    "reasons",
+)
+EVIDENCE_COLUMNS = (
+    "evaluation",
+    "evaluated (Shanghai)",
+    "department",
+    "window",
+    "staff",
+    "level",
+    "score",
+    "status",
+    "evidence",
+)
+
+
 def _render_suspects(found: Any, *, days: int, status: str) -> None:
     from haochaping.render import table
 
     out.print(
         table(
             f"suspect evaluations ({status}) by {found.by}, last {days} day(s)",
-            (
-                found.by,
-                "suspects",
-                "好评 good",
-                "差评 bad",
-                "confirmed",
-                "cleared",
-                "top score",
-                "reasons",
-            ),
+            (found.by, *SUSPECT_COLUMNS),
             (
                 (place, n, good, bad, confirmed, cleared, f"{score:.2f}", ", ".join(reasons))
                 for place, n, good, bad, confirmed, cleared, score, reasons in found.summary
@@ -182,42 +195,8 @@ def _render_suspects(found: Any, *, days: int, status: str) -> None:
         table(
             "evidence, most suspect first (confirm or clear with suspect_confirmed / "
             "suspect_cleared on cases.events)",
-            (
-                "evaluation",
-                "evaluated (Shanghai)",
-                "department",
-                "window",
-                "staff",
-                "level",
-                "score",
-                "status",
-                "evidence",
-            ),
-            (
-                (
-                    eid,
-                    f"{at:%Y-%m-%d %H:%M:%S}",
-                    dept,
-                    window,
-                    staff,
-                    level,
-                    f"{score:.2f}",
-                    state,
-                    "; ".join(evidence) or ", ".join(reasons),
-                )
-                for (
-                    eid,
-                    at,
-                    dept,
-                    window,
-                    staff,
-                    level,
-                    score,
-                    reasons,
-                    evidence,
-                    state,
-                ) in found.evidence
-            ),
+            EVIDENCE_COLUMNS,
+            (_evidence_row(*row) for row in found.evidence),
             empty="no suspect evaluation",
         )
     )
@@ -232,6 +211,31 @@ def _render_suspects(found: Any, *, days: int, status: str) -> None:
             ),
             empty="none",
         )
+    )
+
+
+def _evidence_row(
+    eid: str,
+    at: datetime,
+    dept: str,
+    window: str,
+    staff: str,
+    level: int,
+    score: float,
+    reasons: list[str],
+    evidence: list[str],
+    state: str,
+) -> tuple[Any, ...]:
+    return (
+        eid,
+        f"{at:%Y-%m-%d %H:%M:%S}",
+        dept,
+        window,
+        staff,
+        level,
+        f"{score:.2f}",
+        state,
+        "; ".join(evidence) or ", ".join(reasons),
     )
 
 
@@ -352,9 +356,7 @@ def problems(
     from sinks.clickhouse import connect
 
     settings = get_settings()
-    today = datetime.now(CHINA).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
     params = {
         "from_ts": int((today - timedelta(days=days - 1)).timestamp()),
         "to_ts": int((today + timedelta(days=1)).timestamp()),

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from reports import queries
-from reports.dashboard import Counts, Reader, change, ranking
+from reports.pages.counts import Counts, change
+from reports.pages.rankings import ranking
+from reports.pages.reading import Reader
 from reports.ranges import parse
 from runtime.clock import CHINA
 

@@ -143,7 +143,7 @@ PARAMS: dict[str, Any] = {
     "department": "",
     "service": "",
     "horizon_day": "2024-03-02",
-    # the dashboard's (reports/dashboard.py)
+    # the dashboard's (reports/pages/)
     "step": 86_400,
     "window": "1d",
     "keys": ("D1", "D2"),

@@ -1,4 +1,5 @@
-"""`haochaping report` without the rendering: what landed, what was rejected, the surge
+"""`haochaping report` without the rendering (a summary; the dashboard's overview page is
+reports/pages/overview.py): what landed, what was rejected, the surge
 alerts, and the satisfaction rankings of a period, read from ClickHouse."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ RANKED = ("department", "service")
 
 
 @dataclass
-class Overview:
+class Summary:
     names: dict[str, str]  # department and service codes → names
     landed: Rows  # channel, department, department name, evaluations, bad
     rejected: Rows  # reason, messages
@@ -34,7 +35,7 @@ def period_start(days: int) -> int:
     return int((today - timedelta(days=days - 1)).timestamp())
 
 
-def overview(execute: Execute, *, days: int, min_total: int, limit: int) -> Overview:
+def summary(execute: Execute, *, days: int, min_total: int, limit: int) -> Summary:
     since = period_start(days)
     names: dict[str, str] = {}
     for dept, dept_name, service, service_name in execute(queries.NAMES, {"since": since}):
@@ -47,7 +48,7 @@ def overview(execute: Execute, *, days: int, min_total: int, limit: int) -> Over
         )
         for dimension in RANKED
     }
-    return Overview(
+    return Summary(
         names,
         execute(queries.LANDED_BY_CHANNEL_AND_DEPARTMENT, {"limit": limit}),
         execute(queries.REJECTED_BY_REASON, {}),
