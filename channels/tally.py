@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from channels.simulator import SimulatedMessage
+from channels.simulation import SimulatedMessage
 
 
 @dataclass

@@ -303,7 +303,7 @@ _EMAIL_HINT: Final = re.compile("[@艾aA]")
 _WECHAT_HINT: Final = re.compile("[信wWvV]")
 # Kept as they are, so that their digits cannot join a window: the pseudonyms scrub_raw writes
 # (64 hex digits are no one's personal data); 事项实施编码 (310000-070001002000-1, see
-# channels/catalogue.py), whose 6+12 digits would otherwise pass a checksum for an ID or card
+# schemas/catalogue.py), whose 6+12 digits would otherwise pass a checksum for an ID or card
 # number about one time in five; dates written with separators (2023-05-14 - 2024-06-15 has the
 # 16 digits of a card) and IPv4 addresses (154.112.154.68 has the 11 of a mobile number), both
 # only where no digits come just before (110101-1990-03-07-1233 is an ID number).

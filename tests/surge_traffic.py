@@ -10,8 +10,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from channels.catalogue import synthetic_departments
-from channels.simulator import Scenario, Simulator, message_key
+from channels.simulation import Scenario, Simulator, message_key
+from schemas.catalogue import synthetic_departments
 
 RATE = 6.0  # evaluations per second of event time, all departments together
 DEPARTMENTS = synthetic_departments(50)

@@ -119,7 +119,7 @@ def simulate(
     arrival_delays: ArrivalDelays = False,
 ) -> None:
     """Send realistic evaluations from every channel to ratings.raw."""
-    from channels.simulator import SCENARIOS, Simulator
+    from channels.simulation import SCENARIOS, Simulator
     from channels.tally import SentTally
 
     settings = get_settings()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from channels.catalogue import DEPARTMENTS, HALL_BY_CODE
 from reports import queries
 from reports.pages.reading import Execute, day_end
 from reports.ranges import Range
+from schemas.catalogue import DEPARTMENTS, HALL_BY_CODE
 from schemas.codes import CHANNEL_LABELS, REVIEW_TAGS, Channel
 
 

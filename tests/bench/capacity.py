@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from tests.integration.expected import unique_valid_evaluations
 from tests.integration.harness import (

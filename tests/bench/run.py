@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 
 from channels.producer import ChannelProducer
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.bench.observe import (

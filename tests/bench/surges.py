@@ -37,11 +37,11 @@ from typing import Any
 from kafka import KafkaConsumer
 from rich.console import Console
 
-from channels.catalogue import synthetic_departments
 from channels.producer import ChannelProducer, message_key
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
+from schemas.catalogue import synthetic_departments
 from streams.testing import InMemoryPipeline
 from tests import surge_traffic
 from tests.integration.harness import Service, cleanup, prepare, send_timed, unique_settings

@@ -21,9 +21,9 @@ import pytest
 from clickhouse_driver import Client
 from kafka import KafkaAdminClient
 
-from channels.catalogue import synthetic_departments
-from channels.simulator import Scenario, SimulatedMessage, Simulator
+from channels.simulation import Scenario, SimulatedMessage, Simulator
 from runtime.settings import Settings
+from schemas.catalogue import synthetic_departments
 from sinks.clickhouse import connect
 from tests.cluster.conftest import cluster
 from tests.integration.expected import (

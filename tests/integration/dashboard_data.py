@@ -14,7 +14,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
 from streams.testing import InMemoryPipeline

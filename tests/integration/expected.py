@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from channels.simulator import SimulatedMessage
+from channels.simulation import SimulatedMessage
 from schemas.codes import Channel
 
 DAY = 86_400

@@ -16,7 +16,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from clickhouse_driver import Client
 from kafka import KafkaConsumer, KafkaProducer
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
 from streams.cases.book import CaseBook, CasePolicy

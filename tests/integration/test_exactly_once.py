@@ -7,7 +7,7 @@ from pathlib import Path
 
 from clickhouse_driver import Client
 
-from channels.simulator import SimulatedMessage, Simulator
+from channels.simulation import SimulatedMessage, Simulator
 from runtime.settings import Settings
 from tests.integration.expected import (
     LANDED_WINDOWS,

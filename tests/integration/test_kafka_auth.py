@@ -20,7 +20,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
 from channels.producer import ChannelProducer, DeliveryFailed
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from haochaping.kafka_auth import (
     ADMIN,
     CHANNEL,

@@ -16,7 +16,7 @@ from typing import Any
 
 from clickhouse_driver import Client
 
-from channels.simulator import Simulator, message_key
+from channels.simulation import Simulator, message_key
 from runtime.settings import Settings
 from tests.integration.expected import LANDED_WINDOWS, expected_windows, landed_windows
 from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, send, wait_until

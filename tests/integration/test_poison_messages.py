@@ -13,7 +13,7 @@ from pathlib import Path
 
 from clickhouse_driver import Client
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from runtime.watchdog import STALLED
 from tests.integration.expected import unique_valid_evaluations

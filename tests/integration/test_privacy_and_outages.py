@@ -9,7 +9,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 from kafka import KafkaConsumer
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from tests.integration.harness import Service, scalar, send, unique_settings, wait_until
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from clickhouse_driver import Client
 
-from channels.catalogue import synthetic_departments
-from channels.simulator import Scenario, Simulator
+from channels.simulation import Scenario, Simulator
 from runtime.settings import Settings
+from schemas.catalogue import synthetic_departments
 from tests.integration.harness import Service, read_topic, scalar, send_timed, wait_until
 
 RATE = 7.0  # evaluations per second, all departments together

@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from pydantic import SecretStr
 
 from channels.producer import ChannelProducer, DeliveryFailed
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, wait_until
 

@@ -17,7 +17,7 @@ import pytest
 from clickhouse_driver import Client
 
 from channels.producer import ChannelProducer
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from streams.ingest.rekey import contract_key, home_partition

@@ -17,7 +17,7 @@ import pytest
 from clickhouse_driver import Client
 from kafka import KafkaProducer
 
-from channels.simulator import FRAUD_SCENARIOS, KIND_VALID, Simulator
+from channels.simulation import FRAUD_SCENARIOS, KIND_VALID, Simulator
 from runtime.clock import CHINA
 from runtime.settings import Settings
 from schemas.cases import CaseEvent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from clickhouse_driver import Client
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.integration.expected import (

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from clickhouse_driver import Client
 
-from channels.catalogue import synthetic_departments
-from channels.simulator import Scenario, SimulatedMessage, Simulator
+from channels.simulation import Scenario, SimulatedMessage, Simulator
 from runtime.settings import Settings
+from schemas.catalogue import synthetic_departments
 from tests.integration.harness import (
     HAOCHAPING,
     Service,

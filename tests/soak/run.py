@@ -32,7 +32,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from channels.simulator import SimulatedMessage, Simulator
+from channels.simulation import SimulatedMessage, Simulator
 from runtime.settings import Settings
 from tests.integration.expected import (
     LANDED_WINDOWS,

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from random import Random
 
 from channels.arrival import ArrivalDelays
-from channels.simulator import Simulator, _channel_name
+from channels.simulation import Simulator
+from channels.simulation.messages import _channel_name
 
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Shanghai
 

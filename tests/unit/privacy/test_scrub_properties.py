@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels.catalogue import DISTRICTS
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from privacy import scrub
 from privacy.scrub import PLACEHOLDERS, scrub_raw, scrub_text
+from schemas.catalogue import DISTRICTS
 
 # --- how people write digits --------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from channels.catalogue import synthetic_departments
-from channels.simulator import Scenario, Simulator
+from channels.simulation import Scenario, Simulator
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
+from schemas.catalogue import synthetic_departments
 from schemas.windows import window_states
 from streams.testing import InMemoryPipeline
 

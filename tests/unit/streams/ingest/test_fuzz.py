@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from schemas.codes import RejectReason
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from schemas.windows import window_states
 from streams.ingest.step import REPLAY_MARGIN_S, IngestStep

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from schemas.windows import window_states
 from streams.ingest.rekey import REKEYED_BASE, contract_key, home_partition, origin

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channels.simulator import Simulator
+from channels.simulation import Simulator
 from runtime.settings import Settings
 from schemas.rejection import RejectedMessage
 from streams.ingest import step as ingest_module

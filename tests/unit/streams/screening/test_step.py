@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from channels.simulator import FRAUD_SCENARIOS, KIND_VALID, Simulator
+from channels.simulation import FRAUD_SCENARIOS, KIND_VALID, Simulator
 from runtime.clock import CHINA
 from runtime.settings import Settings
 from streams.testing import InMemoryPipeline

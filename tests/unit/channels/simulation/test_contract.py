@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from channels.simulator import MALFORMED_REASONS, Scenario, SimulatedMessage, Simulator
+from channels.simulation import MALFORMED_REASONS, Scenario, SimulatedMessage, Simulator
 from runtime.clock import CHINA
 from streams.ingest.decision import Accepted, Rejected, check
 from streams.ingest.dedupe import Deduplicator, Verdict

@@ -1,79 +1,59 @@
-"""Deterministic simulator of raw 好差评 evaluations, as channels send them to `ratings.raw`.
-
-Everything is drawn from one ``random.Random(seed)``: two simulators built with the same seed
-and arguments, called the same way, produce the same bytes (except in live mode, where
-`evaluated_at` is the wall clock).
-
-Usage::
-
-    sim = Simulator(seed=7)
-    sim.evaluation(at)                 # one valid raw evaluation (a dict) at event time `at`
-    sim.surge_evaluation(at, department_code=...)   # one bad review of a surging department
-    for msg in sim.stream(10_000, scenario="surge", start=datetime(2024, 5, 13, tzinfo=CHINA)):
-        producer.send("ratings.raw", key=msg.key, value=msg.value)
-
-`stream()` has two clocks:
-
-- span mode (`start` given): event times advance from `start` as a Poisson process whose
-  rate follows office rhythm (weekday 9–17 peak, lunch dip, evenings and weekends quiet;
-  halls closed outside office hours, so only online channels and the hotline speak then);
-  `rate_per_s` is the peak rate (default 5/s). With ``rhythm=False`` the rate is flat.
-- live mode (`start` None): every event is stamped with the wall clock when it is generated,
-  and halls count as open whatever the hour, so a demo at night still shows every channel.
-  Pacing is the caller's job (the CLI); `stream()` only yields.
-
-Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
-
-- ``steady``: the base traffic only.
-- ``surge``: from message `surge_from` (a fraction of `count`, default 0.5) on, one
-  department (or one service item) gets `surge_traffic_factor` × its usual share of traffic
-  (default 3×, at most half of all traffic) and `surge_bad_share` of it (default 40%) is bad
-  (level 1/2, tags 110/112/113/115 or 211–214, comments about outages and queues).
-- ``duplicates``: `duplicate_rate` (default 5%) of messages are exact re-sends of a recent
-  valid message (kind ``duplicate``), and `duplicate_transaction_rate` (default 1%) are a
-  second evaluation of an already evaluated transaction and round under a new evaluation_id
-  (kind ``duplicate_transaction``), which the pipeline must reject.
-- ``malformed``: `malformed_rate` (default 10%) of messages are broken, cycling through
-  `MALFORMED_REASONS` so every reason appears once there are at least 11 malformed messages;
-  kind is ``malformed:<reason>``, the reason code the pipeline must reject them with.
-- ``mixed``: surge + 1% duplicates + 0.5% duplicate transactions + 1% malformed (the demo).
-- fakes and malice (issue 16), planted from `fraud_from` (default 0.3) on, in bursts, about
-  `fraud_share` (default 3%) of the messages after it; each planted message has
-  ``planted`` set to the scenario's name, so tests can measure recall:
-  - ``staff_farming``: staff at one hall window press its pad themselves: runs of 8–20
-    five-star evaluations 2–8 s apart, on that window's pad and staff member;
-  - ``evaluator_flood``: three accounts (each on one app install and one network) send runs
-    of 10–30 five-star evaluations 5–30 s apart (刷好评);
-  - ``malicious_campaign``: five accounts on one network post bad reviews of one department
-    whose comments are abuse or advertising (恶意差评), 20–90 s apart.
-
-Every evaluation carries what a channel knows of the client: a hall pad or kiosk its
-``device_id`` and the hall's LAN address, the app its install id and a public address, the
-web portal the address; hotline and SMS neither. These are drawn from a generator of their
-own, so a seed gives the same evaluations as before they existed.
-
-``arrival_delays=True`` (any scenario; ``haochaping simulate --arrival-delays``, the demo) makes
-evaluations arrive as they do in practice (channels/arrival.py): the clock above is when a
-message is sent, and its ``evaluated_at`` lies a channel's delay before it: seconds online,
-hours for SMS and the hotline, and hall pads that sync a burst of queued evaluations after an
-outage.
-"""
+"""The simulator: one seeded generator of every message (see the package docstring)."""
 
 from __future__ import annotations
 
 import json
 import math
 import uuid
-import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any, Final
+from typing import Any
 
 from channels.arrival import ArrivalDelays
-from channels.catalogue import (
+from channels.simulation.messages import (
+    FRAUD_SCENARIOS,
+    KIND_DUPLICATE,
+    KIND_DUPLICATE_TRANSACTION,
+    KIND_VALID,
+    MALFORMED_PREFIX,
+    MALFORMED_REASONS,
+    Scenario,
+    SimulatedMessage,
+    _channel_name,
+    _iso,
+    _parse,
+    encode_message,
+    message_key,
+)
+from channels.simulation.rhythm import (
+    _MEAN_BURST,
+    hall_address,
+    halls_open,
+    office_intensity,
+    public_address,
+)
+from channels.simulation.vocabulary import (
+    _CHANNEL_BAD_FACTOR,
+    _COMMENTS,
+    _MAIL_DOMAINS,
+    _MOBILE_PREFIXES,
+    _SURGE_COMMENTS_HALL,
+    _SURGE_COMMENTS_ONLINE,
+    _SURNAMES,
+    CAMPAIGN_COMMENTS,
+    CHANNEL_MIX,
+    HALL_CHANNELS,
+    SCORE_INDICATORS_HALL,
+    SCORE_INDICATORS_ONLINE,
+    SOURCE,
+    SURGE_TAGS,
+    TAGS_BY_LEVEL,
+)
+from runtime.clock import CHINA
+from schemas.catalogue import (
     DEPARTMENTS,
     DISTRICT_BY_CODE,
     DISTRICTS,
@@ -83,300 +63,7 @@ from channels.catalogue import (
     ServiceItem,
     uscc,
 )
-from runtime.clock import CHINA
-from schemas.codes import REVIEW_TAGS, Channel
-
-SOURCE: Final = "simulator"
-
-# --- national code tables used here -------------------------------------------------------
-
-CHANNEL_MIX: Final[dict[str, float]] = {
-    "web": 0.35,
-    "app": 0.30,
-    "counter": 0.15,
-    "qrcode": 0.10,
-    "kiosk": 0.04,
-    "hotline": 0.04,
-    "sms": 0.02,
-}
-HALL_CHANNELS: Final = frozenset({"counter", "qrcode", "kiosk"})
-
-# Bad reviews are not evenly spread: people rate a system that failed them online more
-# harshly than a clerk sitting in front of them. Normalized below so the overall bad rate is
-# still the configured one for the nominal channel mix.
-_CHANNEL_BAD_FACTOR: Final[dict[str, float]] = {
-    "web": 1.25,
-    "app": 1.1,
-    "counter": 0.55,
-    "qrcode": 0.8,
-    "kiosk": 1.0,
-    "hotline": 1.4,
-    "sms": 0.8,
-}
-
-# National 好差评 review tags (first digit = level) come from the contract table, so the
-# simulator can only ever emit codes ingest accepts.
-TAGS_BY_LEVEL: Final[dict[int, tuple[str, ...]]] = {
-    level: tuple(sorted(code for code, tag in REVIEW_TAGS.items() if tag.level == level))
-    for level in range(1, 6)
-}
-# Tags that describe an outage or a queue, what a surge of complaints is made of.
-SURGE_TAGS: Final[dict[int, tuple[str, ...]]] = {
-    1: ("110", "113", "115", "112"),
-    2: ("211", "212", "213", "214"),
-}
-
-SCORE_INDICATORS_ONLINE: Final = ("efficiency", "guidance", "convenience", "usability")
-SCORE_INDICATORS_HALL: Final = ("efficiency", "attitude", "competence", "guidance")
-
-# --- comments -------------------------------------------------------------------------------
-
-_COMMENTS: Final[dict[int, tuple[str, ...]]] = {
-    5: (
-        "办事效率很高，工作人员很耐心",
-        "全程网上办理，不用跑腿，点赞",
-        "一次就办好了，非常方便",
-        "窗口工作人员态度很好，讲解很清楚",
-        "材料一次性告知，效率高",
-        "手机上就能办，太方便了",
-        "比以前快多了，当天就拿到结果",
-        "服务很贴心，主动帮忙填表",
-    ),
-    4: (
-        "整体挺顺利的，就是排队稍微久一点",
-        "办理比较快，指南写得清楚",
-        "还不错，希望页面再简洁一些",
-        "工作人员比较热情",
-        "预约后到现场很快就办好了",
-    ),
-    3: (
-        "还行吧，等的时间有点长",
-        "能办成，但是流程有点复杂",
-        "页面有点卡，最后还是提交成功了",
-        "材料清单可以再写清楚一点",
-        "一般，没有想象中快",
-    ),
-    2: (
-        "材料要求不清楚，补了两次材料",
-        "网上说能办，结果还是要跑现场",
-        "窗口人员对业务不熟悉，问了几个人才搞清楚",
-        "超过承诺时间了还没办结",
-        "预约了到现场还要重新取号排队",
-        "工作人员态度比较生硬",
-    ),
-    1: (
-        "材料要求不清楚，跑了三次还没办成",
-        "系统一直登录不上",
-        "多个窗口来回跑，互相推诿",
-        "已经超过法定时限了，没有任何解释",
-        "工作人员态度很差，效率太低",
-        "上传材料一直失败，打电话也没人接",
-        "要求提供办事指南里没有的证明材料",
-    ),
-}
-_SURGE_COMMENTS_ONLINE: Final = (
-    "系统一直登录不上",
-    "网上申报页面一直报错，提交不了",
-    "上传材料一直失败，反复试了好几次",
-    "一网通办显示系统繁忙，请稍后再试，等了一上午",
-    "提交后一直显示审核中，超过时限了还没结果",
-    "电子证照调取失败，只能去现场",
-)
-_SURGE_COMMENTS_HALL: Final = (
-    "排队两个多小时还没轮到",
-    "系统故障，窗口说今天办不了，白跑一趟",
-    "预约了到现场还要重新取号排队",
-    "窗口只开了两个，人太多了",
-    "让我去别的窗口，跑了三个窗口还没办成",
-)
-_SURNAMES: Final = ("zhang", "wang", "li", "zhao", "chen", "liu", "yang", "huang", "wu", "zhou")
-_MAIL_DOMAINS: Final = ("qq.com", "163.com", "126.com", "sina.com", "example.com")
-_MOBILE_PREFIXES: Final = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150",
-    "151", "152", "155", "156", "157", "158", "159", "166", "176", "177",
-    "180", "181", "182", "183", "185", "186", "187", "188", "189", "199",
-)  # fmt: skip
-
-# --- malformed messages -------------------------------------------------------------------
-
-# The rejection reason codes the ingest step must use for these (exact names).
-MALFORMED_REASONS: Final[tuple[str, ...]] = (
-    "not_utf8",
-    "not_json",
-    "not_object",
-    "missing_field",
-    "invalid_level",
-    "unknown_channel",
-    "tag_level_mismatch",
-    "invalid_region_code",
-    "naive_timestamp",
-    "future_event",
-    "field_too_long",
-)
-KIND_VALID: Final = "valid"
-KIND_DUPLICATE: Final = "duplicate"
-KIND_DUPLICATE_TRANSACTION: Final = "duplicate_transaction"
-MALFORMED_PREFIX: Final = "malformed:"
-
-FRAUD_SCENARIOS: Final[tuple[str, ...]] = ("staff_farming", "evaluator_flood", "malicious_campaign")
-SCENARIOS: Final[tuple[str, ...]] = (
-    "steady",
-    "surge",
-    "duplicates",
-    "malformed",
-    "mixed",
-    *FRAUD_SCENARIOS,
-)
-# what a 恶意差评 campaign writes: abuse, or nothing to do with the service
-CAMPAIGN_COMMENTS: Final = (
-    "垃圾部门，一群废物",
-    "什么狗官，办事的都是饭桶",
-    "窗口的人都是白痴，猪脑子",
-    "垃圾服务，人渣",
-    "代办包过，加微信 banzheng888",
-    "低息贷款，点击链接 www.dk-kuai.cn",
-    "兼职刷单日结，加v 5566",
-    "一帮蠢货，滚蛋",
-)
-
-
-@dataclass(frozen=True)
-class SimulatedMessage:
-    """One message for `ratings.raw`, labelled with what the pipeline should do with it.
-
-    kind: ``valid``; ``duplicate`` (exact re-send of an earlier message: same bytes);
-    ``duplicate_transaction`` (new evaluation_id, same transaction_id and round as an earlier
-    one); ``malformed:<reason>`` with a reason from `MALFORMED_REASONS`.
-    `at` is the simulated event time (for a re-send: when it was re-sent).
-    """
-
-    key: bytes | None
-    value: bytes
-    kind: str
-    at: datetime
-    # the fraud scenario that planted this (valid) evaluation, "" for genuine traffic
-    planted: str = ""
-
-    @property
-    def malformed_reason(self) -> str | None:
-        if self.kind.startswith(MALFORMED_PREFIX):
-            return self.kind.removeprefix(MALFORMED_PREFIX)
-        return None
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """What a stream is made of; rates are shares of all messages."""
-
-    name: str
-    surge: bool = False
-    surge_department: str | None = None  # department code; None → the simulator's default
-    surge_service: str | None = None  # service code; surges only that item
-    surge_from: float = 0.5  # share of the stream after which the surge starts
-    surge_traffic_factor: float = 3.0
-    surge_bad_share: float = 0.4
-    duplicate_rate: float = 0.0
-    duplicate_transaction_rate: float = 0.0
-    malformed_rate: float = 0.0
-    fraud: str = ""  # one of FRAUD_SCENARIOS, or "" for none
-    fraud_from: float = 0.3
-    fraud_share: float = 0.03
-
-    @classmethod
-    def named(cls, name: str) -> Scenario:
-        if name == "steady":
-            return cls(name)
-        if name == "surge":
-            return cls(name, surge=True)
-        if name == "duplicates":
-            return cls(name, duplicate_rate=0.05, duplicate_transaction_rate=0.01)
-        if name == "malformed":
-            return cls(name, malformed_rate=0.10)
-        if name == "mixed":
-            return cls(
-                name,
-                surge=True,
-                duplicate_rate=0.01,
-                duplicate_transaction_rate=0.005,
-                malformed_rate=0.01,
-            )
-        if name in FRAUD_SCENARIOS:
-            return cls(name, fraud=name)
-        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
-
-
-def encode_message(
-    evaluation: dict[str, Any], kind: str = KIND_VALID, *, at: datetime, planted: str = ""
-) -> SimulatedMessage:
-    """Serialize an evaluation as channels do: compact UTF-8 JSON, keyed by transaction."""
-    return SimulatedMessage(
-        key=message_key(evaluation),
-        value=json.dumps(evaluation, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        kind=kind,
-        at=at,
-        planted=planted,
-    )
-
-
-# mean burst size of each fraud scenario, so that ``fraud_share`` is the planted share
-_MEAN_BURST: Final[dict[str, float]] = {
-    "staff_farming": 14.0,
-    "evaluator_flood": 20.0,
-    "malicious_campaign": 5.5,
-}
-
-
-def hall_address(hall_code: str, host: int) -> str:
-    """An address on a hall's LAN: one private /24 per hall."""
-    n = zlib.crc32(hall_code.encode())
-    return f"10.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{host}"
-
-
-def public_address(r: Random) -> str:
-    """A public client address (carrier NAT and home lines), spread over the IPv4 space."""
-    return f"{r.randint(36, 223)}.{r.randrange(256)}.{r.randrange(256)}.{r.randint(1, 254)}"
-
-
-def message_key(evaluation: dict[str, Any]) -> bytes | None:
-    """transaction_id if present, else evaluation_id (utf-8), as the topic contract says."""
-    key = evaluation.get("transaction_id") or evaluation.get("evaluation_id")
-    return str(key).encode("utf-8") if key else None
-
-
-def office_intensity(at: datetime) -> float:
-    """Relative evaluation rate at `at` (Shanghai time), 1.0 at the weekday peak."""
-    local = at.astimezone(CHINA)
-    hour = local.hour + local.minute / 60
-    if local.weekday() >= 5:
-        # Weekends: halls closed, only people at home doing things online.
-        return 0.10 if 9 <= hour < 21 else 0.02
-    if hour < 7:
-        return 0.01
-    if hour < 8.5:
-        return 0.08
-    if hour < 9:
-        return 0.4
-    if hour < 11.5:
-        return 1.0
-    if hour < 12:
-        return 0.75
-    if hour < 13.5:
-        return 0.45  # lunch dip: windows half staffed, people eating
-    if hour < 16.5:
-        return 0.95
-    if hour < 17:
-        return 0.7
-    if hour < 18:
-        return 0.3
-    if hour < 22:
-        return 0.12  # evening online traffic
-    return 0.04
-
-
-def halls_open(at: datetime) -> bool:
-    local = at.astimezone(CHINA)
-    hour = local.hour + local.minute / 60
-    return local.weekday() < 5 and 9 <= hour < 17
+from schemas.codes import Channel
 
 
 def _cumulative(weights: Sequence[float]) -> list[float]:
@@ -1111,17 +798,3 @@ class Simulator:
         ev.pop("comment", None)
         ev["evaluated_at"] = _iso(at)
         return encode_message(ev, KIND_DUPLICATE_TRANSACTION, at=at)
-
-
-def _channel_name(value: str) -> str:
-    if value.isdigit():
-        return Channel.from_pf(int(value)).value
-    return value
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(CHINA).isoformat(timespec="milliseconds")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text)

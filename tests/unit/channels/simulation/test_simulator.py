@@ -11,16 +11,7 @@ from typing import Any
 
 import pytest
 
-from channels.catalogue import (
-    DEPARTMENTS,
-    DISTRICTS,
-    HALL_BY_CODE,
-    HALLS,
-    organization_code,
-    synthetic_departments,
-    uscc,
-)
-from channels.simulator import (
+from channels.simulation import (
     HALL_CHANNELS,
     MALFORMED_REASONS,
     SCENARIOS,
@@ -33,6 +24,15 @@ from channels.simulator import (
     office_intensity,
 )
 from runtime.clock import CHINA
+from schemas.catalogue import (
+    DEPARTMENTS,
+    DISTRICTS,
+    HALL_BY_CODE,
+    HALLS,
+    organization_code,
+    synthetic_departments,
+    uscc,
+)
 from schemas.codes import REVIEW_TAGS, Channel
 
 MONDAY_0800 = datetime(2024, 5, 13, 8, 0, tzinfo=CHINA)
@@ -517,7 +517,7 @@ def test_stream_checks_its_arguments_before_the_first_message() -> None:
 
 
 def test_channels_carry_what_they_know_of_the_client() -> None:
-    from channels.simulator import Simulator
+    from channels.simulation import Simulator
 
     sim = Simulator(seed=4)
     start = datetime(2026, 11, 23, 10, tzinfo=CHINA)
@@ -536,7 +536,7 @@ def test_channels_carry_what_they_know_of_the_client() -> None:
 
 @pytest.mark.parametrize("scenario", ["staff_farming", "evaluator_flood", "malicious_campaign"])
 def test_fraud_scenarios_plant_marked_valid_evaluations(scenario: str) -> None:
-    from channels.simulator import KIND_VALID, Simulator
+    from channels.simulation import KIND_VALID, Simulator
     from channels.tally import SentTally
 
     sim = Simulator(seed=2)
