@@ -75,7 +75,8 @@ class Dashboard:
         span = range_of(request)
         dimension = param(request, "dimension", "department")
         if dimension not in pages.RANKED_DIMENSIONS:
-            raise BadRequest(f"排名维度 dimension={dimension!r}：可选 department、service、hall")
+            known = "、".join(pages.RANKED_DIMENSIONS)
+            raise BadRequest(f"排名维度 dimension={dimension!r}：可选 {known}")
         sort = param(request, "sort", "good_rate")
         if sort not in pages.SORTABLE:
             raise BadRequest(f"排序 sort={sort!r}：可选 {'、'.join(pages.SORTABLE)}")

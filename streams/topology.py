@@ -78,11 +78,6 @@ def routes_of(settings: Settings, step: StepName) -> list[Route]:
     return [route for route in routes(settings) if route.step == step]
 
 
-def runs(worker_role: str, route: Route) -> bool:
-    """Whether a worker of ``worker_role`` ("all", "ingest", "follow-up") reads the route."""
-    return worker_role in ("all", route.role)
-
-
 def feed(steps: Steps, step: StepName, records: list[Record], wall: float | None = None) -> None:
     """Hand one batch of a route's records to its step. ``wall`` is the time of reading
     (None: now), which the in-memory harness sets to its broker clock."""

@@ -13,8 +13,12 @@ from reports.pages.names import (
 )
 from reports.pages.reading import Execute, Row
 from reports.ranges import Range
+from schemas.dimensions import SPEC_BY_NAME
 
-RANKED_DIMENSIONS: Final = {"department": "部门", "service": "事项", "hall": "大厅"}
+# the dimensions a ranking can be by, with their labels (schemas/dimensions.py)
+RANKED_DIMENSIONS: Final = {
+    name: SPEC_BY_NAME[name].label_zh for name in ("department", "service", "hall")
+}
 
 
 SORTABLE: Final = ("good_rate", "bad_rate", "evaluations", "bad_reviews", "mean_level", "code")
