@@ -69,7 +69,7 @@ class Outbox:
         before every offset commit waits for: an offset acknowledged after this is not
         committed before these records are delivered. The flush also returns when a delivery
         failed, so whoever does not await the deliveries at once must make a failure stop
-        the process before Faust can commit (streams/worker/app.py: ``exit_if_undelivered``)."""
+        the process before Faust can commit (streams/worker/kafka.py: ``watch_deliveries``)."""
         messages, self._messages = self._messages, defaultdict(list)
         deliveries: list[asyncio.Future[Any]] = []
         for topic, items in messages.items():
