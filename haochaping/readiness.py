@@ -14,9 +14,9 @@ from typing import Any
 from kafka import KafkaAdminClient
 
 from runtime.kafka_security import kafka_security
+from runtime.poll_watchdog import LagProbe, total_lag
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from sinks.watchdog import LagProbe, total_lag
 from streams.topology import follow_up_group, follow_up_inputs, rekeyed_topic
 from streams.worker.handover import reads_follow_up_topics
 

@@ -100,7 +100,7 @@ class Notifier:
         self._say = say
         self._should_stop = should_stop
         self._retry_pause_s = retry_pause_s
-        # read by the watchdog thread (sinks/watchdog.py): plain attributes only
+        # read by the watchdog thread (runtime/poll_watchdog.py): plain attributes only
         self.last_batch_at = time.monotonic()
         self.outage = False  # the receiver is unreachable: waiting is not a stall
         self.progress = 0  # events delivered or refused for good

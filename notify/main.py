@@ -9,9 +9,9 @@ from notify.delivery import Notifier, consumer_lag, seed_group
 from notify.webhook import WebhookClient
 from runtime.kafka_security import kafka_security
 from runtime.lifecycle import Say, StartRefused, serve_metrics, stop_on_signals, wait_for
+from runtime.poll_watchdog import LagProbe, PollWatchdog
 from runtime.settings import Settings
 from sinks.consumer import make_consumer
-from sinks.watchdog import LagProbe, SinkWatchdog
 
 
 def webhook_client(settings: Settings) -> WebhookClient | None:
@@ -69,7 +69,7 @@ def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -
         f"notify: Kafka at {settings.kafka_bootstrap}", lambda: connect(settings), say
     )
     runner = Notifier(consumer, client, say=say, should_stop=stopping.is_set)
-    watchdog = SinkWatchdog(
+    watchdog = PollWatchdog(
         LagProbe(settings, [settings.topic_alerts], settings.notify_group),
         runner,
         stall_s=settings.notify_stall_s,

@@ -111,7 +111,7 @@ class Sink:
         self._offsets: dict[TopicPartition, int] = {}
         self._held_since = time.monotonic()
         self.rows_landed = 0
-        # read by the watchdog thread (sinks/watchdog.py)
+        # read by the watchdog thread (runtime/poll_watchdog.py)
         self.last_batch_at = time.monotonic()
         self.clickhouse_down = False
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from runtime.lifecycle import Say, StartRefused, serve_metrics, stop_on_signals, wait_for
+from runtime.poll_watchdog import LagProbe, PollWatchdog
 from runtime.settings import Settings
+from sinks import metrics
 from sinks.clickhouse import ClickHouseWriter
 from sinks.consumer import Sink, make_consumer
 from sinks.landings import LANDINGS
-from sinks.watchdog import LagProbe, SinkWatchdog
 
 # ClickHouse's "unknown user", "wrong password", "password required", "authentication failed"
 LOGIN_REFUSED = {192, 193, 194, 516}
@@ -54,11 +55,12 @@ def run_sink(settings: Settings, say: Say, idle_exit_s: float | None = None) -> 
     serve_metrics(settings.sink_metrics_port)
     stopping = stop_on_signals()
     runner = Sink(settings, consumer, writer, say=say, should_stop=stopping.is_set)
-    watchdog = SinkWatchdog(
+    watchdog = PollWatchdog(
         LagProbe(settings, topics, settings.sink_group),
         runner,
         stall_s=settings.sink_stall_s,
         say=say,
+        lag_gauge=metrics.consumer_lag,
     )
     watchdog.start()
     say(

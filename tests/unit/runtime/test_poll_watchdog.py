@@ -6,7 +6,7 @@ import time
 
 from kafka import TopicPartition
 
-from sinks.watchdog import Offsets, SinkWatchdog
+from runtime.poll_watchdog import Offsets, PollWatchdog
 
 TP = TopicPartition("ratings.valid", 0)
 
@@ -27,8 +27,8 @@ class FakeSink:
         self.progress = 0
 
 
-def watchdog(probe: FakeProbe, sink: FakeSink, stall_s: float) -> SinkWatchdog:
-    return SinkWatchdog(probe, sink, stall_s=stall_s, on_stall=lambda: None)  # type: ignore[arg-type]
+def watchdog(probe: FakeProbe, sink: FakeSink, stall_s: float) -> PollWatchdog:
+    return PollWatchdog(probe, sink, stall_s=stall_s, on_stall=lambda: None)  # type: ignore[arg-type]
 
 
 def test_records_waiting_with_nothing_landed_is_a_stall() -> None:

@@ -1,5 +1,6 @@
-"""Watching the sink from beside it: lag read with clients of its own, and a stall ends the
-process with ``STALLED`` so its supervisor starts a fresh one.
+"""Watching a kafka-python poll loop (the sink's, the notifier's) from beside it: lag read with
+clients of its own, and a stall ends the process with ``STALLED`` so its supervisor starts a
+fresh one.
 
 Why a thread with its own clients: the stall seen in CI was the sink's kafka-python consumer
 spinning inside ``poll()`` (``ensure_coordinator_ready`` / ``NetworkSelector`` wake-ups) at
@@ -24,9 +25,8 @@ from prometheus_client import Gauge
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from runtime.watchdog import StallDetector, exit_stalled
-from sinks import metrics
 
-log = logging.getLogger("haochaping.sink")
+log = logging.getLogger("haochaping.watchdog")
 
 Offsets = dict[TopicPartition, int]
 
@@ -85,7 +85,7 @@ class LagProbe:
         self._admin.close()
 
 
-class SinkWatchdog:
+class PollWatchdog:
     def __init__(
         self,
         probe: LagProbe,
@@ -97,7 +97,7 @@ class SinkWatchdog:
         say: Callable[[str], None] | None = None,
         who: str = "sink",
         done: str = "rows landed",
-        lag_gauge: Gauge = metrics.consumer_lag,
+        lag_gauge: Gauge | None = None,  # where the lag is published, per partition
     ) -> None:
         self._probe, self._sink = probe, sink
         self._who, self._done, self._lag_gauge = who, done, lag_gauge
@@ -121,9 +121,10 @@ class SinkWatchdog:
         ends, positions = self._probe.read()
         self._lag = total_lag(ends, positions)
         for tp, end in ends.items():
-            self._lag_gauge.labels(topic=tp.topic, partition=str(tp.partition)).set(
-                max(0, end - positions[tp])
-            )
+            if self._lag_gauge is not None:
+                self._lag_gauge.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                    max(0, end - positions[tp])
+                )
         if self._sink.outage:
             self._detector.pause()  # the loop reports the outage itself and holds its batch
             return False
