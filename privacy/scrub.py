@@ -857,6 +857,32 @@ def _mask_evaluator_ids(text: str, secret: bytes) -> str:
     return _EVALUATOR_ID.sub(replace, text)
 
 
+# in text that is not JSON: an escaped backslash (kept as it is), a surrogate pair, one escape
+_JSON_ESCAPE: Final = re.compile(
+    r"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
+
+
+def _decode_escapes(text: str) -> str:
+    """``\\uXXXX`` escapes of text that json.loads refused, decoded, so that neither an
+    escaped key (``evaluator\\u005fid``) nor escaped digits hide from the masking and the
+    scrubber. A quote, a backslash, a control character or a lone surrogate stays escaped:
+    decoding it would change where the text's strings end."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(3) is not None:
+            code = int(m.group(3), 16)
+        elif m.group(1) is not None:
+            code = 0x10000 + ((int(m.group(1), 16) - 0xD800) << 10) + int(m.group(2), 16) - 0xDC00
+        else:
+            return m.group(0)  # an escaped backslash
+        if code < 0x20 or chr(code) in '"\\' or 0xD800 <= code <= 0xDFFF:
+            return m.group(0)
+        return chr(code)
+
+    return _JSON_ESCAPE.sub(one, text)
+
+
 def scrub_raw(raw: bytes, secret: bytes) -> str:
     """A readable copy of a rejected message with no personal data, for the rejected table.
 
@@ -871,7 +897,7 @@ def scrub_raw(raw: bytes, secret: bytes) -> str:
         _replace_evaluator_ids(document, secret)
         text = json.dumps(document, ensure_ascii=False)
     except (ValueError, RecursionError):
-        text = _mask_evaluator_ids(text, secret)
+        text = _mask_evaluator_ids(_decode_escapes(text), secret)
     if len(text) <= _RAW_SCAN_MAX:
         return scrub_text(text)[:RAW_COPY_MAX]
     head = text[:_RAW_SCAN_MAX]

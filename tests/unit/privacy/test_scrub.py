@@ -269,6 +269,23 @@ def test_scrub_raw_hashes_a_complete_id_in_broken_json_like_a_parsed_one() -> No
     assert "hash:" + pseudonymize("U1", b"k") in out
 
 
+def test_scrub_raw_decodes_escapes_of_broken_json_before_masking() -> None:
+    # issue 29: an escaped key escaped pseudonymisation, escaped digits the scrubber
+    escaped_phone = "".join(f"\\u{ord(d):04x}" for d in "13812345678").encode()
+    raw = b'{"evaluator\\u005fid": "U-ZHANG-0001", "comment": "call ' + escaped_phone + b'", '
+    out = scrub_raw(raw, b"k")
+    assert "U-ZHANG-0001" not in out and "hash:" + pseudonymize("U-ZHANG-0001", b"k") in out
+    assert "[手机号]" in out and "\\u0031" not in out
+
+
+def test_decoding_escapes_keeps_strings_where_they_end() -> None:
+    # an escaped quote or backslash stays escaped; an escaped backslash before u is no escape
+    raw = b'{"comment": "a\\u0022b \\\\u0031 \\ud83d\\ude00", "evaluator_id": "U-ZHANG-0001'
+    out = scrub_raw(raw, b"k")
+    assert "a\\u0022b" in out and "\\\\u0031" in out and "\U0001f600" in out
+    assert "U-ZHANG-0001" not in out
+
+
 def test_scrub_raw_survives_lone_surrogates_and_deep_nesting() -> None:
     raw = b'{"evaluator_id": "\\ud800x", "comment": "\\udc00 13812345678"}'
     out = scrub_raw(raw, b"k")
