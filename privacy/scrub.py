@@ -7,7 +7,8 @@ How a text is scrubbed:
 1. A gate: text with no digit, digit-like character, at-sign, "at" or WeChat keyword cannot
    hold anything we mask, and most comments are like that, so they cost one regex search.
 2. Folding: every character is mapped on its own (NFKC; Chinese numerals, circled, Arabic-Indic,
-   mathematical and full-width digits to ASCII; zero-width characters to U+200B), keeping the
+   mathematical and full-width digits to ASCII; zero-width characters, combining and
+   enclosing marks and variation selectors to U+200B), keeping the
    index of the original character behind each folded one. Citizens write 138 1234 5678,
    一三八一二三四五六七八 or １３８－１２３４－５６７８; the patterns only ever see 0-9, and what
    gets replaced is the span the citizen actually wrote.
@@ -64,6 +65,10 @@ _NUMERALS: Final[dict[str, str]] = {
     **{chr(0x3220 + i): str(i + 1) for i in range(9)},
 }
 _ZERO_WIDTH: Final = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+# Combining and enclosing marks carry no digit: a mark or variation selector after each digit
+# (1̲3̲8̲, 1️3️8️) and keycaps (1️⃣ is 1, U+FE0F, U+20E3) fold to the zero-width character, which
+# is a separator between digits (issue 29).
+_MARKS: Final = frozenset(("Mn", "Me"))
 # Zero-width characters fold to one of them rather than to nothing, which keeps folding one
 # character to one character for almost every text (no offset table to build).
 _ZW: Final = "\u200b"
@@ -73,7 +78,7 @@ _FOLD_CACHE_MAX: Final = 65_536
 def _fold_char(ch: str) -> str:
     if ch in _NUMERALS:
         return _NUMERALS[ch]
-    if ch in _ZERO_WIDTH:
+    if ch in _ZERO_WIDTH or unicodedata.category(ch) in _MARKS:
         return _ZW
     digit = unicodedata.digit(ch, None)
     if digit is not None:

@@ -34,7 +34,7 @@ from schemas.catalogue import DISTRICTS
 
 # --- how people write digits --------------------------------------------------------------
 
-DIGIT_STYLES: dict[str, str] = {
+DIGIT_STYLES: dict[str, str | tuple[str, ...]] = {
     "ascii": "0123456789",
     "fullwidth": "０１２３４５６７８９",
     "chinese": "〇一二三四五六七八九",
@@ -47,6 +47,10 @@ DIGIT_STYLES: dict[str, str] = {
     "math_bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
     "math_double_struck": "𝟘𝟙𝟚𝟛𝟜𝟝𝟞𝟟𝟠𝟡",
     "math_monospace": "𝟶𝟷𝟸𝟹𝟺𝟻𝟼𝟽𝟾𝟿",
+    # a mark after each digit (issue 29): a combining low line, a variation selector, keycaps
+    "combining_mark": tuple(f"{d}\u0332" for d in "0123456789"),
+    "variation_selector": tuple(f"{d}\ufe0f" for d in "0123456789"),
+    "keycap": tuple(f"{d}\ufe0f\u20e3" for d in "0123456789"),
 }
 SEPARATORS: dict[str, str] = {
     "none": "",
@@ -258,7 +262,7 @@ def normalised(text: str) -> str:
     for ch in text:
         if ch in _CN:
             out.append(_CN[ch])
-        elif ch in _SEPARATOR_CHARS:
+        elif ch in _SEPARATOR_CHARS or unicodedata.category(ch) in ("Mn", "Me"):
             continue
         elif (d := unicodedata.digit(ch, None)) is not None:
             out.append(str(d))
