@@ -60,6 +60,10 @@ _NUMERALS: Final[dict[str, str]] = {
     # 幺 is how 1 is read out in phone numbers, 两 how 2 is said before a measure word
     "幺": "1",
     "两": "2",
+    # financial numerals (大写数字), simplified and traditional, and Suzhou numerals (〡〢〣)
+    **dict(zip("壹贰叁肆伍陆柒捌玖", "123456789", strict=True)),
+    **dict(zip("貳參陸", "236", strict=True)),
+    **{chr(0x3021 + i): str(i + 1) for i in range(9)},
     # circled and parenthesised ideographs (㊀, ㈠) are numerals too once NFKC has opened them
     **{chr(0x3280 + i): str(i + 1) for i in range(9)},
     **{chr(0x3220 + i): str(i + 1) for i in range(9)},
@@ -151,13 +155,16 @@ _DIGIT_LIKE: Final = (
     "\u2150-\u215f\u2189\u2460-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32cb\u3358-\u3370"
     "\u3378\u3379\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe"
     "\U00010a40-\U00010a43\U00010e60-\U00010e68\U00011052-\U0001105a\U0001f100-\U0001f10a"
-    "\u2f00\u2f06\u2f0b\u2f33\u3192-\u3195\uf9b2\uf9d1"
+    "\u2f00\u2f06\u2f0b\u2f33\u3192-\u3195\uf96b\uf9b2\uf9d1\uf9d3"
     "\U0001f214\U0001f229\U0001f22a\U0001f241\U0001f242"
 )
-_NUMERAL_CLASS: Final = "〇零一二三四五六七八九幺两\u3220-\u3228\u3280-\u3288"
+_NUMERAL_CLASS: Final = (
+    "〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖貳參陸\u3021-\u3029\u3220-\u3228\u3280-\u3288"
+)
 # separators as typed, before folding (the gate runs on the original text)
 _RAW_SEPARATORS: Final = (
     r"\s\u200b-\u200d\u2060\ufeff\u00ad.．/／\\＼_＿\-－﹣\u2010-\u2015\u2212·・()（）"
+    r",，、。:：|｜*＊+＋#＃~～〜ー"
 )
 # Two searches, each a plain scan of the text, rather than one alternation tried at every
 # position: three times faster on the comments that have nothing to mask. A superset of what
@@ -326,7 +333,10 @@ _KEEP: Final = re.compile(
 
 # --- digits ---------------------------------------------------------------------------------
 
-_SEPARATORS: Final = r"\s.\/\\\-\u2010-\u2015\u2212_·・()\u200b"
+# What may stand between groups of digits, after folding: spaces, dots, dashes and the like,
+# and the punctuation people type to hide a number from a filter (138，0013，8000,
+# 138|0013|8000, 110105〜19491231〜002X; issue 29).
+_SEPARATORS: Final = r"\s.\/\\\-\u2010-\u2015\u2212_·・()\u200b,、。:|*+#~〜ー"
 # A run of digits with at most five separators between two digits (138 -- 1234 -- 5678), and
 # the X an ID number may end with. Possessive: a digit run never backtracks.
 # (X followed by a digit still ends the run: in …123X一直 the 一 folds to a digit.)

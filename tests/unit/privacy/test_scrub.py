@@ -351,3 +351,30 @@ def test_client_network_agrees_with_ipaddress_on_odd_inputs() -> None:
     for _ in range(20_000):
         text = ".".join(rng.choice(octets) for _ in range(rng.choice((3, 4, 4, 4, 5))))
         assert client_network(text) == _network_by_ipaddress(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "等了1、2个小时才办完",
+        "10:30到11:45一直在排队",
+        "排队号A023，前面还有3人",
+        "2024年5月13日10:30:15提交的申请",
+        "第1，2，3项材料都交了",
+        "窗口3|窗口4都没人",
+        "1+1=2这么简单都不会",
+        "营业时间9:00-17:00，周六9:00~12:00",
+        "1，2，3，4，5，6，7，8，9，10",
+        "2023:05:14 09:12:33 系统日志",
+        "共计1,234,567人次",
+        "壹佰元整，贰拾份材料",
+    ],
+)
+def test_punctuation_between_ordinary_numbers_is_left_alone(text: str) -> None:
+    # issue 29 made ，、。:|*+#~〜ー separators inside a number; times, lists and counts stay
+    assert scrub_text(text) == text
+
+
+def test_the_audits_live_comment_loses_its_phone_and_id_number() -> None:
+    out = scrub_text("电话138，0013，8000 身份证 110105，19491231，002X")
+    assert out == "电话[手机号] 身份证 [身份证号]"

@@ -47,6 +47,9 @@ DIGIT_STYLES: dict[str, str | tuple[str, ...]] = {
     "math_bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",
     "math_double_struck": "𝟘𝟙𝟚𝟛𝟜𝟝𝟞𝟟𝟠𝟡",
     "math_monospace": "𝟶𝟷𝟸𝟹𝟺𝟻𝟼𝟽𝟾𝟿",
+    # financial numerals (大写) and Suzhou numerals (issue 29)
+    "financial": "零壹贰叁肆伍陆柒捌玖",
+    "suzhou": "〇〡〢〣〤〥〦〧〨〩",
     # a mark after each digit (issue 29): a combining low line, a variation selector, keycaps
     "combining_mark": tuple(f"{d}\u0332" for d in "0123456789"),
     "variation_selector": tuple(f"{d}\ufe0f" for d in "0123456789"),
@@ -73,6 +76,19 @@ SEPARATORS: dict[str, str] = {
     "doubled_hyphen": "--",
     "spaced_hyphen": " - ",
     "doubled_space": "  ",
+    # punctuation typed to hide a number from a filter (issue 29)
+    "fullwidth_comma": "，",
+    "enumeration_comma": "、",
+    "ideographic_full_stop": "。",
+    "colon": ":",
+    "fullwidth_colon": "：",
+    "pipe": "|",
+    "asterisk": "*",
+    "plus": "+",
+    "hash": "#",
+    "tilde": "~",
+    "wave_dash": "〜",
+    "prolonged_sound_mark": "ー",
 }
 DIGIT_KINDS = ("mobile", "mobile_prefixed", "landline", "local", "id18", "id15", "card", "qq")
 
@@ -249,9 +265,15 @@ def embed(secret: Secret, rng: random.Random) -> str:
 
 # --- checking what survived ---------------------------------------------------------------
 
-_CN = dict(zip("〇零一幺二两三四五六七八九", "0011223456789", strict=True))
+_CN = dict(
+    zip(
+        "〇零一幺二两三四五六七八九壹贰叁肆伍陆柒捌玖〡〢〣〤〥〦〧〨〩",
+        "0011223456789" + "123456789" * 2,
+        strict=True,
+    )
+)
 _SEPARATOR_CHARS = frozenset(
-    " \u3000\u00a0\u200b\u200c\u200d\u2060\ufeff.．/-－–—_()（）+＋"
+    " \u3000\u00a0\u200b\u200c\u200d\u2060\ufeff.．/-－–—_()（）+＋，、。:：|*#~〜ー"
 )
 
 
