@@ -169,7 +169,7 @@ _RAW_SEPARATORS: Final = (
 # Two searches, each a plain scan of the text, rather than one alternation tried at every
 # position: three times faster on the comments that have nothing to mask. A superset of what
 # the matchers below can find ("at", "we", "wx" anywhere), never a subset.
-_GATE_CHARS: Final = re.compile(rf"[\d@＠﹫{_DIGIT_LIKE}aAａＡ艾信wvWVｗｖＷＶ]")
+_GATE_CHARS: Final = re.compile(rf"[\d@＠﹫#＃%％{_DIGIT_LIKE}aAａＡ艾信薇wvWVｗｖＷＶ]")
 # Chinese numerals are everyday words (一次, 两个); only five in a row can be a number
 _GATE_NUMERALS: Final = re.compile(
     rf"[{_NUMERAL_CLASS}](?:[{_RAW_SEPARATORS}]{{0,5}}+[{_NUMERAL_CLASS}]){{4}}"
@@ -187,20 +187,31 @@ def _may_hold_personal_data(text: str) -> bool:
 # the at-sign, a letter before "wx") is checked in Python. Bounded or possessive quantifiers:
 # a long run of spaces or letters without an address in it costs each start a constant.
 _AT: Final = "[aA][tT]"
-_AT_MARK: Final = rf"(?P<at>(?:@|\[{_AT}\]|\({_AT}\)|【{_AT}】|<{_AT}>|艾特|{_AT}(?=\s))\s{{0,3}}+)"
+# and, written to slip past a filter (issue 29): @@, {at}, (a), %40, and # before a domain
+_AT_MARK: Final = (
+    rf"(?P<at>(?:@@?|\[{_AT}\]|\({_AT}\)|\{{{_AT}\}}|【{_AT}】|<{_AT}>|\([aA]\)|%40|艾特"
+    rf"|{_AT}(?=\s)|#(?=[^\W_]))\s{{0,3}}+)"
+)
 _ASCII_LABEL: Final = r"[A-Za-z0-9][A-Za-z0-9\-\u200b]{0,62}+"
 # IDN labels (例子.中国); 点 is excluded so that a label can never swallow a spelled-out dot
 _UNICODE_LABEL: Final = r"[^\W\d_A-Za-z点]{1,63}+"
 _LABEL: Final = rf"(?:{_ASCII_LABEL}|{_UNICODE_LABEL})"
 _DOT_WORD: Final = "[dD][oO][tT]"
 _DOT: Final = (
-    rf"(?:\.|。|点|\[{_DOT_WORD}\]|\({_DOT_WORD}\)|【{_DOT_WORD}】|<{_DOT_WORD}>"
-    rf"|\s{{1,2}}+{_DOT_WORD}\s{{1,2}}+)"
+    rf"(?:\.|。|点|\[{_DOT_WORD}\]|\({_DOT_WORD}\)|\{{{_DOT_WORD}\}}|【{_DOT_WORD}】|<{_DOT_WORD}>"
+    rf"|\s{{1,2}}+{_DOT_WORD}\s{{1,2}}+"
+    # a dot or 点 with spaces around it (x @ qq . com, x 艾特 qq 点 com; issue 29)
+    rf"|\s{{1,2}}+(?:\.|。|点)\s{{0,2}}+|(?:\.|。|点)\s{{1,2}}+)"
 )
 # no re.IGNORECASE: it would keep the engine from skipping ahead to the literals
 _EMAIL_AT: Final = re.compile(rf"{_AT_MARK}(?P<domain>{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}+)")
 _DOMAIN_PART: Final = re.compile(rf"(?P<dot>{_DOT})|(?P<label>{_LABEL})")
-_STRONG_DOTS: Final = frozenset((".", "[dot]", "(dot)", "【dot】", "<dot>"))
+_STRONG_DOTS: Final = frozenset((".", "[dot]", "(dot)", "{dot}", "【dot】", "<dot>"))
+# mail providers whose name alone says where the mailbox is: x@qq, x@163 com (issue 29)
+_MAIL_PROVIDERS: Final = frozenset(
+    ("qq", "163", "126", "139", "189", "yeah", "sina", "sohu", "aliyun", "foxmail", "gmail",
+     "hotmail", "outlook", "yahoo", "icloud")
+)  # fmt: skip
 _ASCII_TLD: Final = re.compile(r"(?:[A-Za-z]\u200b?){2,24}+(?![A-Za-z])")
 # With a spelled-out at or dot ("zhang at qq dot com", "艾特", "点") the top-level domain must
 # be a known one: "at" and "点" are ordinary words.
@@ -273,17 +284,25 @@ def _domain_end(domain: str, weak: bool) -> int:
     return 0
 
 
+def _provider_end(m: re.Match[str]) -> int:
+    """Length of a bare provider name the domain starts with (x@qq), 0 if it does not."""
+    label = _DOMAIN_PART.match(m.group("domain"))
+    if label is None or label.lastgroup != "label":
+        return 0
+    return label.end() if label.group().lower() in _MAIL_PROVIDERS else 0
+
+
 def _email_spans(text: str, taken: bytearray, spans: list[tuple[int, int, str | None]]) -> None:
     for m in _EMAIL_AT.finditer(text):
         at = m.group("at").strip().lower()
-        weak = at in ("at", "艾特")
+        weak = at in ("at", "艾特", "#", "(a)")
         before = m.start()
         floor = max(0, before - 3)
         while before > floor and text[before - 1].isspace():
             before -= 1
         if at == "at" and before == m.start():
             continue  # "at" inside a word (cat, data)
-        end = _domain_end(m.group("domain"), weak)
+        end = _domain_end(m.group("domain"), weak) or (0 if weak else _provider_end(m))
         if not end:
             continue
         start = _local_start(text, before)
@@ -304,15 +323,18 @@ def _email_spans(text: str, taken: bytearray, spans: list[tuple[int, int, str | 
 # --- WeChat ids and our own pseudonyms -----------------------------------------------------
 
 _WECHAT_ID: Final = re.compile(
-    r"(?:微信|威信|薇信|[vV]信|[wW][eE](?:[cC][hH][aA][tT]|[iI][xX][iI][nN])|[wWvV][xX])"
+    r"(?:微\s?信|威信|薇信|[vV]信|[wW][eE](?:[cC][hH][aA][tT]|[iI][xX][iI][nN])|[wWvV][xX]"
+    # 加我V, 薇：, v❤: (issue 29): a bare V or 薇 only where nothing else can be meant
+    # (not a name: 张薇：… is someone called 张薇)
+    r"|加[我个]?[vV](?![A-Za-z])|(?:(?<![\u4e00-\u9fff])|(?<=[我加]))薇(?=[:：])|[vV][❤♥]\ufe0f?)"
     # not possessive: in 微信iDaaaa the id is iDaaaa (trying both costs a constant)
-    r"(?:号码|号|账号|帐号|[iI][dD])?"
+    r"(?:\s?(?:号码|号|账号|帐号|[iI][dD]))?"
     r"[\s:：=是为\u200b]{0,4}+(?P<id>[A-Za-z][A-Za-z0-9_\-]{5,19}+)(?![A-Za-z0-9_\-])"
 )
 # A plain scan for one character each is much cheaper than the patterns' search, and most
 # texts that get this far hold a digit but no address or WeChat id.
-_EMAIL_HINT: Final = re.compile("[@艾aA]")
-_WECHAT_HINT: Final = re.compile("[信wWvV]")
+_EMAIL_HINT: Final = re.compile("[@艾aA#%]")
+_WECHAT_HINT: Final = re.compile("[信薇wWvV]")
 # Kept as they are, so that their digits cannot join a window: the pseudonyms scrub_raw writes
 # (64 hex digits are no one's personal data); 事项实施编码 (310000-070001002000-1, see
 # schemas/catalogue.py), whose 6+12 digits would otherwise pass a checksum for an ID or card
@@ -352,7 +374,9 @@ _FILLER: Final = r"[\s:：=#＃是为我的\u200b\-(（\[【]*+"
 _CONTEXT: Final = re.compile(
     "(?:"
     r"(?P<id>身份证(?:编号|号码|号)?|证件(?:编号|号码|号)?|身份号码?|(?<![a-z])id)"
-    r"|(?P<qq>(?<![a-z])q\s?q|扣扣|抠抠|企鹅)"
+    # Q号, Q：, qq群, 加我扣： (issue 29): a QQ number is 5+ digits, so a lone q or 扣 before
+    # a short count (Q3, 扣5分) never makes one
+    r"|(?P<qq>(?<![a-z])q(?:\s?q)?群?|扣扣|抠抠|扣|企鹅)"
     r"|(?P<wechat>微信|威信|薇信|(?<![a-z])(?:v信|wechat|weixin|wx|vx))"
     r"|(?P<phone>电话|手机|座机|固话|联系(?:方式)?|致电|来电|拨打|打|传真|号码"
     r"|(?<![a-z])(?:tel|phone|mobile|cell|fax|call))"

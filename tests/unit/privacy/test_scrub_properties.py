@@ -113,7 +113,10 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "id18": ("", "身份证", "身份证号：", "证件号码 ", "ID:"),
     "id15": ("", "身份证", "老身份证号"),
     "card": ("", "卡号", "银行卡号：", "退款到账号", "储蓄卡 "),
-    "qq": ("QQ", "qq号", "QQ号码：", "扣扣", "企鹅号 ", "我的QQ是"),
+    "qq": (
+        "QQ", "qq号", "QQ号码：", "扣扣", "企鹅号 ", "我的QQ是",
+        "Q号", "Q：", "qq群", "加我扣：",  # issue 29
+    ),
 }
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -210,7 +213,11 @@ def digit_secret(kind: str, style: str, sep: str, rng: random.Random) -> Secret:
 
 EMAIL_LOCALS_ASCII = ("zhang.san88", "li_wei2020", "wangfang1990", "chen-jie.77", "liu+gov1")
 EMAIL_LOCALS_CHINESE = ("张三丰", "李小龙", "王二小", "陈静")
-EMAIL_MARKERS = ("@", "＠", " @ ", "[at]", "(at)", "（at）", " at ", "艾特", "﹫", "【at】")
+EMAIL_MARKERS = (
+    "@", "＠", " @ ", "[at]", "(at)", "（at）", " at ", "艾特", "﹫", "【at】",
+    # written to slip past a filter (issue 29)
+    "@@", "{at}", "(a)", "%40", "#", " 艾特 ",
+)  # fmt: skip
 EMAIL_DOMAINS = (
     ("qq", "com"),
     ("163", "com"),
@@ -220,7 +227,7 @@ EMAIL_DOMAINS = (
     ("政务", "cn"),
     ("测试", "公司"),
 )
-EMAIL_DOTS = (".", "．", "[dot]", "(dot)", "点", " dot ", "。")
+EMAIL_DOTS = (".", "．", "[dot]", "(dot)", "点", " dot ", "。", " . ", " 点 ", "{dot}")
 
 
 def email_secret(rng: random.Random) -> Secret:
@@ -242,6 +249,8 @@ def email_secret(rng: random.Random) -> Secret:
 
 WECHAT_KEYWORDS = (
     "微信", "微信号：", "微信 ", "wx:", "WX ", "vx：", "V信", "WeChat: ", "威信", "薇信",
+    # issue 29
+    "微 信", "加我V ", "加我薇：", "v❤:", "WeChat ID: ",
 )  # fmt: skip
 
 
