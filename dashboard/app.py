@@ -14,13 +14,15 @@ A bad parameter is a 400 that says what is wrong; ClickHouse away is a 503 in on
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -45,7 +47,7 @@ def create_app(
     from clickhouse_driver import errors as ch_errors
 
     unavailable = _unavailable(env)
-    return Starlette(
+    app = Starlette(
         routes=_routes(board, env),
         exception_handlers={
             BadRequest: _bad_request(env),
@@ -54,7 +56,39 @@ def create_app(
             EOFError: unavailable,
             HTTPException: _http_error(env),
         },
+        middleware=[Middleware(Hardening)],
     )
+    # Starlette's own slash redirect writes the request's Host header into Location
+    app.router.redirect_slashes = False
+    return app
+
+
+# what a browser may do with the pages (issue 29): scripts and everything else from this
+# server only (ECharts is vendored), inline style attributes (chart heights), no framing
+SECURITY_HEADERS: Final = {
+    "content-security-policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+
+
+class Hardening(BaseHTTPMiddleware):
+    """Security headers on every answer, and /page/ redirected to /page by a relative
+    Location (never the Host header a client sent)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        if path != "/" and path.endswith("/"):
+            query = request.url.query
+            target = "/" + path.strip("/") + (f"?{query}" if query else "")
+            response: Response = RedirectResponse(target, status_code=307)
+        else:
+            response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
 
 def _routes(board: Dashboard, env: Environment) -> list[Route | Mount]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,15 +38,22 @@ def csv_endpoint(board: Dashboard) -> Any:
     return csv_table
 
 
+# what makes a spreadsheet read a cell as a formula (=cmd|' /C calc'!A0, @SUM(…))
+FORMULA_LEADS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any, column: Column) -> str:
-    """A table cell as CSV text: rates as percentages, lists joined."""
+    """A table cell as CSV text: rates as percentages, lists joined, and text that a
+    spreadsheet would run as a formula quoted with a leading ' (issue 29); numbers as they
+    are (-3 is a number, not a formula)."""
     if value is None:
         return ""
     if column.kind == "rate":
         return f"{value * 100:.2f}%"
-    if isinstance(value, list):
-        return "；".join(str(v) for v in value)
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    text = "；".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def _table_rows(page: str, table: str, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -181,4 +181,11 @@ def dashboard(
         f"{settings.clickhouse_analyst_user}; public page as {settings.clickhouse_public_user})",
         highlight=False,
     )
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,  # no "server: uvicorn" (issue 29)
+    )

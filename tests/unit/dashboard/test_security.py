@@ -1,0 +1,46 @@
+"""What the dashboard tells a browser, and what its CSV files tell a spreadsheet (issue 29,
+part 4): no Host header in redirects, security headers, no formula in a CSV cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from dashboard.app import SECURITY_HEADERS, create_app
+from dashboard.exports import _cell
+from dashboard.tables import Column
+from runtime.settings import Settings
+
+
+def no_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return []
+
+
+def client() -> TestClient:
+    return TestClient(create_app(Settings(), no_rows, no_rows), follow_redirects=False)
+
+
+def test_a_trailing_slash_redirects_without_the_clients_host() -> None:
+    answer = client().get("/rankings/?range=today", headers={"host": "evil.example"})
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/rankings?range=today"
+    # nor to another server by a doubled slash
+    assert client().get("http://testserver//evil.example/").headers["location"] == "/evil.example"
+
+
+def test_every_answer_carries_the_security_headers() -> None:
+    for path in ("/healthz", "/no-such-page", "/rankings/"):
+        headers = client().get(path).headers
+        for name, value in SECURITY_HEADERS.items():
+            assert headers[name] == value, (path, name)
+    assert "frame-ancestors 'none'" in SECURITY_HEADERS["content-security-policy"]
+
+
+def test_a_csv_cell_never_starts_a_formula() -> None:
+    name = Column("name", "名称")
+    for text in ("=cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "@SUM(A1)", "+1", "-2+3", "\tx"):
+        assert _cell(text, name) == "'" + text
+    assert _cell(["=1", "b"], name) == "'=1；b"
+    assert _cell(-3, name) == "-3" and _cell(-0.5, name) == "-0.5"
+    assert _cell("市民中心", name) == "市民中心"
