@@ -482,6 +482,10 @@ def _department(
 
 
 DEPARTMENTS: tuple[Department, ...] = tuple(_department(*row) for row in _DEPARTMENT_TABLE)
+# names by code, for what ingest stores: a known code's name is the catalogue's, whatever a
+# channel sent (issue 29)
+DEPARTMENT_NAMES: dict[str, str] = {d.code: d.name for d in DEPARTMENTS}
+SERVICE_NAMES: dict[str, str] = {s.code: s.name for d in DEPARTMENTS for s in d.services}
 
 
 # --- synthetic departments for scale tests ---------------------------------------------

@@ -50,6 +50,12 @@ TRANSACTION_ID_MAX: Final = 50
 
 Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
 OptCode = Annotated[str | None, Field(max_length=CODE_MAX)]
+# What a code of a service item, department, hall, window, staff member or producer is made of
+# (issue 29): letters, digits and _ . : -, so no free text (请回电13800138000) rides in a code
+# into the counts, the public views and the dashboard. Blank optional codes stay blank.
+CODE_PATTERN: Final = r"^\s*(?:[0-9A-Za-z][0-9A-Za-z_.:\-]*)?\s*$"
+EntityCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN)]
+OptEntityCode = Annotated[str | None, Field(max_length=CODE_MAX, pattern=CODE_PATTERN)]
 OptName = Annotated[str | None, Field(max_length=NAME_MAX)]
 # Strict ints: JSON true/5.0/"5" are not levels.
 LevelInt = Annotated[int, Field(ge=1, le=5, strict=True)]
@@ -99,9 +105,9 @@ class RawEvaluation(BaseModel):
     evaluation_round: Annotated[
         int, Field(ge=1, le=2, strict=True, description="评价次数: 1 first, 2 follow-up (追评)")
     ] = 1
-    service_code: Annotated[Code, Field(description="事项(实施)编码")]
+    service_code: Annotated[EntityCode, Field(description="事项(实施)编码")]
     service_name: Annotated[OptName, Field(description="事项名称")] = None
-    department_code: Annotated[Code, Field(description="部门/机构编码")]
+    department_code: Annotated[EntityCode, Field(description="部门/机构编码")]
     department_name: Annotated[OptName, Field(description="部门名称")] = None
     region_code: Annotated[
         str, Field(pattern=r"^[0-9]{6,12}$", description="行政区划代码, 6-12 digits")
@@ -143,13 +149,13 @@ class RawEvaluation(BaseModel):
             "or /48 (IPv6) network and pseudonymized on ingest, never stored raw",
         ),
     ] = None
-    hall_code: Annotated[OptCode, Field(description="服务大厅编码")] = None
-    window_code: Annotated[OptCode, Field(description="窗口编码")] = None
-    staff_id: Annotated[OptCode, Field(description="工作人员标识")] = None
+    hall_code: Annotated[OptEntityCode, Field(description="服务大厅编码")] = None
+    window_code: Annotated[OptEntityCode, Field(description="窗口编码")] = None
+    staff_id: Annotated[OptEntityCode, Field(description="工作人员标识")] = None
     evaluated_at: Annotated[
         AwareDatetime, Field(description="评价时间, ISO-8601 with a UTC offset")
     ]
-    source: Annotated[OptCode, Field(description="producer id")] = None
+    source: Annotated[OptEntityCode, Field(description="producer id")] = None
 
     @field_validator("channel", mode="before")
     @classmethod

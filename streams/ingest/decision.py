@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from privacy.scrub import network_pseudonym, pseudonymize, scrub_text
+from schemas.catalogue import DEPARTMENT_NAMES, SERVICE_NAMES
 from schemas.codes import SCORE_INDICATORS, RejectReason
 from schemas.errors import FieldRules, show, translate, where_of
 from schemas.evaluation import Evaluation, RawEvaluation
@@ -178,6 +179,16 @@ def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime
     return evaluated_at
 
 
+def _name(catalogue: dict[str, str], code: str, sent: str | None) -> str | None:
+    """The catalogue's name of a known code; else the name the channel sent, scrubbed like a
+    comment: it is free text, and it reaches the rankings and the public views (issue 29)."""
+    known = catalogue.get(code)
+    if known:
+        return known
+    name = _blank_to_none(sent)
+    return scrub_text(name) if name else None
+
+
 def _normalized(
     ev: RawEvaluation,
     evaluated_at: datetime,
@@ -195,9 +206,9 @@ def _normalized(
         transaction_id=_blank_to_none(ev.transaction_id),
         evaluation_round=ev.evaluation_round,
         service_code=ev.service_code,
-        service_name=_blank_to_none(ev.service_name),
+        service_name=_name(SERVICE_NAMES, ev.service_code, ev.service_name),
         department_code=ev.department_code,
-        department_name=_blank_to_none(ev.department_name),
+        department_name=_name(DEPARTMENT_NAMES, ev.department_code, ev.department_name),
         region_code=ev.region_code,
         channel=channel,
         channel_code=channel.pf,

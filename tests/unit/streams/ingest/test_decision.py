@@ -463,7 +463,7 @@ def test_lone_surrogates_never_reach_an_evaluation(field: str, ensure_ascii: boo
 
 
 @pytest.mark.parametrize("ensure_ascii", [True, False])
-@pytest.mark.parametrize("field", ["comment", "evaluator_id", "source", "department_name"])
+@pytest.mark.parametrize("field", ["comment", "evaluator_id", "service_name", "department_name"])
 def test_lone_surrogates_are_refused_even_by_a_lenient_parser(
     monkeypatch: pytest.MonkeyPatch, field: str, ensure_ascii: bool
 ) -> None:
@@ -517,3 +517,28 @@ def test_every_accepted_evaluation_carries_its_clock_skew(evaluated_at: str, ske
     evaluation = accepted({**valid(), "evaluated_at": evaluated_at})
     assert evaluation.clock_skew_s == skew
     assert json.loads(evaluation.to_json_bytes())["clock_skew_s"] == skew
+
+
+@pytest.mark.parametrize(
+    "field", ["service_code", "department_code", "hall_code", "window_code", "staff_id", "source"]
+)
+def test_a_code_holding_free_text_is_rejected(field: str) -> None:
+    # issue 29: 请回电13800138000 as a code reached the rankings and the public views
+    result = run(valid() | {field: "请回电13800138000"})
+    assert isinstance(result, Rejected)
+    assert result.reason == RejectReason.INVALID_FIELD
+
+
+def test_names_are_the_catalogues_or_scrubbed() -> None:
+    from schemas.catalogue import DEPARTMENTS
+
+    sent = {"service_name": "请回电13800138000", "department_name": f"找我{PHONE}"}
+    unknown = accepted(valid() | sent)
+    assert unknown.service_name == "请回电[手机号]"
+    assert unknown.department_name == "找我[手机号]"
+    department = DEPARTMENTS[0]
+    service = department.services[0]
+    known = accepted(
+        valid() | sent | {"department_code": department.code, "service_code": service.code}
+    )
+    assert (known.service_name, known.department_name) == (service.name, department.name)
