@@ -158,9 +158,7 @@ _DIGIT_LIKE: Final = (
     "\u2f00\u2f06\u2f0b\u2f33\u3192-\u3195\uf96b\uf9b2\uf9d1\uf9d3"
     "\U0001f214\U0001f229\U0001f22a\U0001f241\U0001f242"
 )
-_NUMERAL_CLASS: Final = (
-    "〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖貳參陸\u3021-\u3029\u3220-\u3228\u3280-\u3288"
-)
+_NUMERAL_CLASS: Final = "".join(_NUMERALS)
 # separators as typed, before folding (the gate runs on the original text)
 _RAW_SEPARATORS: Final = (
     r"\s\u200b-\u200d\u2060\ufeff\u00ad.．/／\\＼_＿\-－﹣\u2010-\u2015\u2212·・()（）"
@@ -898,7 +896,7 @@ def _mask_evaluator_ids(text: str, secret: bytes) -> str:
 
 # in text that is not JSON: an escaped backslash (kept as it is), a surrogate pair, one escape
 _JSON_ESCAPE: Final = re.compile(
-    r"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}"
 )
 
 
@@ -909,15 +907,13 @@ def _decode_escapes(text: str) -> str:
     decoding it would change where the text's strings end."""
 
     def one(m: re.Match[str]) -> str:
-        if m.group(3) is not None:
-            code = int(m.group(3), 16)
-        elif m.group(1) is not None:
-            code = 0x10000 + ((int(m.group(1), 16) - 0xD800) << 10) + int(m.group(2), 16) - 0xDC00
-        else:
-            return m.group(0)  # an escaped backslash
-        if code < 0x20 or chr(code) in '"\\' or 0xD800 <= code <= 0xDFFF:
-            return m.group(0)
-        return chr(code)
+        escape = m.group()
+        if escape == "\\\\":
+            return escape
+        char = json.loads(f'"{escape}"')  # one escape, or a pair: one character
+        if char < " " or char in '"\\' or "\ud800" <= char <= "\udfff":
+            return escape
+        return str(char)
 
     return _JSON_ESCAPE.sub(one, text)
 
