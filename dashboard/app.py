@@ -96,7 +96,7 @@ def _routes(board: Dashboard, env: Environment) -> list[Route | Mount]:
         return Response("ok\n", media_type="text/plain")
 
     def json_endpoint(page: str) -> Callable[[Request], Response]:
-        return lambda request: JSONResponse(dict(getattr(board, page)(request)))
+        return lambda request: JSONResponse(board.data(page, request))
 
     routes: list[Route | Mount] = [Route("/healthz", healthz)]
     for page, (path, _title, _template) in PAGES.items():

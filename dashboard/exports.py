@@ -19,7 +19,7 @@ def csv_endpoint(board: Dashboard) -> Any:
         page, table = request.path_params["page"], request.path_params["table"]
         if page not in COLUMNS or table not in COLUMNS[page]:
             raise BadRequest(f"没有这张表：{page}/{table}")
-        data = dict(getattr(board, page)(request))
+        data = board.data(page, request)
         columns = COLUMNS[page][table].columns
         out = io.StringIO()
         # the BOM makes Excel read UTF-8

@@ -50,7 +50,7 @@ def html_endpoint(board: Dashboard, env: Environment, page: str) -> Callable[[Re
     _path, title, template = PAGES[page]
 
     def endpoint(request: Request) -> Response:
-        data = dict(getattr(board, page)(request))
+        data = board.data(page, request)
         query = dict(request.query_params)
 
         def sort_url(key: str) -> str:

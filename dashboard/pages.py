@@ -116,6 +116,11 @@ class Dashboard:
         found["min_total"] = min_total
         return found
 
+    def data(self, page: str, request: Request) -> dict[str, Any]:
+        """The data of ``page`` (a key of PAGES) for ``request``: what its HTML, its JSON twin
+        and its CSV tables show."""
+        return dict(getattr(self, page)(request))
+
     def _now(self) -> int | None:
         return self.now() if self.now else None
 

@@ -74,6 +74,11 @@ def routes(settings: Settings) -> list[Route]:
     ]
 
 
+def steps_of(settings: Settings, role: Role | None = None) -> list[StepName]:
+    """The steps the routes lead to, in route order; those of ``role`` only, if given."""
+    return list(dict.fromkeys(r.step for r in routes(settings) if role in (None, r.role)))
+
+
 def routes_of(settings: Settings, step: StepName) -> list[Route]:
     return [route for route in routes(settings) if route.step == step]
 

@@ -25,7 +25,7 @@ from runtime.settings import Settings
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import State, StepStates, build_steps
 from streams.screening.comments import load_segmenter
-from streams.topology import StepName, feed, follow_up_inputs, forget, routes, routes_of
+from streams.topology import StepName, feed, follow_up_inputs, forget, routes, routes_of, steps_of
 from streams.worker.kafka import (
     aiokafka_producer,
     faust_app,
@@ -64,7 +64,7 @@ class Worker:
         reads ratings.raw and the rekeyed topic partition for partition, as Faust assigns
         co-partitioned topics of one agent together."""
         self.inputs: dict[StepName, faust.TopicT] = {}
-        for step in ("ingest", "surges", "screening", "cases"):
+        for step in steps_of(self.settings):
             mine = routes_of(self.settings, step)
             self.inputs[step] = self.app.topic(
                 *(route.topic for route in mine),
@@ -148,7 +148,7 @@ def _agents(worker: Worker) -> None:
     if worker.runs_ingest:
         _ingest_agent(worker)
     if worker.runs_follow_up:
-        for step in ("surges", "screening", "cases"):
+        for step in steps_of(worker.settings, "follow-up"):
             _follow_up_agent(worker, step)
 
 
