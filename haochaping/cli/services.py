@@ -93,7 +93,9 @@ def _take_over(settings: Settings) -> None:
 
     with one_line_errors(settings):
         try:
-            taken = prepare_role(settings)
+            taken = prepare_role(
+                settings, lambda line: console.print(f"worker: {line}", highlight=False)
+            )
         except HandoverRefused as refused:
             fail(f"worker ({settings.worker_role}): {refused}")
     if taken:

@@ -12,10 +12,12 @@ cases up, and both write the same changelogs. Each refuses to start while the ot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
@@ -88,17 +90,49 @@ def take_over_follow_up_offsets(settings: Settings, admin: KafkaAdminClient) -> 
     return len(offsets)
 
 
-def prepare_role(settings: Settings) -> int:
+def prepare_role(
+    settings: Settings, say: Callable[[str], None] = lambda _: None, patience_s: float = 120
+) -> int:
     """Before a worker of the configured role starts: refuse if the other shape runs; for the
-    follow-up half, take the offsets over on its first start (how many partitions)."""
+    follow-up half, take the offsets over on its first start (how many partitions).
+
+    A broker that has just started answers "coordinator not available" until its offsets topic
+    is loaded (CI saw it kill a worker on a loaded machine): such answers are retried for up to
+    ``patience_s``, one line each, before the error stands."""
     if settings.worker_role == "ingest":
         return 0
-    admin = KafkaAdminClient(
+
+    def before_sleep(state: Any) -> None:
+        error = state.outcome.exception()
+        say(f"the group coordinator is not ready ({type(error).__name__}); retrying")
+
+    for attempt in Retrying(
+        retry=retry_if_exception(is_passing),
+        stop=stop_after_delay(patience_s),
+        wait=wait_exponential(multiplier=0.5, min=0.5, max=5),
+        before_sleep=before_sleep,
+        reraise=True,
+    ):
+        with attempt:
+            return _prepare(settings, connect(settings))
+    raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+
+def is_passing(error: BaseException) -> bool:
+    """A Kafka answer that a moment's wait cures (coordinator loading, not yet elected)."""
+    return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
+
+
+def connect(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(
         bootstrap_servers=settings.kafka_servers,
         client_id=f"{settings.app_id}-handover",
         request_timeout_ms=10_000,
         **kafka_security(settings),
     )
+
+
+def _prepare(settings: Settings, admin: KafkaAdminClient) -> int:
     try:
         check_shape(settings, admin)
         if settings.worker_role == "follow-up":
