@@ -91,12 +91,14 @@ def grants(settings: Settings) -> list[Grant]:
         # a channel writes evaluations, a department writes case events: nothing else
         Grant(CHANNEL, topic, s.topic_raw, (WRITE, DESCRIBE)),
         Grant(DEPARTMENT, topic, s.topic_cases, (WRITE, DESCRIBE)),
+        Grant(DEPARTMENT, topic, s.topic_case_actions, (WRITE, DESCRIBE)),
         # the Faust worker reads its inputs, writes its outputs, and owns everything named
         # after its app id: its consumer group, changelogs, repartition and surge topics.
         # CREATE because Faust declares the topics it uses (they exist after `haochaping
         # topics`, but CreateTopics is authorized before "already exists" is answered).
         Grant(WORKER, topic, s.topic_raw, (READ, DESCRIBE, CREATE)),
         Grant(WORKER, topic, s.topic_cases, (READ, WRITE, DESCRIBE, CREATE)),
+        Grant(WORKER, topic, s.topic_case_actions, (READ, DESCRIBE, CREATE)),
         # satisfaction.windows is the changelog of the window table: read on recovery
         Grant(WORKER, topic, s.topic_windows, (READ, WRITE, DESCRIBE, CREATE)),
         *(Grant(WORKER, topic, name, (WRITE, DESCRIBE, CREATE)) for name in outputs),

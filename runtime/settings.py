@@ -252,6 +252,11 @@ class Settings(BaseSettings):
     # --- follow-up of bad reviews (cases)
     topic_cases: str = Field("cases.events", description="case events (routed, called_back, …)")
     topic_case_warnings: str = Field("alerts.cases", description="overdue warnings (超期预警)")
+    topic_case_actions: str = Field(
+        "cases.actions",
+        description="what the office and the departments ask to do with a case (转办, 核实, …); "
+        "the worker judges each and writes the accepted ones to cases.events",
+    )
 
     # --- screening of fake and malicious evaluations (issue 16; docs/analyst-guide.md)
     topic_suspect: str = Field(

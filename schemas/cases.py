@@ -39,8 +39,14 @@ from schemas.evaluation import CODE_MAX, COMMENT_MAX, EVALUATION_ID_MAX
 CaseEventKind = Literal[
     "opened",
     "routed",
+    # issue 27: steps the office and the departments take in the browser (cases.actions),
+    # written here by the worker once it accepted them (streams/cases/rules.py)
+    "reroute_requested",
+    "reroute_refused",
+    "verified",
     "called_back",
     "rectified",
+    "rectification_rated",
     "appealed",
     "appeal_upheld",
     "appeal_rejected",
@@ -105,6 +111,13 @@ class CaseEvent(BaseModel):
     # can tell an on-time rectification from a late one without a holiday calendar
     callback_due_at: UtcDatetime | None = None
     rectification_due_at: UtcDatetime | None = None
+    # the action (cases.actions) this event was accepted from, and what it said
+    action_id: Annotated[str | None, Field(max_length=64)] = None
+    truthful: bool | None = None  # verified: 属实
+    reasonable: bool | None = None  # verified: 合理
+    category: Annotated[str | None, Field(max_length=CODE_MAX)] = None  # verified
+    outcome: Annotated[str | None, Field(max_length=CODE_MAX)] = None  # called_back
+    satisfaction: Annotated[str | None, Field(max_length=CODE_MAX)] = None  # rectification_rated
 
     @model_validator(mode="after")
     def _opened_carries_evaluation(self) -> Self:

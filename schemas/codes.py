@@ -225,6 +225,7 @@ class RejectReason(StrEnum):
     FUTURE_EVENT = "future_event"
     DUPLICATE_TRANSACTION = "duplicate_transaction"
     SINK_REFUSED = "sink_refused"
+    ACTION_REFUSED = "action_refused"
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -263,6 +264,10 @@ REASON_DESCRIPTIONS: Final[dict[RejectReason, str]] = {
         "the transaction already has an evaluation for this round"
     ),
     RejectReason.SINK_REFUSED: "ClickHouse 拒绝写入该行 / ClickHouse refused the row",
+    RejectReason.ACTION_REFUSED: (
+        "办理规则不允许该操作(消息说明原因) / "
+        "the case's rules refused the action (the message says why)"
+    ),
     RejectReason.INTERNAL_ERROR: (
         "流处理程序内部错误, 消息已保留待修复后重放 / "
         "the pipeline failed on this message; kept for a replay after the fix"

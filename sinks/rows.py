@@ -205,6 +205,12 @@ CASE_EVENTS_COLUMNS = (
     "evaluated_at",
     "callback_due_at",
     "rectification_due_at",
+    "action_id",
+    "truthful",
+    "reasonable",
+    "category",
+    "outcome",
+    "satisfaction",
 )
 
 CASE_WARNINGS_COLUMNS = ("case_id", "deadline", "kind", "due_at", "at", "department_code")
@@ -225,7 +231,29 @@ def case_event_row(event: CaseEvent) -> tuple[Any, ...]:
         _utc(e.evaluated_at or _NEVER),
         _utc(e.callback_due_at or _NEVER),
         _utc(e.rectification_due_at or _NEVER),
+        e.action_id or "",
+        _flag(e.truthful),
+        _flag(e.reasonable),
+        e.category or "",
+        e.outcome or "",
+        e.satisfaction or "",
     )
+
+
+# what a case event that came from no action lands with in the issue-27 columns
+NO_ACTION: dict[str, Any] = {
+    "action_id": "",
+    "truthful": -1,
+    "reasonable": -1,
+    "category": "",
+    "outcome": "",
+    "satisfaction": "",
+}
+
+
+def _flag(value: bool | None) -> int:
+    """-1 where the event does not say (only a 核实 does), else 0 or 1."""
+    return -1 if value is None else int(value)
 
 
 def case_warning_row(warning: CaseWarning) -> tuple[Any, ...]:

@@ -80,6 +80,11 @@ alerts_raised = Counter(
 case_warnings = Counter(
     "haochaping_case_warnings_total", "overdue warnings (超期预警) sent", ["deadline", "kind"]
 )
+case_actions = Counter(
+    "haochaping_case_actions_total",
+    "actions of the office and the departments judged (cases.actions)",
+    ["action", "verdict"],
+)
 cases_expired = Counter(
     "haochaping_cases_expired_total",
     "finished cases past their retention, and events whose case never opened, dropped",

@@ -73,6 +73,8 @@ def build_steps(
         outbox=outbox,
         warnings_topic=settings.topic_case_warnings,
         rejections=rejections,
+        events_topic=settings.topic_cases,
+        actions_topic=settings.topic_case_actions,
     )
     # its state is rebuilt from its input, not kept in a changelog (streams/screening/step.py)
     screening = ScreenStep(

@@ -46,7 +46,12 @@ def follow_up_group(settings: Settings) -> str:
 
 def follow_up_inputs(settings: Settings) -> list[str]:
     """What the follow-up agents read (all written by the ingest step)."""
-    return [settings.topic_cases, surge_minutes_topic(settings), screen_facts_topic(settings)]
+    return [
+        settings.topic_cases,
+        settings.topic_case_actions,
+        surge_minutes_topic(settings),
+        screen_facts_topic(settings),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,9 @@ def routes(settings: Settings) -> list[Route]:
         # worker judges every key of a dimension together
         Route(surge_minutes_topic(settings), 1, "surges", "follow-up", 1000),
         Route(settings.topic_cases, p, "cases", "follow-up", 1000),
+        # people's actions on cases, keyed by case_id like cases.events: read partition for
+        # partition beside it, so an action is judged against its case as the events left it
+        Route(settings.topic_case_actions, p, "cases", "follow-up", 1000),
         # one partition too, so one screener sees every evaluator, device and network
         Route(screen_facts_topic(settings), 1, "screening", "follow-up", 2000),
     ]

@@ -144,12 +144,32 @@ def wait(
     fail(f"not {until} after {timeout:.0f}s: {line}")
 
 
+SCHEMAS = ("evaluation", "case-event", "case-action")
+
+
 @cli.command(rich_help_panel=PANEL)
-def schema() -> None:
-    """Print the JSON Schema of a raw evaluation (for channel teams)."""
+def schema(
+    of: Annotated[
+        str,
+        typer.Option(
+            help="evaluation (ratings.raw, for channel teams), case-event (cases.events) or "
+            "case-action (cases.actions, for the web front)"
+        ),
+    ] = "evaluation",
+) -> None:
+    """Print the JSON Schema of a message: a raw evaluation, a case event or a case action."""
+    from schemas.actions import case_action_json_schema
+    from schemas.cases import CaseEvent
     from schemas.evaluation import raw_evaluation_json_schema
 
-    out.print_json(json.dumps(raw_evaluation_json_schema(), ensure_ascii=False))
+    if of not in SCHEMAS:
+        fail(f"--of must be one of {', '.join(SCHEMAS)}, got {of!r}")
+    found = {
+        "evaluation": raw_evaluation_json_schema,
+        "case-event": CaseEvent.model_json_schema,
+        "case-action": case_action_json_schema,
+    }[of]()
+    out.print_json(json.dumps(found, ensure_ascii=False))
 
 
 @cli.command("settings", rich_help_panel=PANEL)

@@ -64,13 +64,21 @@ DEADLINES: Final[tuple[Deadline, ...]] = get_args(Deadline)
 KINDS: Final[tuple[WarningKind, ...]] = get_args(WarningKind)
 # Steps kept as "earliest time reported"; `opened` and `routed` are handled separately.
 StepKind = Literal[
-    "called_back", "rectified", "appealed", "appeal_upheld", "appeal_rejected", "closed"
+    "verified",
+    "called_back",
+    "rectified",
+    "rectification_rated",
+    "appealed",
+    "appeal_upheld",
+    "appeal_rejected",
+    "closed",
 ]
 _SATISFIED_BY: Final[dict[Deadline, StepKind]] = {
     "callback": "called_back",
     "rectification": "rectified",
 }
 _CLOSING: Final[tuple[StepKind, ...]] = ("closed", "appeal_upheld")
+_TICK: Final = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,16 @@ class Route(BaseModel):
     department_code: str
 
 
+class Verification(BaseModel):
+    """核实: what the responsible department found (the earliest report counts)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    truthful: bool
+    reasonable: bool
+    category: str
+
+
 class Case(BaseModel):
     """State of one case; JSON-serializable with :meth:`to_state` / :meth:`from_state`."""
 
@@ -121,6 +139,15 @@ class Case(BaseModel):
     steps: dict[StepKind, UtcDatetime] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list, description="sorted by (at, department)")
     emitted: list[str] = Field(default_factory=list, description="'deadline:kind', sorted")
+    # issue 27: what the steps said, and the verdicts on the actions judged (rules.py)
+    verification: Verification | None = None
+    callback_outcome: str | None = None
+    satisfaction: str | None = None
+    reroute_requested_at: UtcDatetime | None = Field(None, description="the latest request")
+    reroute_refused_at: UtcDatetime | None = Field(None, description="the latest refusal")
+    verdicts: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="action_id → {'event': …} or {'refused': message}"
+    )
 
     @property
     def closed_at(self) -> datetime | None:
@@ -143,6 +170,21 @@ class Case(BaseModel):
     @property
     def responsible_department(self) -> str:
         return self.routes[-1].department_code if self.routes else self.department_code
+
+    @property
+    def reroute_pending(self) -> bool:
+        """A 退单 request the office has not answered (by a route or a refusal) yet."""
+        asked = self.reroute_requested_at
+        if asked is None:
+            return False
+        answers = [r.at for r in self.routes] + [self.reroute_refused_at or asked - _TICK]
+        return max(answers) < asked
+
+    @property
+    def appeal_pending(self) -> bool:
+        return "appealed" in self.steps and not (
+            "appeal_upheld" in self.steps or "appeal_rejected" in self.steps
+        )
 
     @property
     def is_finished(self) -> bool:
@@ -258,12 +300,38 @@ def apply_event(case: Case, event: CaseEvent, policy: CasePolicy | None = None) 
         return True
     if event.event == "suspect_confirmed" or event.event == "suspect_cleared":
         return False  # a review of a suspect evaluation is not a step of its follow-up
+    if event.event == "reroute_requested" or event.event == "reroute_refused":
+        return _latest_reroute(case, event)
     kind: StepKind = event.event
     known = case.steps.get(kind)
     if known is not None and known <= event.at:
         return False
     case.steps[kind] = event.at
+    _details(case, event)
     return True
+
+
+def _latest_reroute(case: Case, event: CaseEvent) -> bool:
+    field = "reroute_requested_at" if event.event == "reroute_requested" else "reroute_refused_at"
+    known = getattr(case, field)
+    if known is not None and known >= event.at:
+        return False
+    setattr(case, field, event.at)
+    return True
+
+
+def _details(case: Case, event: CaseEvent) -> None:
+    """What the earliest report of a step said, beside its time."""
+    if event.event == "verified" and event.truthful is not None:
+        case.verification = Verification(
+            truthful=event.truthful,
+            reasonable=bool(event.reasonable),
+            category=event.category or "other",
+        )
+    elif event.event == "called_back":
+        case.callback_outcome = event.outcome
+    elif event.event == "rectification_rated":
+        case.satisfaction = event.satisfaction
 
 
 def pending_warnings(case: Case, now: datetime) -> list[CaseWarning]:
@@ -363,6 +431,15 @@ class CaseBook:
             for cid, s in self._own()
             if "pending" in s
         }
+
+    def case(self, case_id: str) -> Case | None:
+        """The open case of that id, if any (events waiting for their case are not one)."""
+        stored = self._state.get(self._name(case_id))
+        return None if stored is None or "pending" in stored else Case.from_state(stored)
+
+    def save(self, case: Case) -> None:
+        """Keep a case changed outside the book (a verdict on an action, rules.py)."""
+        self._save(case)
 
     def open_from_evaluation(self, evaluation: Evaluation) -> Case | None:
         """Open the case of a bad review (no-op if open); None for a review that is not bad."""

@@ -21,11 +21,13 @@ from collections.abc import Iterable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.actions import parse_case_action
 from schemas.cases import SUSPECT_REVIEW_EVENTS, parse_case_event
 from schemas.codes import RejectReason
 from streams import metrics
 from streams.cases.book import CaseBook, CasePolicy
 from streams.cases.deadlines import WorkingCalendar
+from streams.cases.rules import Refusal, decide
 from streams.outbox import OutboxPort
 from streams.records import Record
 from streams.rejections import Rejections
@@ -47,6 +49,8 @@ class CaseStep:
         outbox: OutboxPort,
         warnings_topic: str,
         rejections: Rejections,
+        events_topic: str = "cases.events",
+        actions_topic: str = "cases.actions",
     ) -> None:
         self.calendar = calendar
         self.policy = policy
@@ -54,6 +58,8 @@ class CaseStep:
         self._outbox = outbox
         self._warnings_topic = warnings_topic
         self._rejections = rejections
+        self._events_topic = events_topic
+        self._actions_topic = actions_topic
         self._books: dict[int, CaseBook] = {}
         self.clocks: dict[int, datetime] = {}
         # per partition: the offset after the newest event read, and how far the newest
@@ -72,8 +78,11 @@ class CaseStep:
     def process(self, records: Iterable[Record], wall: float | None = None) -> None:
         self._wall = time.time() if wall is None else wall
         for record in records:
-            self._next_offset[record.partition] = record.offset + 1
             try:
+                if record.topic == self._actions_topic:
+                    self._act(record)
+                    continue
+                self._next_offset[record.partition] = record.offset + 1
                 self._one(record)
             except Exception as exc:  # one event's bug must not stop the others
                 log.exception("internal error on %s", record.source)
@@ -96,6 +105,26 @@ class CaseStep:
             self.clocks[record.partition] = parsed.at
             self.lags[record.partition] = max(0.0, self._wall - parsed.at.timestamp())
         self._warn(record.partition)
+
+    def _act(self, record: Record) -> None:
+        """Judge a person's action (rules.py): accepted, its event goes to cases.events and
+        into the case at once, so the next action in the batch sees it; refused, the action
+        lands on ratings.rejected with the reason."""
+        parsed = parse_case_action(record.value)
+        if isinstance(parsed, tuple):
+            self._rejections.reject(record, *parsed)
+            return
+        book = self.book(record.partition)
+        case = book.case(parsed.case_id)
+        verdict = decide(case, parsed)
+        if case is not None:
+            book.save(case)  # the verdict is recorded, also for a refusal
+        if isinstance(verdict, Refusal):
+            self._rejections.reject(record, RejectReason.ACTION_REFUSED, verdict.message)
+            metrics.case_actions.labels(action=parsed.action, verdict="refused").inc()
+            return
+        self._outbox.add(self._events_topic, verdict.kafka_key(), verdict.to_json_bytes())
+        metrics.case_actions.labels(action=parsed.action, verdict="accepted").inc()
 
     def _warn(self, partition: int) -> None:
         book, clock = self.book(partition), self.clocks[partition]

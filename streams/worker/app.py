@@ -182,7 +182,7 @@ def _ingest_agent(worker: Worker) -> None:
 
 
 def _follow_up_agent(worker: Worker, step: StepName) -> None:
-    (route,) = routes_of(worker.settings, step)
+    route = routes_of(worker.settings, step)[0]  # the cases step reads two, alike
     # as long as ingest waits to fill a batch: what the follow-up half does last in a burst
     # (the screening of its last evaluations) waits no longer than that
     within = worker.settings.batch_within_s
@@ -196,4 +196,5 @@ def _follow_up_agent(worker: Worker, step: StepName) -> None:
                 await rebuild_screening(worker, min(record.offset for record in records))
             feed(worker.steps, step, records)
             await worker.send()
-            worker.progress.followed_up(route.topic, len(records))
+            for topic in {record.topic for record in records}:
+                worker.progress.followed_up(topic, sum(record.topic == topic for record in records))

@@ -66,6 +66,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_windows": f"t{tag}.satisfaction.windows",
         "topic_alerts": f"t{tag}.alerts.spikes",
         "topic_cases": f"t{tag}.cases.events",
+        "topic_case_actions": f"t{tag}.cases.actions",
         "topic_case_warnings": f"t{tag}.alerts.cases",
         "topic_suspect": f"t{tag}.ratings.suspect",
         "topic_partitions": 2,

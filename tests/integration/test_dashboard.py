@@ -26,6 +26,7 @@ from sinks.rows import (
     ALERTS_COLUMNS,
     CASE_EVENTS_COLUMNS,
     CASE_WARNINGS_COLUMNS,
+    NO_ACTION,
     PARTIALS_COLUMNS,
     RATINGS_COLUMNS,
 )
@@ -192,7 +193,7 @@ def case_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
             "callback_due_at": utc(callback),
             "rectification_due_at": utc(rectify),
         }
-        return tuple(values[c] for c in CASE_EVENTS_COLUMNS)
+        return tuple({**NO_ACTION, **values}[c] for c in CASE_EVENTS_COLUMNS)
 
     def step(case: str, event: str, dept: str, at: int) -> tuple[Any, ...]:
         values = {
@@ -207,7 +208,7 @@ def case_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
             "callback_due_at": utc(0),
             "rectification_due_at": utc(0),
         }
-        return tuple(values[c] for c in CASE_EVENTS_COLUMNS)
+        return tuple({**NO_ACTION, **values}[c] for c in CASE_EVENTS_COLUMNS)
 
     day = 86_400
     events = [

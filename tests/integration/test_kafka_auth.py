@@ -165,6 +165,7 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         "topic_windows": f"satisfaction.windows-{tag}",
         "topic_alerts": f"alerts.spikes-{tag}",
         "topic_cases": f"cases.events-{tag}",
+        "topic_case_actions": f"cases.actions-{tag}",
         "topic_case_warnings": f"alerts.cases-{tag}",
         "topic_suspect": f"ratings.suspect-{tag}",
         "app_id": f"haochaping-t{tag}",
@@ -192,8 +193,9 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         )
         wait_until(
             "the rejected messages to land",
-            lambda: scalar(clickhouse, "SELECT count() FROM rejected FINAL")
-            >= len(messages) - valid,
+            lambda: (
+                scalar(clickhouse, "SELECT count() FROM rejected FINAL") >= len(messages) - valid
+            ),
             timeout=60,
             services=(worker, sink),
         )

@@ -172,6 +172,7 @@ def test_every_reject_reason_has_a_bilingual_description() -> None:
         "future_event",
         "duplicate_transaction",
         "sink_refused",
+        "action_refused",
         "internal_error",
     }
     assert {r.value for r in RejectReason} == expected

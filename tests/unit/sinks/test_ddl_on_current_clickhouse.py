@@ -29,7 +29,7 @@ from reports import queries
 from runtime.clock import CHINA
 from schemas.codes import REVIEW_TAGS
 from sinks.migrate import load_migrations
-from sinks.rows import CASE_EVENTS_COLUMNS, CASE_WARNINGS_COLUMNS
+from sinks.rows import CASE_EVENTS_COLUMNS, CASE_WARNINGS_COLUMNS, NO_ACTION
 
 Rows = Callable[..., list[tuple[Any, ...]]]
 Insert = Callable[[str, Sequence[str], list[tuple[Any, ...]]], None]
@@ -685,13 +685,19 @@ _NO = sh("1970-01-01 08:00:00")  # epoch 0, written as Shanghai wall-clock
 
 
 def case_event(
-    case_id: str, event: str, at: str, dept: str, due: tuple[str, str] | None = None
+    case_id: str,
+    event: str,
+    at: str,
+    dept: str,
+    due: tuple[str, str] | None = None,
+    **action: Any,
 ) -> tuple[Any, ...]:
     opened = event == "opened"
     return (
         case_id, event, sh(at), dept, "x", "S1" if opened else "", 1 if opened else 0,
         sh(at) if opened else _NO,
         sh(due[0]) if due else _NO, sh(due[1]) if due else _NO,
+        *{**NO_ACTION, **action}.values(),
     )  # fmt: skip
 
 
@@ -717,6 +723,21 @@ CASE_EVENTS = [
     case_event("k4", "called_back", "2024-02-28 10:00:00", "D2"),
     case_event("k4", "opened", "2024-03-05 10:00:00", "D2",
                ("2024-03-06 10:00:00", "2024-03-19 10:00:00")),
+    # k1's and k2's loop as the office and the departments walked it (issue 27): k2 was
+    # routed to D2, which asked to send it back (refused), verified it 属实 and rated
+    case_event("k1", "verified", "2024-03-01 11:00:00", "D1", action_id="a1", truthful=1,
+               reasonable=1, category="attitude"),
+    case_event("k1", "called_back", "2024-03-01 12:00:00", "D1", action_id="a2",
+               outcome="reached"),
+    case_event("k1", "rectification_rated", "2024-03-12 12:00:00", "D1", action_id="a3",
+               satisfaction="basically_satisfied"),
+    case_event("k2", "routed", "2024-03-02 11:00:00", "D2", action_id="a4"),
+    case_event("k2", "reroute_requested", "2024-03-02 12:00:00", "D2", action_id="a5"),
+    case_event("k2", "reroute_refused", "2024-03-02 13:00:00", "D2", action_id="a6"),
+    case_event("k2", "verified", "2024-03-02 14:00:00", "D2", action_id="a7", truthful=0,
+               reasonable=0, category="policy"),
+    case_event("k2", "called_back", "2024-03-02 15:00:00", "D2", action_id="a8",
+               outcome="unreachable"),
     # k5: never opened; k6: opened after the range
     case_event("k5", "called_back", "2024-03-05 10:00:00", "D1"),
     case_event("k6", "opened", "2024-04-02 10:00:00", "D1",
@@ -767,6 +788,28 @@ def test_case_indicators_from_the_case_state_match_the_cases_view(cases_db: Chdb
     assert found == [tuple(r) for r in oracle]
     only_d2 = cases_db.rows(queries.CASE_INDICATORS, {**march, "department": "D2"})
     assert [tuple(r) for r in only_d2] == [("D2", 2, 1, 0, 0, 1)]
+
+
+def test_the_loop_indicators_count_each_case_once_per_department_it_ended_with(
+    cases_db: Chdb,
+) -> None:
+    found = [
+        tuple(r)
+        for r in cases_db.rows(
+            "SELECT department_code, toString(month), cases, verified_cases, truthful_cases, "
+            "routed_cases, reroute_requests, reroutes_refused, reached_callbacks, "
+            "rated_rectifications, satisfied_rectifications, appeals_upheld, "
+            "rectification_satisfaction_rate FROM case_loop_monthly "
+            "ORDER BY department_code, month"
+        )
+    ]
+    assert found == [
+        # k1 (verified 属实, reached, rated 基本满意)
+        ("D1", "2024-03-01", 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 1.0),
+        ("D1", "2024-04-01", 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0),  # k6
+        # k2 (routed here: counted against D2, where it ended), k3 (upheld), k4
+        ("D2", "2024-03-01", 3, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0.0),
+    ]
 
 
 def test_open_deadlines_from_the_case_state(cases_db: Chdb) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from reports import suspects as report
 from sinks.migrate import load_migrations
-from sinks.rows import CASE_EVENTS_COLUMNS, SUSPECTS_COLUMNS
+from sinks.rows import CASE_EVENTS_COLUMNS, NO_ACTION, SUSPECTS_COLUMNS
 from tests.unit.sinks.test_ddl_on_current_clickhouse import Chdb, sh
 
 RATINGS_COLUMNS = (
@@ -43,7 +43,7 @@ NO = sh("1970-01-01 08:00:00")
 
 
 def event(case_id: str, kind: str, at: str) -> tuple:
-    return (case_id, kind, sh(at), "D1", "x", "", 0, NO, NO, NO)
+    return (case_id, kind, sh(at), "D1", "x", "", 0, NO, NO, NO, *NO_ACTION.values())
 
 
 EVENTS = [
