@@ -75,6 +75,7 @@ def build_steps(
         rejections=rejections,
         events_topic=settings.topic_cases,
         actions_topic=settings.topic_case_actions,
+        clock_skew_s=settings.clock_skew_s,
     )
     # its state is rebuilt from its input, not kept in a changelog (streams/screening/step.py)
     screening = ScreenStep(

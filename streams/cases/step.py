@@ -51,6 +51,7 @@ class CaseStep:
         rejections: Rejections,
         events_topic: str = "cases.events",
         actions_topic: str = "cases.actions",
+        clock_skew_s: int = 300,
     ) -> None:
         self.calendar = calendar
         self.policy = policy
@@ -60,6 +61,7 @@ class CaseStep:
         self._rejections = rejections
         self._events_topic = events_topic
         self._actions_topic = actions_topic
+        self._clock_skew_s = clock_skew_s
         self._books: dict[int, CaseBook] = {}
         self.clocks: dict[int, datetime] = {}
         # per partition: the offset after the newest event read, and how far the newest
@@ -113,6 +115,12 @@ class CaseStep:
         parsed = parse_case_action(record.value)
         if isinstance(parsed, tuple):
             self._rejections.reject(record, *parsed)
+            return
+        if parsed.at.timestamp() > record.timestamp + self._clock_skew_s:
+            # its event would move the partition's case clock into the future: every
+            # deadline before it would warn at once
+            message = f"at: is more than {self._clock_skew_s} s after the action was sent"
+            self._rejections.reject(record, RejectReason.FUTURE_EVENT, message)
             return
         book = self.book(record.partition)
         case = book.case(parsed.case_id)

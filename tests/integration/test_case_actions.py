@@ -46,7 +46,8 @@ def actions(case_id: str, home: str, start: datetime) -> list[dict[str, Any]]:
         {
             "action_id": f"{case_id}-{n}",
             "case_id": case_id,
-            "at": (start + timedelta(minutes=n)).isoformat(),
+            # a second apart, after the opening: within the clock skew of their sending
+            "at": (start + timedelta(seconds=n)).isoformat(),
             **step,
         }
         for n, step in enumerate(steps, start=1)
@@ -71,7 +72,6 @@ def test_a_case_walks_the_loop_through_kafka_and_clickhouse(
     now = datetime.now(UTC)
     review = Simulator(seed=27).evaluation(now - timedelta(minutes=5), level=1)
     case_id, home = review["evaluation_id"], review["department_code"]
-    planned = actions(case_id, home, now)
 
     def events() -> list[str]:
         rows = clickhouse.execute(
@@ -85,6 +85,7 @@ def test_a_case_walks_the_loop_through_kafka_and_clickhouse(
     try:
         send(settings, [(message_key(review), json.dumps(review).encode())])
         wait_until("the case to open", lambda: "opened" in events(), services=[worker, sink])
+        planned = actions(case_id, home, datetime.now(UTC))
         produce(settings, planned[:5])
         wait_until(
             "the first actions' events",

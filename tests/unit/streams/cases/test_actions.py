@@ -119,3 +119,26 @@ def test_a_malformed_action_is_rejected_with_its_reason() -> None:
     reasons = sorted((r["reason"], r["message"]) for r in pipe.values(SETTINGS.topic_rejected))
     assert reasons[0][0] == "missing_field" and "truthful" in reasons[0][1]
     assert reasons[1][0] == "not_json"
+
+
+def test_an_action_dated_in_the_future_is_refused_not_let_move_the_case_clock() -> None:
+    pipe = InMemoryPipeline(SETTINGS)
+    review = Simulator(seed=3).evaluation(RECEIVED - timedelta(hours=1), level=1)
+    case_id = review["evaluation_id"]
+    pipe.send_raw([(case_id.encode(), json.dumps(review).encode())], RECEIVED.timestamp())
+    pipe.run()
+    future = {
+        "action_id": "f1",
+        "case_id": case_id,
+        "action": "close",
+        "at": (RECEIVED + timedelta(days=30)).isoformat(),
+        "actor": "office-1",
+        "actor_role": "office",
+    }
+    pipe.log(SETTINGS.topic_case_actions).append(
+        case_id.encode(), json.dumps(future).encode(), RECEIVED.timestamp(), None
+    )
+    pipe.run()
+    assert [e["event"] for e in pipe.values(SETTINGS.topic_cases)] == ["opened"]
+    assert [r["reason"] for r in pipe.values(SETTINGS.topic_rejected)] == ["future_event"]
+    assert pipe.values(SETTINGS.topic_case_warnings) == []  # no deadline judged 30 days on
