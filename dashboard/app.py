@@ -1,9 +1,12 @@
-"""`haochaping dashboard`: the 好差评 office's pages, their JSON and their CSV, read-only.
+"""`haochaping dashboard`: the 好差评 office's pages, their JSON and their CSV, read-only; and the
+work-order pages (workorders/: sign-in, inbox, case, 督办), which write only actions to
+``cases.actions`` for the worker to judge.
 
 Every page is a GET whose URL holds all its filters (range, month, dimension, min_total,
 sort, order), so a link shows the same view to whoever opens it. Each page has a JSON twin
-under /api/ and a CSV of each of its tables under /csv/. Nothing here writes: there is no
-other method than GET, and the ClickHouse users it logs in as are read-only (readonly=1).
+under /api/ and a CSV of each of its tables under /csv/. These pages write nothing: they
+answer GET only, and the ClickHouse users it logs in as are read-only (readonly=1); the
+work-order pages' POSTs (signed in, CSRF-checked) write to Kafka only, never to ClickHouse.
 A bad parameter is a 400 that says what is wrong; ClickHouse away is a 503 in one line.
 
 - ``params``: the query parameters, checked
@@ -13,6 +16,7 @@ A bad parameter is a 400 that says what is wrong; ClickHouse away is a 503 in on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -21,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -31,6 +36,9 @@ from dashboard.html import HERE, error_page, html_endpoint, templates
 from dashboard.pages import PAGES, Dashboard, Execute, clickhouse_executes
 from dashboard.params import BadRequest
 from runtime.settings import Settings
+from workorders.app import Desk
+from workorders.app import routes as workorder_routes
+from workorders.submit import Send, kafka_sender
 
 __all__ = ["PAGES", "clickhouse_executes", "create_app"]
 
@@ -41,14 +49,20 @@ def create_app(
     public: Execute | None = None,
     *,
     now: Callable[[], int] | None = None,
+    send: Send | None = None,
 ) -> Starlette:
+    if analyst is None or public is None:
+        default_analyst, default_public = clickhouse_executes(settings)
+        analyst, public = analyst or default_analyst, public or default_public
     board = Dashboard(settings, analyst, public, now=now)
     env = templates()
     from clickhouse_driver import errors as ch_errors
 
+    # the work-order pages read uncached: a case must show the step just taken
+    desk = Desk(settings, analyst, send or kafka_sender(settings))
     unavailable = _unavailable(env)
     app = Starlette(
-        routes=_routes(board, env),
+        routes=[*_routes(board, env), *workorder_routes(desk)],
         exception_handlers={
             BadRequest: _bad_request(env),
             ch_errors.Error: unavailable,
@@ -56,7 +70,17 @@ def create_app(
             EOFError: unavailable,
             HTTPException: _http_error(env),
         },
-        middleware=[Middleware(Hardening)],
+        middleware=[
+            Middleware(Hardening),
+            Middleware(
+                SessionMiddleware,
+                secret_key=session_key(settings),
+                session_cookie="haochaping_session",
+                max_age=max(1, math.ceil(settings.dashboard_session_hours * 3600)),
+                same_site="lax",
+                https_only=False,  # served on loopback; a TLS proxy in front sets Secure
+            ),
+        ],
     )
     # Starlette's own slash redirect writes the request's Host header into Location
     app.router.redirect_slashes = False
@@ -110,6 +134,14 @@ def _routes(board: Dashboard, env: Environment) -> list[Route | Mount]:
         Route("/csv/{page}/{table}/{code}", csv_table),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+
+def session_key(settings: Settings) -> str:
+    """The key of the session cookies: the configured one, else a random one per process."""
+    import secrets
+
+    configured = settings.dashboard_session_secret.get_secret_value()
+    return configured or secrets.token_urlsafe(32)
 
 
 Handler = Callable[[Request, Exception], Any]

@@ -398,6 +398,29 @@ class Settings(BaseSettings):
     dashboard_min_total: int = Field(
         20, ge=1, description="evaluations a department, service item or hall needs to be ranked"
     )
+    # --- the work-order pages of the dashboard (issue 27: /login, /inbox, /cases, /supervision)
+    users_file: str = Field(
+        ".deploy/users.json",
+        description="who may sign in to the work-order pages (`haochaping users add`); mode 0600",
+    )
+    dashboard_session_secret: SecretStr = Field(
+        SecretStr(""),
+        description="key that signs the session cookies (empty: a random one per process, so "
+        "a restart signs everyone out)",
+    )
+    dashboard_session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="a sign-in lasts this long"
+    )
+    dashboard_allowed_hosts: list[str] = Field(
+        ["127.0.0.1", "localhost", "::1"],
+        description="Host header values the work-order pages answer (the names users type)",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="wrong passwords for a user id or from an address before a pause"
+    )
+    login_window_s: float = Field(
+        900.0, gt=0, description="the pause, and the window the failures are counted in"
+    )
 
     # --- sink
     sink_group: str = Field("haochaping-sink", description="consumer group of the ClickHouse sink")

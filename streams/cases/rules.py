@@ -15,10 +15,11 @@ the office):
 * the department the case is with now (its last route) asks for a 退单, verifies (核实), calls
   back (回访), rectifies (整改) and appeals; any other department is refused;
 * the citizen's rating of a rectification is recorded by that department or by the office;
-* order: a closed case takes no action; a rectification needs a 核实 that found the review
-  属实 (a review found untrue is appealed, not rectified); a rating needs the rectification;
-  one 核实, one rectification, one rating per case; one 退单 request and one appeal open at a
-  time, and the office can only answer one that is open.
+* order: a closed case takes no action; a department that verified a case can no longer
+  ask to send it back; a rectification needs a 核实 that found the review 属实 (a review
+  found untrue is appealed, not rectified); a rating needs the rectification; one 核实, one
+  rectification, one rating per case; one 退单 request and one appeal open at a time, and
+  the office can only answer one that is open.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ def _when(case: Case, action: CaseAction) -> Refusal | None:
         return Refusal("案件已在该部门", "the case is already with that department")
     if kind == "request_reroute" and case.reroute_pending:
         return Refusal("已申请退单, 等待办公室答复", "a re-routing request is waiting already")
+    if kind == "request_reroute" and case.verification is not None:
+        return Refusal("已核实的案件不能退单", "a verified case is not sent back")
     if kind == "refuse_reroute" and not case.reroute_pending:
         return Refusal("没有待答复的退单申请", "no re-routing request is waiting")
     if kind == "verify" and case.verification is not None:

@@ -3,6 +3,7 @@ database per test, and the worker and sink run as the separate processes they ar
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -99,6 +100,8 @@ def env_for(settings: Settings) -> dict[str, str]:
         # str() of a SecretStr is its mask; the child process needs the value itself
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
+        if isinstance(value, list | dict):
+            value = json.dumps(value)  # pydantic-settings reads a complex value as JSON
         env[f"HAOCHAPING_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"
     return env

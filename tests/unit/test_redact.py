@@ -56,6 +56,7 @@ def test_every_secret_setting_is_a_secret_str() -> None:
         "clickhouse_password",
         "clickhouse_analyst_password",
         "clickhouse_public_password",
+        "dashboard_session_secret",
     }
     assert [n for n in named if Settings.model_fields[n].annotation is not SecretStr] == []
 

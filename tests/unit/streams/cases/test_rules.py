@@ -134,6 +134,7 @@ def test_after_a_route_the_new_department_acts_and_the_old_one_cannot() -> None:
         (["verified", "rectified"], "rectify", {}, "已整改"),
         ([], "refuse_reroute", {}, "没有待答复的退单申请"),
         (["reroute_requested"], "request_reroute", {}, "已申请退单"),
+        (["verified"], "request_reroute", {}, "已核实的案件不能退单"),
         ([], "uphold_appeal", {}, "没有待复核的申诉"),
         (["appealed"], "appeal", {}, "已提出申诉"),
         (["appealed", "appeal_rejected"], "reject_appeal", {}, "没有待复核的申诉"),
