@@ -312,6 +312,12 @@ class Settings(BaseSettings):
     case_rectification_working_days: int = Field(
         15, ge=1, description="working days to rectify and report back after a bad review"
     )
+    case_escalate_working_days: int = Field(
+        3,
+        ge=1,
+        description="督办: a deadline still missed this many working days after it escalates "
+        "(escalated_1 on alerts.cases), and twice as many after it again (escalated_2)",
+    )
     case_retention_days: int = Field(
         35,
         ge=31,

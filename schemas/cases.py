@@ -60,7 +60,8 @@ CaseEventKind = Literal[
 SUSPECT_REVIEW_EVENTS: Final[tuple[str, ...]] = ("suspect_confirmed", "suspect_cleared")
 CASE_EVENT_KINDS: Final[tuple[str, ...]] = CaseEventKind.__args__  # type: ignore[attr-defined]
 Deadline = Literal["callback", "rectification"]
-WarningKind = Literal["due_soon", "overdue"]
+# escalated_1 / _2: the deadline is still missed N and 2N working days after it (督办 levels)
+WarningKind = Literal["due_soon", "overdue", "escalated_1", "escalated_2"]
 
 EARLIEST_AT: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AT: Final = datetime(2100, 1, 1, tzinfo=UTC)

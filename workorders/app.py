@@ -90,5 +90,7 @@ def routes(desk: Desk) -> list[Route]:
         Route("/logout", guarded(pages.logout), methods=["POST"]),
         Route("/inbox", guarded(pages.inbox)),
         Route("/supervision", guarded(pages.supervision)),
+        Route("/audit", guarded(pages.audit)),
+        Route("/suspects", guarded(pages.suspects), methods=["GET", "POST"]),
         Route("/cases/{case_id}", guarded(pages.case), methods=["GET", "POST"]),
     ]

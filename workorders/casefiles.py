@@ -32,6 +32,12 @@ FROM ratings FINAL
 WHERE evaluation_id = %(case_id)s
 LIMIT 1
 """
+FOLLOW_UP: Final = """
+SELECT real_name, follow_up_level, toUnixTimestamp(follow_up_at)
+FROM case_follow_ups
+WHERE case_id = %(case_id)s
+LIMIT 1
+"""
 OPEN_CASES: Final = """
 SELECT case_id, if(routed_to = '', department_code, routed_to) AS responsible, service_code,
        level, toUnixTimestamp(opened_at), toUnixTimestamp(callback_due_at),
@@ -53,10 +59,37 @@ HAVING (asked > answered) OR (appeals > decided)
 ORDER BY case_id
 LIMIT 200
 """
+ESCALATED: Final = """
+SELECT case_id, max(multiIf(kind = 'escalated_2', 2, kind = 'escalated_1', 1, 0)) AS level
+FROM case_warnings FINAL
+WHERE kind IN ('escalated_1', 'escalated_2')
+GROUP BY case_id
+"""
+INTERVIEWS: Final = """
+SELECT department_code, toString(second_month), first_rate, second_rate
+FROM interview_list
+ORDER BY second_month DESC, department_code
+LIMIT 24
+"""
+AUDIT: Final = """
+SELECT toUnixTimestamp(at), actor, case_id, step, verdict, why
+FROM action_audit
+ORDER BY at DESC, action_id
+LIMIT %(limit)s
+"""
+PENDING_SUSPECTS: Final = """
+SELECT evaluation_id, reasons, round(score, 2), department_code, service_code, channel, level,
+       hall_code, window_code, staff_id, toUnixTimestamp(evaluated_at)
+FROM suspect_reviews
+WHERE status = 'pending'
+ORDER BY score DESC, evaluated_at DESC, evaluation_id
+LIMIT %(limit)s
+"""
 LOOP_OF_MONTH: Final = """
 SELECT department_code, cases, verified_cases, routed_cases, reroute_requests,
        reroutes_refused, reached_callbacks, reached_callback_rate, rated_rectifications,
-       rectification_satisfaction_rate, appeals_upheld
+       rectification_satisfaction_rate, appeals_upheld, real_name_cases,
+       real_name_callback_rate, follow_ups, follow_up_satisfaction_rate
 FROM case_loop_monthly
 WHERE month = toDate(%(month)s) AND (%(all)s = 1 OR department_code IN %(departments)s)
 ORDER BY department_code

@@ -106,8 +106,12 @@ async def supervision(desk: Desk, request: Request) -> Response:
     overdue = await run_in_threadpool(
         desk.read, casefiles.OPEN_CASES, {**_scope(user), "limit": 500}
     )
+    levels = dict(await run_in_threadpool(desk.read, casefiles.ESCALATED, {}))
+    interviews = await run_in_threadpool(desk.read, casefiles.INTERVIEWS, {})
     now = datetime.now(UTC)
     late = [r for r in (_inbox_row(desk, row, now) for row in overdue) if (r["days_left"] or 0) < 0]
+    for row in late:
+        row["level"] = levels.get(row["case_id"], 0)
     return desk.render(
         request,
         "supervision.html",
@@ -119,6 +123,23 @@ async def supervision(desk: Desk, request: Request) -> Response:
         loop=loop,
         month=month[:7],
         late=late,
+        interviews=interviews,
+    )
+
+
+async def audit(desk: Desk, request: Request) -> Response:
+    """审计: who did what with which case, and what the worker said; the office only."""
+    user = desk.user_of(request)
+    if user is None:
+        return _to_login()
+    if user.role != "office":
+        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    rows = await run_in_threadpool(desk.read, casefiles.AUDIT, {"limit": 500})
+    return desk.render(
+        request,
+        "audit.html",
+        user=user,
+        rows=[(_when(r[0]), *r[1:]) for r in rows],
     )
 
 
@@ -162,12 +183,14 @@ def _case_page(
         return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
     history = desk.read(casefiles.EVENTS_OF_CASE, {"case_id": case_id})
     review = desk.read(casefiles.REVIEW, {"case_id": case_id})
+    follow_up = desk.read(casefiles.FOLLOW_UP, {"case_id": case_id})
     return desk.render(
         request,
         "case.html",
         user=user,
         case=found,
         review=review[0] if review else None,
+        follow_up=follow_up[0] if follow_up else None,
         history=[
             {
                 "event": h[0],
@@ -214,3 +237,32 @@ def _sent(desk: Desk, request: Request, case_id: str) -> dict[str, str] | None:
     if state == "accepted":
         return {"state": state, "text": f"已办理：{casefiles.EVENT_LABELS.get(text, text)}"}
     return {"state": state, "text": f"未办理：{text}"}
+
+
+async def suspects(desk: Desk, request: Request) -> Response:
+    """The screening's suspects waiting for the office's verdict, with a button for each."""
+    user = desk.user_of(request)
+    if user is None:
+        return _to_login()
+    if user.role != "office":
+        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    if request.method == "POST":
+        form = await request.form()
+        evaluation_id = str(form.get("evaluation_id", ""))
+        if not csrf_ok(request, form.get("csrf")) or not CASE_ID.match(evaluation_id):
+            return desk.render(
+                request, "denied.html", 400, user=user, message="页面已过期，请刷新后重试"
+            )
+        try:
+            action = action_from_form(evaluation_id, form, user)
+        except FormProblem as problem:
+            return desk.render(request, "denied.html", 400, user=user, message=str(problem))
+        partition, offset = await run_in_threadpool(desk.send, action)
+        target = f"/suspects?case={evaluation_id}&sent={action.action_id}&p={partition}&o={offset}"
+        return RedirectResponse(target, status_code=303)
+    rows = await run_in_threadpool(desk.read, casefiles.PENDING_SUSPECTS, {"limit": 200})
+    case_id = request.query_params.get("case", "")
+    sent = (
+        await run_in_threadpool(_sent, desk, request, case_id) if CASE_ID.match(case_id) else None
+    )
+    return desk.render(request, "suspects.html", user=user, rows=rows, sent=sent, when=_when)

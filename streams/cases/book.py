@@ -88,6 +88,9 @@ class CasePolicy:
     # 8 h before a 24:00 deadline is 16:00 China time on the last day: still office hours.
     callback_due_soon_hours: int = 8
     rectification_due_soon_hours: int = 48
+    # 督办 levels: a deadline still missed this many working days after it escalates, and
+    # again after twice as many
+    escalate_working_days: int = default("case_escalate_working_days")
     # A department system stuck in a loop must not grow the state without bound.
     max_pending_per_case: int = 64
     max_routes_per_case: int = 32
@@ -139,6 +142,9 @@ class Case(BaseModel):
     steps: dict[StepKind, UtcDatetime] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list, description="sorted by (at, department)")
     emitted: list[str] = Field(default_factory=list, description="'deadline:kind', sorted")
+    # when each deadline escalates ('deadline:escalated_1'); a case opened before escalation
+    # existed has none and never escalates
+    escalations: dict[str, UtcDatetime] = Field(default_factory=dict)
     # issue 27: what the steps said, and the verdicts on the actions judged (rules.py)
     verification: Verification | None = None
     callback_outcome: str | None = None
@@ -199,8 +205,12 @@ class Case(BaseModel):
         done = [self.done_at(d) for d in DEADLINES]
         return max(d for d in done if d is not None) if all(done) else None
 
-    def warning_time(self, deadline: Deadline, kind: WarningKind) -> datetime:
-        return self.due[deadline] if kind == "overdue" else self.due_soon[deadline]
+    def warning_time(self, deadline: Deadline, kind: WarningKind) -> datetime | None:
+        if kind == "overdue":
+            return self.due[deadline]
+        if kind == "due_soon":
+            return self.due_soon[deadline]
+        return self.escalations.get(f"{deadline}:{kind}")
 
     def to_state(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, **self.model_dump(mode="json")}
@@ -239,7 +249,14 @@ def open_case(
     due = {d: calendar.add_working_days(opened_at, days[d]) for d in DEADLINES}
     # A reminder cannot fall due before the case exists (a huge hours_before).
     soon = {d: max(opened_at, due_soon_at(due[d], hours[d])) for d in DEADLINES}
+    step = policy.escalate_working_days
+    escalations = {
+        f"{d}:escalated_{level}": calendar.add_working_days(due[d], step * level)
+        for d in DEADLINES
+        for level in (1, 2)
+    }
     return Case(
+        escalations=escalations,
         case_id=case_id,
         department_code=department_code,
         service_code=service_code,
@@ -346,7 +363,7 @@ def pending_warnings(case: Case, now: datetime) -> list[CaseWarning]:
             continue
         for kind in KINDS:
             at = case.warning_time(deadline, kind)
-            if at > now or f"{deadline}:{kind}" in case.emitted:
+            if at is None or at > now or f"{deadline}:{kind}" in case.emitted:
                 continue
             out.append(
                 CaseWarning(
@@ -375,11 +392,11 @@ def next_warning_at(case: Case) -> datetime | None:
     if case.is_closed:
         return None
     times = [
-        case.warning_time(d, k)
+        at
         for d in DEADLINES
         if case.done_at(d) is None
         for k in KINDS
-        if f"{d}:{k}" not in case.emitted
+        if f"{d}:{k}" not in case.emitted and (at := case.warning_time(d, k)) is not None
     ]
     return min(times) if times else None
 

@@ -19,6 +19,7 @@ def policy_from(settings: Settings) -> CasePolicy:
     return CasePolicy(
         callback_working_days=s.case_callback_working_days,
         rectification_working_days=s.case_rectification_working_days,
+        escalate_working_days=s.case_escalate_working_days,
         retention_days=s.case_retention_days,
         pending_days=s.case_pending_days,
     )

@@ -126,6 +126,7 @@ def test_a_bad_review_walks_the_loop_in_the_browser(
 
     review = Simulator(seed=271).evaluation(datetime.now(UTC) - timedelta(minutes=3), level=1)
     case_id = review["evaluation_id"]
+    assert review["evaluator_id"] and review["transaction_id"]  # 实名, and a transaction
     users = Users(settings.users_file)
     users.add("office-1", "office", PASSWORD, ())
     users.add("handler-b", "department", PASSWORD, ("D-B",))
@@ -163,6 +164,19 @@ def test_a_bad_review_walks_the_loop_in_the_browser(
             case_id, "rate_rectification", {"satisfaction": "basically_satisfied"},
             "workorders-case",
         )  # fmt: skip
+        # the citizen rates the transaction again (追评, its round 2): 4 stars
+        again = {**review, "evaluation_id": f"{case_id[:-4]}beef", "evaluation_round": 2,
+                 "level": 4, "tags": ["413"], "comment": "整改后办得很顺利",
+                 "evaluated_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        send(settings, [(message_key(again), json.dumps(again).encode())])
+        follow_up = handler.page.locator(".follow-up")
+        deadline = time.monotonic() + VERDICT_TIMEOUT_MS / 1000
+        while not follow_up.count():
+            assert time.monotonic() < deadline, "the 追评 never showed on the case page"
+            time.sleep(1)
+            handler.page.goto(f"{desk_url}/cases/{case_id}")
+        expect(follow_up).to_contain_text("追评：4 星")
+        handler.shot("workorders-case")
         # nothing is left to do for the department but an appeal
         forms = handler.page.locator("form.action").evaluate_all(
             "forms => forms.map(f => f.dataset.action)"
@@ -177,8 +191,9 @@ def test_a_bad_review_walks_the_loop_in_the_browser(
         row = office.page.locator("table.loop tbody tr", has_text="D-B")
         cells = row.locator("td").all_inner_texts()
         # department, cases, verified, routed, 退单 asked, refused, reached, 回访率, rated,
-        # 整改满意率, appeals upheld
-        assert cells == ["D-B", "1", "1", "1", "1", "1", "1", "100.0%", "1", "100.0%", "0"]
+        # 整改满意率, appeals upheld, 实名差评回访率 (the review names its evaluator), 追评满意率
+        assert cells == ["D-B", "1", "1", "1", "1", "1", "1", "100.0%", "1", "100.0%", "0",
+                         "100.0%", "100.0%"]  # fmt: skip
         office.shot("workorders-supervision")
         assert office.errors == [] and handler.errors == []
     finally:

@@ -754,9 +754,35 @@ CASE_WARNINGS = [
 ]  # fmt: skip
 
 
+CASE_RATINGS_COLUMNS = ("evaluation_id", "transaction_id", "evaluation_round", "service_code",
+                        "department_code", "region_code", "channel", "level", "evaluator_hash",
+                        "evaluated_at", "ingested_at")  # fmt: skip
+CASE_RATINGS = [
+    # k1: a 实名 bad review, and its 追评 (round 2 of the transaction) at 4 stars
+    ("k1", "TK1", 1, "S1", "D1", "310101", "web", 1, "h-zhang", sh("2024-03-01 09:50:00"),
+     sh("2024-03-01 10:00:00")),
+    ("k1-again", "TK1", 2, "S1", "D1", "310101", "web", 4, "h-zhang", sh("2024-03-12 09:00:00"),
+     sh("2024-03-12 09:00:01")),
+    # k2: anonymous; k3..k6 have no landed review (an external system's cases)
+    ("k2", "TK2", 1, "S1", "D1", "310101", "web", 2, "", sh("2024-03-02 09:50:00"),
+     sh("2024-03-02 10:00:00")),
+]  # fmt: skip
+
+
+REFUSED_ACTION = (
+    "action_refused", "只有好差评办公室可以这样做 / only the office may do this",
+    '{"action_id":"a9","case_id":"k2","action":"close","at":"2024-03-02T16:00:00+08:00",'
+    '"actor":"u-b","actor_role":"department","actor_departments":["D2"]}',
+    "cases.actions", 0, 8, sh("2024-03-02 16:00:01"),
+)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def cases_db(chdb_db: Chdb) -> Iterator[Chdb]:
     db = migrated(chdb_db, CASES_DB)
+    for _ in range(2):  # a replay changes no number
+        db.insert(f"{CASES_DB}.ratings", CASE_RATINGS_COLUMNS, CASE_RATINGS)
+        db.insert(f"{CASES_DB}.rejected", REJECTED_COLUMNS, [REFUSED_ACTION])
     # in three inserts (the view runs on each), the second a replay of everything
     db.insert(f"{CASES_DB}.case_events", CASE_EVENTS_COLUMNS, CASE_EVENTS[:6])
     db.insert(f"{CASES_DB}.case_events", CASE_EVENTS_COLUMNS, CASE_EVENTS)
@@ -810,6 +836,72 @@ def test_the_loop_indicators_count_each_case_once_per_department_it_ended_with(
         # k2 (routed here: counted against D2, where it ended), k3 (upheld), k4
         ("D2", "2024-03-01", 3, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0.0),
     ]
+
+
+def test_real_name_call_backs_and_follow_ups_per_department(cases_db: Chdb) -> None:
+    found = [
+        tuple(r)
+        for r in cases_db.rows(
+            "SELECT department_code, toString(month), real_name_cases, real_name_reached, "
+            "anonymous_cases, follow_ups, satisfied_follow_ups, real_name_callback_rate, "
+            "follow_up_satisfaction_rate FROM case_loop_monthly ORDER BY department_code, month"
+        )
+    ]
+    assert found == [
+        ("D1", "2024-03-01", 1, 1, 0, 1, 1, 1.0, 1.0),  # k1: 实名, reached, 追评 4★
+        ("D1", "2024-04-01", 0, 0, 0, 0, 0, 0.0, 0.0),
+        ("D2", "2024-03-01", 0, 0, 1, 0, 0, 0.0, 0.0),  # k2 anonymous (unreachable anyway)
+    ]
+    follow_ups = cases_db.rows(
+        "SELECT case_id, real_name, follow_up_level FROM case_follow_ups ORDER BY case_id"
+    )
+    # the 追评 itself is no bad review: it has no row; k1's is its later round
+    assert [tuple(r) for r in follow_ups] == [("k1", 1, 4), ("k2", 0, 0)]
+
+
+def test_the_audit_shows_accepted_and_refused_actions_with_their_user(cases_db: Chdb) -> None:
+    rows = [
+        tuple(r)
+        for r in cases_db.rows(
+            "SELECT action_id, actor, case_id, step, verdict, why FROM action_audit "
+            "ORDER BY action_id"
+        )
+    ]
+    assert [r[0] for r in rows] == [f"a{n}" for n in range(1, 10)]  # once each, replay or not
+    assert rows[-1] == ("a9", "u-b", "k2", "close", "refused",
+                        "只有好差评办公室可以这样做 / only the office may do this")  # fmt: skip
+    assert rows[0][3:5] == ("verified", "accepted")
+
+
+INTERVIEW_DB = "haochaping_interview"
+
+
+def test_a_department_last_two_months_running_is_listed_for_an_interview(chdb_db: Chdb) -> None:
+    current = chdb_db.rows("SELECT currentDatabase()")[0][0]  # the module's fixtures set one
+    db = migrated(chdb_db, INTERVIEW_DB)
+    db.execute(f"USE {current}")
+    columns = ("evaluation_id", "transaction_id", "service_code", "department_code",
+               "region_code", "channel", "level", "evaluated_at", "ingested_at")  # fmt: skip
+    # bad reviews of 20 per department and month: D3 worst in March and April, D2 in May;
+    # D4 has only 5 evaluations, all bad: too few to be ranked
+    bad = {("2024-03", "D1"): 1, ("2024-03", "D2"): 2, ("2024-03", "D3"): 6,
+           ("2024-04", "D1"): 0, ("2024-04", "D2"): 3, ("2024-04", "D3"): 5,
+           ("2024-05", "D1"): 2, ("2024-05", "D2"): 9, ("2024-05", "D3"): 1}  # fmt: skip
+    rows = []
+    for (month, dept), bad_count in bad.items():
+        for n in range(20):
+            at = sh(f"{month}-10 10:{n:02d}:00")
+            level = 1 if n < bad_count else 5
+            rows.append((f"{dept}-{month}-{n}", f"T{dept}{month}{n}", "S1", dept, "310101",
+                         "web", level, at, at))  # fmt: skip
+    rows += [(f"D4-{n}", f"TD4{n}", "S1", "D4", "310101", "web", 1, sh("2024-04-10 10:00:00"),
+              sh("2024-04-10 10:00:00")) for n in range(5)]  # fmt: skip
+    db.insert(f"{INTERVIEW_DB}.ratings", columns, rows)
+    found = db.rows(
+        f"SELECT department_code, toString(second_month), first_rate, second_rate "
+        f"FROM {INTERVIEW_DB}.interview_list"
+    )
+    assert [tuple(r) for r in found] == [("D3", "2024-04-01", 0.7, 0.75)]
 
 
 def test_open_deadlines_from_the_case_state(cases_db: Chdb) -> None:

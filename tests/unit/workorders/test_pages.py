@@ -30,6 +30,24 @@ class Fakes:
     def read(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         if sql == casefiles.EVENTS_OF_CASE:
             return CASE_ROWS if params["case_id"] == "E1" else []
+        if sql == casefiles.OPEN_CASES:
+            # E1: never called back, its deadline long past
+            return [("E1", "D-A", "S1", 1, OPENED, OPENED + 86_400, OPENED + 20 * 86_400, 0, 0, "")]
+        if sql == casefiles.ESCALATED:
+            return [("E1", 2)]
+        if sql == casefiles.WAITING:
+            return [("E1", "D-A", OPENED + 60, OPENED, 0, 0)]  # a 退单 request unanswered
+        if sql == casefiles.LOOP_OF_MONTH:
+            return [("D-A", 4, 3, 1, 1, 0, 2, 0.5, 1, 1.0, 0, 2, 0.5, 0, 0.0)]
+        if sql == casefiles.INTERVIEWS:
+            return [("D-C", "2025-10-01", 0.81, 0.79)]
+        if sql == casefiles.AUDIT:
+            return [
+                (OPENED + 60, "handler-b", "E1", "close", "refused", "只有好差评办公室可以这样做")
+            ]
+        if sql == casefiles.PENDING_SUSPECTS:
+            return [("S9", ["staff_farming"], 0.9, "D-A", "S1", "counter", 5, "H1", "W1", "P1",
+                     OPENED)]  # fmt: skip
         if sql == submit.VERDICT_REFUSAL:
             return [("只有好差评办公室可以这样做 / only the office may do this",)]
         return []
@@ -51,9 +69,7 @@ def settings(tmp_path: Path) -> Settings:
     users.add("handler-a", "department", PASSWORD, ("D-A",))
     users.add("handler-b", "department", PASSWORD, ("D-B",))
     users.add("analyst-1", "analyst", PASSWORD, ())
-    return Settings(
-        users_file=str(tmp_path / "users.json"), dashboard_allowed_hosts=["testserver"]
-    )
+    return Settings(users_file=str(tmp_path / "users.json"), dashboard_allowed_hosts=["testserver"])
 
 
 def browser(settings: Settings, fakes: Fakes) -> TestClient:
@@ -142,9 +158,7 @@ def test_an_action_is_sent_stamped_with_its_user_and_its_verdict_shown(
     assert "未办理：只有好差评办公室可以这样做" in page.text
 
 
-def test_a_form_missing_a_field_says_so_and_sends_nothing(
-    settings: Settings, fakes: Fakes
-) -> None:
+def test_a_form_missing_a_field_says_so_and_sends_nothing(settings: Settings, fakes: Fakes) -> None:
     client = signed_in(settings, fakes, "handler-a")
     token = csrf(client.get("/cases/E1").text)
     page = client.post("/cases/E1", data={"csrf": token, "action": "verify"})
@@ -163,3 +177,43 @@ def test_a_disabled_user_is_signed_out_at_once(settings: Settings, fakes: Fakes)
     client = signed_in(settings, fakes, "handler-a")
     Users(settings.users_file).disable("handler-a")
     assert client.get("/inbox").headers["location"] == "/login"
+
+
+def test_the_office_supervises_waiting_requests_overdue_cases_and_the_indicators(
+    settings: Settings, fakes: Fakes
+) -> None:
+    page = signed_in(settings, fakes, "office-1").get("/supervision")
+    assert page.status_code == 200
+    text = re.sub(r"\s+", " ", page.text)
+    assert "待办公室答复（1）" in text and "退单申请" in text
+    assert "超期未办（1）" in text and "二级督办" in text
+    assert "约谈名单" in text and "D-C" in text and "79.00%" in text
+    # 实名差评回访率 50.0%, no 追评 yet: —
+    assert "<td>50.0%</td><td>—</td></tr>" in text
+
+
+def test_the_inbox_counts_the_working_days_late(settings: Settings, fakes: Fakes) -> None:
+    page = signed_in(settings, fakes, "handler-a").get("/inbox")
+    assert page.status_code == 200 and 'class="late"' in page.text
+    assert re.search(r"超期 \d+ 个工作日", page.text)
+
+
+def test_the_audit_is_the_offices(settings: Settings, fakes: Fakes) -> None:
+    page = signed_in(settings, fakes, "office-1").get("/audit")
+    assert page.status_code == 200
+    assert "handler-b" in page.text and "未办理" in page.text and "办结" in page.text
+    assert signed_in(settings, fakes, "handler-a").get("/audit").status_code == 403
+
+
+def test_the_office_confirms_a_suspect_with_one_button(settings: Settings, fakes: Fakes) -> None:
+    client = signed_in(settings, fakes, "office-1")
+    page = client.get("/suspects")
+    assert page.status_code == 200 and "staff_farming" in page.text
+    form = {"csrf": csrf(page.text), "evaluation_id": "S9", "department_code": "D-A",
+            "action": "confirm_suspect"}  # fmt: skip
+    answer = client.post("/suspects", data=form)
+    assert answer.status_code == 303
+    (action,) = fakes.sent
+    assert (action.case_id, action.action, action.actor) == ("S9", "confirm_suspect", "office-1")
+    assert "/suspects?case=S9&sent=" in answer.headers["location"]
+    assert signed_in(settings, fakes, "handler-a").get("/suspects").status_code == 403

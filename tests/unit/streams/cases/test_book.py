@@ -82,7 +82,13 @@ def test_case_before_national_day() -> None:
     assert ids(warnings_due(case, cn(2026, 11, 30))) == [
         "E1:rectification:due_soon",
         "E1:rectification:overdue",
+        # 督办: still not rectified 3 working days after the deadline (Friday 30 October,
+        # Monday 2, Tuesday 3 November), then 6
+        "E1:rectification:escalated_1",
+        "E1:rectification:escalated_2",
     ]
+    assert case.escalations["rectification:escalated_1"] == cn(2026, 11, 3)
+    assert case.escalations["rectification:escalated_2"] == cn(2026, 11, 6)
     assert next_warning_at(case) is None
     assert warnings_due(case, cn(2026, 12, 31)) == []
 
@@ -314,6 +320,9 @@ def expected_warnings(plans: list[Plan]) -> dict[str, CaseWarning]:
             for kind, t in (
                 ("due_soon", due - timedelta(hours=8 if step == "called_back" else 48)),
                 ("overdue", due),
+                # 督办: still missed 3 and 6 working days after the deadline
+                ("escalated_1", CAL.add_working_days(due, 3)),
+                ("escalated_2", CAL.add_working_days(due, 6)),
             ):
                 if t > END or (step in first and first[step] <= t) or any(c <= t for c in closes):
                     continue
@@ -378,7 +387,16 @@ def test_simulated_month(restore_every: int | None) -> None:
         # Never early, never late: each is emitted at the first call at or after its time.
         assert tick == w.at
     # Every scenario contributes what it should (scenario = case number % 8, see make_plans).
-    kinds = {(int(w.case_id[1:]) % 8, w.deadline, w.kind) for w in expected.values()}
+    kinds = {
+        (int(w.case_id[1:]) % 8, w.deadline, w.kind)
+        for w in expected.values()
+        if not w.kind.startswith("escalated")
+    }
+    escalated = {
+        (int(w.case_id[1:]) % 8, w.deadline) for w in expected.values() if w.kind == "escalated_2"
+    }
+    # never answered within the month: escalated twice
+    assert {(2, "callback"), (6, "rectification")} <= escalated
     assert kinds == {
         (1, "callback", "due_soon"),
         (1, "callback", "overdue"),
@@ -401,8 +419,8 @@ def test_simulated_month(restore_every: int | None) -> None:
 def test_pending_warnings_does_not_record() -> None:
     case = case_from_evaluation(evaluation("E1", cn(2026, 9, 30, 10)), CAL, POLICY)
     assert case is not None
-    assert len(pending_warnings(case, cn(2026, 12, 1))) == 4
-    assert len(pending_warnings(case, cn(2026, 12, 1))) == 4
+    assert len(pending_warnings(case, cn(2026, 12, 1))) == 8
+    assert len(pending_warnings(case, cn(2026, 12, 1))) == 8
     assert case.emitted == []
 
 
