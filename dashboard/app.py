@@ -80,6 +80,8 @@ def create_app(
                 same_site="lax",
                 https_only=False,  # served on loopback; a TLS proxy in front sets Secure
             ),
+            # inside the sessions: it reads the signed-in user
+            Middleware(SignedInOnly, desk=desk, open_pages=settings.dashboard_open_pages),
         ],
     )
     # Starlette's own slash redirect writes the request's Host header into Location
@@ -113,6 +115,31 @@ class Hardening(BaseHTTPMiddleware):
             response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+
+# what anyone may open without signing in: the public page and its data, the sign-in, the
+# work-order pages (they check the session themselves), files and the health check
+OPEN_PREFIXES: Final = (
+    "/public", "/api/public", "/csv/public/", "/static/", "/healthz", "/login", "/logout",
+    "/inbox", "/cases/", "/supervision", "/suspects", "/audit",
+)  # fmt: skip
+
+
+class SignedInOnly(BaseHTTPMiddleware):
+    """The office's pages, their JSON and CSV only for a signed-in user (issue 29): a page
+    sends the browser to /login, JSON and CSV answer 401."""
+
+    def __init__(self, app: Any, desk: Desk, open_pages: bool) -> None:
+        super().__init__(app)
+        self._desk, self._open_pages = desk, open_pages
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        if self._open_pages or path.startswith(OPEN_PREFIXES) or self._desk.user_of(request):
+            return await call_next(request)
+        if path.startswith(("/api/", "/csv/")):
+            return JSONResponse({"error": "请先登录 / sign in first (/login)"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
 
 
 def _routes(board: Dashboard, env: Environment) -> list[Route | Mount]:

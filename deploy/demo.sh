@@ -141,8 +141,11 @@ export HAOCHAPING_WALK_OFFICE_PASSWORD HAOCHAPING_WALK_HANDLER_PASSWORD
     --password-env HAOCHAPING_WALK_HANDLER_PASSWORD
 if "$H" walkthrough --to "$to" --url "${dashboard%/}"; then
     walked=1
-    echo "sign in at ${dashboard}login to see the case (users: haochaping users list)"
 fi
+# the office's pages need a sign-in: the demo's office user, its password in a 0600 file
+( umask 077; printf 'office-1 %s\n' "$HAOCHAPING_WALK_OFFICE_PASSWORD" >"$ROOT/.deploy/demo-login" )
+echo "sign in at ${dashboard}login as office-1, password in .deploy/demo-login (mode 0600);" \
+    "add your own users with \`haochaping users add\`"
 
 status=0
 if [[ "$walked" -ne 1 ]]; then

@@ -414,6 +414,11 @@ class Settings(BaseSettings):
         description="key that signs the session cookies (empty: a random one per process, so "
         "a restart signs everyone out)",
     )
+    dashboard_open_pages: bool = Field(
+        False,
+        description="the office's pages (all but /public) readable without signing in: only "
+        "where every local user may read comments and evaluations",
+    )
     dashboard_session_hours: float = Field(
         8.0, gt=0, le=24 * 7, description="a sign-in lasts this long"
     )

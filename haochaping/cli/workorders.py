@@ -133,35 +133,29 @@ def walkthrough(
     from workorders.walkthrough import WalkFailed, walk
 
     settings = get_settings()
-    passwords = {
-        name: os.environ.get(name, "") for name in (office_password_env, handler_password_env)
+    people = {
+        "office": (office, _password_of(office_password_env)),
+        "department": (handler, _password_of(handler_password_env)),
     }
-    for name, value in passwords.items():
-        if not value:
-            fail(f"{name} is empty or unset: it holds a password of `haochaping users add`")
     base = url or f"http://{settings.dashboard_host}:{settings.dashboard_port}"
     with one_line_errors(settings):
         case_id, to = _case_and_department(settings, case_id, to)
         console.print(f"walkthrough: case {case_id}, routed to {to}", highlight=False)
-        people = {
-            "office": (office, passwords[office_password_env]),
-            "department": (handler, passwords[handler_password_env]),
-        }
+        say = lambda line: console.print(f"walkthrough: {line}", highlight=False)  # noqa: E731
         try:
-            for _ in walk(
-                base,
-                case_id,
-                to,
-                people,
-                lambda line: console.print(f"walkthrough: {line}", highlight=False),
-                timeout,
-            ):
-                pass
+            list(walk(base, case_id, to, people, say, timeout))
         except WalkFailed as failed:
             fail(f"walkthrough: {failed}")
         except OSError as exc:
             fail(f"walkthrough: the dashboard at {base} does not answer ({exc})")
         _print_loop(settings, to)
+
+
+def _password_of(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        fail(f"{name} is empty or unset: it holds a password of `haochaping users add`")
+    return value
 
 
 def _case_and_department(

@@ -31,6 +31,7 @@ from sinks.rows import (
     RATINGS_COLUMNS,
 )
 from tests.integration.harness import secret
+from tests.signin import sign_in
 
 DEPT_A, DEPT_B = "D-A", "D-B"
 SERVICES = {"S-A1": DEPT_A, "S-A2": DEPT_A, "S-B1": DEPT_B}
@@ -250,8 +251,9 @@ def load(client: Client) -> None:
 
 
 @pytest.fixture
-def api(clickhouse: Client, settings: Settings) -> TestClient:
+def api(clickhouse: Client, settings: Settings, tmp_path: Path) -> TestClient:
     load(clickhouse)
+    settings = signing_in(settings, tmp_path)
     from sinks.clickhouse import connect
 
     client = connect(settings, analyst=True)
@@ -261,7 +263,14 @@ def api(clickhouse: Client, settings: Settings) -> TestClient:
 
     # the test database is the administrator's (harness.admin_login); the public page is
     # tested on the evaluator's own database below
-    return TestClient(create_app(settings, analyst=execute, public=execute, now=lambda: NOW))
+    app = create_app(settings, analyst=execute, public=execute, now=lambda: NOW)
+    return sign_in(TestClient(app), settings)
+
+
+def signing_in(settings: Settings, tmp_path: Path) -> Settings:
+    """The office's pages need a session: a users file, and the TestClient's host allowed."""
+    update = {"users_file": str(tmp_path / "users.json"), "dashboard_allowed_hosts": ["testserver"]}
+    return settings.model_copy(update=update)
 
 
 def get(api: TestClient, path: str) -> dict[str, Any]:
@@ -494,8 +503,15 @@ def real_users(tmp_path: Path) -> Iterator[Settings]:
         root.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
-def test_public_page_as_the_evaluator_and_read_only_logins(real_users: Settings) -> None:
-    api = TestClient(create_app(real_users))
+def test_public_page_as_the_evaluator_and_read_only_logins(
+    real_users: Settings, tmp_path: Path
+) -> None:
+    settings = signing_in(real_users, tmp_path)
+    api = TestClient(create_app(settings))
+    # the public page is open to everyone; the office's pages need a session
+    assert api.get("/api/rankings?range=7d").status_code == 401
+    assert api.get("/api/public?range=7d").status_code == 200
+    sign_in(api, settings)
     public = get(api, "/api/public?range=7d")
     assert public["totals"]["evaluations"] == 165
     assert [(r["code"], r["evaluations"], r["good_rate"]) for r in public["departments"]] == [

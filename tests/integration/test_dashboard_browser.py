@@ -22,8 +22,14 @@ from clickhouse_driver import Client
 from dashboard.app import create_app
 from runtime.settings import Settings
 from tests.integration.dashboard_data import Landed, land_demo
+from tests.signin import PASSWORD, add_user
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def settings_overrides(tmp_path: Path) -> dict[str, Any]:
+    return {"users_file": str(tmp_path / "users.json")}
 
 
 @pytest.fixture
@@ -91,13 +97,20 @@ PAGES = {
 
 
 def test_every_page_in_chromium(
-    browser: Any, base_url: str, landed: Landed, tmp_path: Path
+    browser: Any, base_url: str, landed: Landed, tmp_path: Path, settings: Settings
 ) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.set_default_timeout(30_000)
+    # the office's pages need a session (issue 29): the sign-in page sends the browser there
+    page.goto(base_url + "/")
+    assert page.url.endswith("/login")
+    page.fill("input[name=user_id]", add_user(settings))
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
 
     def visit(name: str, path: str) -> None:
         response = page.goto(base_url + path, wait_until="load")

@@ -217,3 +217,29 @@ def test_the_office_confirms_a_suspect_with_one_button(settings: Settings, fakes
     assert (action.case_id, action.action, action.actor) == ("S9", "confirm_suspect", "office-1")
     assert "/suspects?case=S9&sent=" in answer.headers["location"]
     assert signed_in(settings, fakes, "handler-a").get("/suspects").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/", 303), ("/rankings?range=7d", 303), ("/api/overview", 401), ("/csv/rankings/rows", 401)],
+)
+def test_the_offices_pages_need_a_session_and_the_public_page_does_not(
+    settings: Settings, fakes: Fakes, path: str, status: int
+) -> None:
+    client = browser(settings, fakes)
+    answer = client.get(path)
+    assert answer.status_code == status
+    if status == 303:
+        assert answer.headers["location"] == "/login"
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/public?range=7d").status_code == 200
+    # signed in, the page answers (here with no data)
+    signed = signed_in(settings, fakes, "analyst-1")
+    assert signed.get(path).status_code not in (303, 401)
+
+
+def test_the_pages_can_be_opened_to_every_local_user_by_a_setting(
+    settings: Settings, fakes: Fakes
+) -> None:
+    open_settings = settings.model_copy(update={"dashboard_open_pages": True})
+    assert browser(open_settings, fakes).get("/rankings?range=7d").status_code == 200
