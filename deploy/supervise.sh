@@ -34,7 +34,7 @@ up)
     "$BIN/supervisord" -c "$CONF"
     for _ in $(seq 1 50); do running && break; sleep 0.2; done
     running || { echo "supervisord: did not start; see $HCP_STATE/supervisord.log" >&2; exit 1; }
-    echo "supervisord: started pid $(cat "$PIDFILE"): worker (ingest and follow-up), sink, notify and dashboard (logs in .deploy/supervisor/)"
+    echo "supervisord: started pid $(cat "$PIDFILE"): worker (ingest and follow-up), sink, notify (surges and cases) and dashboard (logs in .deploy/supervisor/)"
     ;;
 down)
     if ! running; then echo "supervisord: not running"; exit 0; fi
@@ -42,14 +42,14 @@ down)
     kill -TERM "$pid"
     for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-    echo "supervisord: stopped pid $pid (and the worker's two processes, the sink, notify and the dashboard)"
+    echo "supervisord: stopped pid $pid (and the worker's two processes, the sink, both notifiers and the dashboard)"
     ;;
 status)
     running || { echo "supervisord: not running"; exit 3; }
     "$BIN/supervisorctl" -c "$CONF" status || true
     ;;
 logs)
-    for name in supervisord worker follow-up sink notify dashboard; do
+    for name in supervisord worker follow-up sink notify notify-cases dashboard; do
         echo "== $HCP_STATE/$name.log"; tail -n 20 "$HCP_STATE/$name.log" 2>/dev/null || true
     done
     ;;

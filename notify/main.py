@@ -29,27 +29,24 @@ def webhook_client(settings: Settings) -> WebhookClient | None:
         raise StartRefused(f"HAOCHAPING_WEBHOOK_*: {exc}") from None
 
 
-def connect(settings: Settings) -> Any:
-    """The notifier's consumer, its group first seeded to the look-back window."""
+def connect(settings: Settings, topic: str | None = None, group: str | None = None) -> Any:
+    """The notifier's consumer of ``topic`` (alerts.spikes), its group first seeded to the
+    look-back window."""
     from kafka import KafkaConsumer
 
+    topic, group = topic or settings.topic_alerts, group or settings.notify_group
     seeder = KafkaConsumer(
         bootstrap_servers=settings.kafka_servers,
-        group_id=settings.notify_group,
+        group_id=group,
         enable_auto_commit=False,
         client_id="haochaping-notify-seed",
         **kafka_security(settings),
     )
     try:
-        seed_group(seeder, settings.topic_alerts, settings.notify_lookback_minutes * 60)
+        seed_group(seeder, topic, settings.notify_lookback_minutes * 60)
     finally:
         seeder.close()
-    return make_consumer(
-        settings,
-        [settings.topic_alerts],
-        group=settings.notify_group,
-        client_id="haochaping-notify",
-    )
+    return make_consumer(settings, [topic], group=group, client_id="haochaping-notify")
 
 
 def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
@@ -86,3 +83,59 @@ def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -
         watchdog.stop()
         consumer.close()
     say(f"notify: stopped; {runner.delivered} alert events delivered")
+
+
+def case_clients(settings: Settings) -> dict[str, WebhookClient]:
+    """One client per configured department URL ("*": every other department)."""
+    try:
+        return {
+            department: WebhookClient(
+                url, settings.case_webhook_format, timeout_s=settings.webhook_timeout_s
+            )
+            for department, url in settings.case_webhooks.items()
+        }
+    except ValueError as exc:
+        raise StartRefused(f"HAOCHAPING_CASE_WEBHOOKS: {exc}") from None
+
+
+def run_case_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
+    """alerts.cases → the departments' webhooks, grouped (notify/cases.py)."""
+    from notify.cases import CaseNotifier
+    from notify.digest import Digests
+
+    clients = case_clients(settings)
+    serve_metrics(settings.notify_cases_metrics_port)
+    stopping = stop_on_signals()
+    if not clients:
+        say("notify (cases): no department webhook (HAOCHAPING_CASE_WEBHOOKS is empty); idle")
+        stopping.wait(idle_exit_s)
+        return
+    group = f"{settings.notify_group}-cases"
+    consumer = wait_for(
+        f"notify (cases): Kafka at {settings.kafka_bootstrap}",
+        lambda: connect(settings, settings.topic_case_warnings, group),
+        say,
+    )
+    runner = CaseNotifier(
+        consumer,
+        lambda department: clients.get(department) or clients.get("*"),
+        Digests(settings.case_group_wait_s, settings.case_group_interval_s),
+        say=say,
+        should_stop=stopping.is_set,
+    )
+    watchdog = PollWatchdog(
+        LagProbe(settings, [settings.topic_case_warnings], group),
+        runner,
+        stall_s=settings.notify_stall_s,
+        say=say,
+        who="notify (cases)",
+        done="case warnings settled",
+    )
+    watchdog.start()
+    say(f"notify (cases): {settings.topic_case_warnings} → {len(clients)} department webhook(s)")
+    try:
+        runner.run(idle_exit_s=idle_exit_s)
+    finally:
+        watchdog.stop()
+        consumer.close()
+    say(f"notify (cases): stopped; {runner.delivered} case warnings delivered")

@@ -117,8 +117,14 @@ class WebhookClient:
     def deliver(self, event: AlertEvent, on_retry: Callable[[str], None] | None = None) -> Delivery:
         """Up to ``max_attempts`` POSTs of ``event``; never raises for what the receiver does.
         ``on_retry(reason)`` is called before each wait for another attempt."""
+        return self.send(event_id(event), self._body(event), on_retry)
+
+    def send(
+        self, message_id: str, body: bytes, on_retry: Callable[[str], None] | None = None
+    ) -> Delivery:
+        """Up to ``max_attempts`` POSTs of ``body`` (already in this client's format), with
+        ``message_id`` for the receiver to drop a repeat."""
         retried = on_retry or (lambda _reason: None)
-        body = self._body(event)
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=self._wait,
@@ -133,7 +139,7 @@ class WebhookClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    self._post(event, body)
+                    self._post(message_id, body)
         except _Refused as exc:
             failed.labels(reason="refused").inc()
             return Delivery("refused", str(exc))
@@ -148,10 +154,10 @@ class WebhookClient:
             return event.to_json_bytes()
         return json.dumps(render(event, self.fmt), ensure_ascii=False).encode()
 
-    def _request(self, event: AlertEvent, body: bytes) -> urllib.request.Request:
+    def _request(self, message_id: str, body: bytes) -> urllib.request.Request:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            EVENT_ID_HEADER: event_id(event),
+            EVENT_ID_HEADER: message_id,
         }
         url = self.url
         if self._secret and self.fmt == "generic":
@@ -166,9 +172,9 @@ class WebhookClient:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         return urllib.request.Request(url, data=body, headers=headers, method="POST")
 
-    def _post(self, event: AlertEvent, body: bytes) -> None:
+    def _post(self, message_id: str, body: bytes) -> None:
         try:
-            with _OPENER.open(self._request(event, body), timeout=self._timeout_s) as response:
+            with _OPENER.open(self._request(message_id, body), timeout=self._timeout_s) as response:
                 answer = response.read(65_536)
         except urllib.error.HTTPError as exc:
             status = exc.code

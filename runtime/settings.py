@@ -248,6 +248,24 @@ class Settings(BaseSettings):
     notify_metrics_port: int = Field(
         9465, description="Prometheus metrics port of the notifier (0: off)"
     )
+    # --- case warnings → each department's webhook (`haochaping notify --stream cases`)
+    case_webhooks: dict[str, str] = Field(
+        {},
+        description='JSON {"<department code>": "<url>", "*": "<url for every other>"}; empty: '
+        "the case notifier idles",
+    )
+    case_webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
+        "generic", description="body of the case webhooks: generic JSON, DingTalk or WeCom robot"
+    )
+    case_group_wait_s: float = Field(
+        30.0, ge=0, le=3600, description="a department's first warning waits this long for more"
+    )
+    case_group_interval_s: float = Field(
+        300.0, ge=0, le=86_400, description="at most one message per department this often"
+    )
+    notify_cases_metrics_port: int = Field(
+        9466, description="Prometheus metrics port of the case notifier (0: off)"
+    )
 
     # --- follow-up of bad reviews (cases)
     topic_cases: str = Field("cases.events", description="case events (routed, called_back, …)")

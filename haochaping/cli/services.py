@@ -134,12 +134,23 @@ def notify(
             min=1, max=86_400, help="stop after this many seconds without new alert events"
         ),
     ] = None,
+    stream: Annotated[
+        str,
+        typer.Option(
+            help="surges: alerts.spikes to HAOCHAPING_WEBHOOK_URL; cases: alerts.cases to each "
+            "department's webhook (HAOCHAPING_CASE_WEBHOOKS), grouped"
+        ),
+    ] = "surges",
 ) -> None:
-    """Deliver alerts.spikes to the webhook (HAOCHAPING_WEBHOOK_URL), at least once."""
-    from notify.main import run_notify
+    """Deliver alerts.spikes to the webhook (HAOCHAPING_WEBHOOK_URL), or with --stream cases
+    alerts.cases to the departments' webhooks, at least once."""
+    from notify.main import run_case_notify, run_notify
 
+    if stream not in ("surges", "cases"):
+        fail(f"--stream must be surges or cases, got {stream!r}")
+    run = run_notify if stream == "surges" else run_case_notify
     try:
-        run_notify(get_settings(), say, idle_exit_s=idle_exit)
+        run(get_settings(), say, idle_exit_s=idle_exit)
     except StartRefused as refused:
         fail(str(refused))
 

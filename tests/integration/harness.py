@@ -75,6 +75,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "sink_group": f"hcp-test-sink-{tag}",
         "notify_group": f"hcp-test-notify-{tag}",
         "notify_metrics_port": 0,
+        "notify_cases_metrics_port": 0,
         "clickhouse_database": f"hcp_test_{tag}",
         "worker_data_dir": str(tmp_path / "faust"),
         "worker_web_port": 0,
