@@ -220,9 +220,7 @@ class Screener:
                 if where:
                     self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, kept, reason)
 
-    def _count(
-        self, key: str, fact: ScreenFact, kept: ScreenFact, limit: int, reason: str
-    ) -> None:
+    def _count(self, key: str, fact: ScreenFact, kept: ScreenFact, limit: int, reason: str) -> None:
         entry = self._get(key) or {"ids": {}}
         if entry.get("over"):
             self._flag(fact, reason)

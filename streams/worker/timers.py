@@ -18,6 +18,7 @@ from streams import metrics
 from streams.ingest.step import HEARTBEAT_EVERY_S
 from streams.topology import follow_up_inputs
 from streams.worker.diagnosis import stall_evidence
+from streams.worker.gaps import fill_gaps
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -131,8 +132,16 @@ def _expire_state(worker: Worker) -> None:
 def _release_held(worker: Worker) -> None:
     @worker.app.timer(interval=5.0)
     async def release_held() -> None:
-        # records held back ahead of a gap (IngestStep.process) must not wait for ever
-        if worker.ingest.held and worker.ingest.release_overdue().accepted:
+        # records held back ahead of a gap (IngestStep.process) must not wait for ever: the
+        # gap is fetched (streams/worker/gaps.py); what is still missing after HOLD_S is gone
+        if not worker.ingest.held:
+            return
+        try:
+            fetched = await fill_gaps(worker)
+        except Exception:  # a timer that raises stops the worker; the next round tries again
+            log.exception("fetching a gap failed; trying again in 5 s")
+            fetched = 0
+        if worker.ingest.release_overdue().accepted or fetched:
             await worker.send()
 
 

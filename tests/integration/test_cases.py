@@ -183,7 +183,10 @@ def test_a_month_of_cases_across_national_day_warns_exactly_once(
         "SELECT case_id, deadline, kind, toUnixTimestamp(due_at), toUnixTimestamp(at) "
         "FROM case_warnings FINAL"
     ):
-        assert (at == due_at) if kind == "overdue" else (at < due_at), (case_id, deadline, kind)
+        if kind.startswith("escalated"):  # 督办: 3 and 6 working days after the deadline
+            assert at > due_at, (case_id, deadline, kind)
+        else:
+            assert (at == due_at) if kind == "overdue" else (at < due_at), (case_id, deadline, kind)
 
     indicators = {
         (row[0], str(row[1])): row[2:]
@@ -319,7 +322,7 @@ def test_late_bad_reviews_count_their_deadlines_from_arrival_and_early_call_back
                     clickhouse,
                     "SELECT count() FROM case_warnings FINAL WHERE deadline = 'rectification'",
                 )
-                == 4
+                == 8  # due soon, overdue and two 督办 levels, for each case
             ),
             timeout=180,
             services=[worker, sink],
@@ -345,16 +348,16 @@ def test_late_bad_reviews_count_their_deadlines_from_arrival_and_early_call_back
         assert callback_due == int(CALENDAR.add_working_days(arrival, 1).timestamp())
     assert cases[early["evaluation_id"]][2:] == (1, 1)  # called back, on time
     warned = set(clickhouse.execute("SELECT case_id, deadline, kind FROM case_warnings FINAL"))
+    kinds = ("due_soon", "overdue", "escalated_1", "escalated_2")
     assert warned == {
-        (late["evaluation_id"], "callback", "due_soon"),
-        (late["evaluation_id"], "callback", "overdue"),
-        (late["evaluation_id"], "rectification", "due_soon"),
-        (late["evaluation_id"], "rectification", "overdue"),
-        (early["evaluation_id"], "rectification", "due_soon"),
-        (early["evaluation_id"], "rectification", "overdue"),
+        *((late["evaluation_id"], "callback", kind) for kind in kinds),
+        *((late["evaluation_id"], "rectification", kind) for kind in kinds),
+        *((early["evaluation_id"], "rectification", kind) for kind in kinds),
     }
-    # the late review's warnings fell due from its arrival, not 8 days before it
-    for due_at, at in clickhouse.execute(
-        "SELECT toUnixTimestamp(due_at), toUnixTimestamp(at) FROM case_warnings FINAL"
+    # the late review's warnings fell due from its arrival, not 8 days before it; a 督办
+    # level after its deadline, the others at or before it
+    for kind, due_at, at in clickhouse.execute(
+        "SELECT kind, toUnixTimestamp(due_at), toUnixTimestamp(at) FROM case_warnings FINAL"
     ):
-        assert due_at > received[late["evaluation_id"]] and at <= due_at
+        assert due_at > received[late["evaluation_id"]]
+        assert (at > due_at) if kind.startswith("escalated") else (at <= due_at)
