@@ -35,6 +35,7 @@ from dashboard.exports import csv_endpoint
 from dashboard.html import HERE, error_page, html_endpoint, templates
 from dashboard.pages import PAGES, Dashboard, Execute, clickhouse_executes
 from dashboard.params import BadRequest
+from dashboard.throttle import PerClientLimit
 from runtime.settings import Settings
 from workorders.app import Desk
 from workorders.app import routes as workorder_routes
@@ -82,6 +83,7 @@ def create_app(
             ),
             # inside the sessions: it reads the signed-in user
             Middleware(SignedInOnly, desk=desk, open_pages=settings.dashboard_open_pages),
+            Middleware(PublicLimit, limit=PerClientLimit(settings.dashboard_public_per_minute)),
         ],
     )
     # Starlette's own slash redirect writes the request's Host header into Location
@@ -123,6 +125,29 @@ OPEN_PREFIXES: Final = (
     "/public", "/api/public", "/csv/public/", "/static/", "/healthz", "/login", "/logout",
     "/inbox", "/cases/", "/supervision", "/suspects", "/audit",
 )  # fmt: skip
+
+
+PUBLIC_PREFIXES: Final = ("/public", "/api/public", "/csv/public/")
+
+
+class PublicLimit(BaseHTTPMiddleware):
+    """At most HAOCHAPING_DASHBOARD_PUBLIC_PER_MINUTE public requests a minute per client: a
+    429 with Retry-After beyond (dashboard/throttle.py)."""
+
+    def __init__(self, app: Any, limit: PerClientLimit) -> None:
+        super().__init__(app)
+        self._limit = limit
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path.startswith(PUBLIC_PREFIXES):
+            wait = self._limit.allow(request.client.host if request.client else "?")
+            if wait:
+                return JSONResponse(
+                    {"error": "请求过于频繁，请稍后再试 / too many requests, try again later"},
+                    status_code=429,
+                    headers={"retry-after": str(max(1, round(wait)))},
+                )
+        return await call_next(request)
 
 
 class SignedInOnly(BaseHTTPMiddleware):

@@ -419,6 +419,13 @@ class Settings(BaseSettings):
         description="seconds the dashboard keeps a query's answer (0: none); pages refresh "
         "every 30 s and share it, which spares the analyst's quota",
     )
+    dashboard_public_per_minute: int = Field(
+        60,
+        ge=1,
+        le=100_000,
+        description="requests one client may make to the public page and its data a minute "
+        "(the evaluator's ClickHouse quota is shared by every anonymous visitor)",
+    )
     dashboard_min_total: int = Field(
         20, ge=1, description="evaluations a department, service item or hall needs to be ranked"
     )

@@ -44,3 +44,27 @@ def test_a_csv_cell_never_starts_a_formula() -> None:
     assert _cell(["=1", "b"], name) == "'=1；b"
     assert _cell(-3, name) == "-3" and _cell(-0.5, name) == "-0.5"
     assert _cell("市民中心", name) == "市民中心"
+
+
+def test_one_client_cannot_spend_the_public_pages_quota_for_everyone() -> None:
+    app = create_app(Settings(dashboard_public_per_minute=3), no_rows, no_rows)
+    client = TestClient(app, follow_redirects=False)
+    answers = [client.get("/api/public?range=7d").status_code for _ in range(4)]
+    assert 429 not in answers[:3] and answers[3] == 429
+    limited = client.get("/public?range=7d")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert "请求过于频繁" in limited.text
+    assert client.get("/healthz").status_code == 200  # the rest is not limited
+
+
+def test_the_limit_is_per_client_and_forgets_after_a_minute() -> None:
+    from dashboard.throttle import PerClientLimit
+
+    now = [0.0]
+    limit = PerClientLimit(2, clock=lambda: now[0])
+    assert limit.allow("a") == 0 and limit.allow("a") == 0
+    assert limit.allow("a") == 60 and limit.allow("b") == 0
+    now[0] = 30
+    assert limit.allow("a") == 30
+    now[0] = 60.5
+    assert limit.allow("a") == 0
