@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from notify.digest import Digests, Item
-from notify.messages import WECOM_MAX_BYTES, escape_markdown
+from notify.messages import WECOM_MAX_BYTES, clip_utf8, escape_markdown
 from notify.webhook import WebhookClient
 from runtime.clock import CHINA
 from schemas.cases import CaseWarning
@@ -73,10 +73,9 @@ def render_digest(department: str, warnings: list[CaseWarning], fmt: str) -> byt
             {"msgtype": "markdown", "markdown": {"title": title, "text": text}},
             ensure_ascii=False,
         ).encode()
-    clipped = text.encode()[: WECOM_MAX_BYTES - 3].decode(errors="ignore")
-    content = text if len(text.encode()) <= WECOM_MAX_BYTES else clipped + "…"
     return json.dumps(
-        {"msgtype": "markdown", "markdown": {"content": content}}, ensure_ascii=False
+        {"msgtype": "markdown", "markdown": {"content": clip_utf8(text, WECOM_MAX_BYTES)}},
+        ensure_ascii=False,
     ).encode()
 
 

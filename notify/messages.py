@@ -118,10 +118,10 @@ def _wecom_content(event: AlertEvent) -> str:
         f'### <font color="{color}">{_title(event)}</font>\n{facts}\n\n{event.summary()}\n'
         f'<font color="comment">alert_id: {event.alert_id}</font>'
     )
-    return _clip_utf8(content, WECOM_MAX_BYTES)
+    return clip_utf8(content, WECOM_MAX_BYTES)
 
 
-def _clip_utf8(text: str, max_bytes: int) -> str:
+def clip_utf8(text: str, max_bytes: int) -> str:
     data = text.encode()
     if len(data) <= max_bytes:
         return text
