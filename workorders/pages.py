@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from runtime.clock import CHINA
+from schemas.actions import CaseAction
 from workorders import casefiles
 from workorders.auth import csrf_ok, sign_in
 from workorders.submit import FormProblem, action_from_form, verdict
@@ -59,6 +60,22 @@ async def logout(desk: Desk, request: Request) -> Response:
     return _to_login()
 
 
+def _office_only(desk: Desk, request: Request, user: User | None) -> Response | None:
+    """The answer to anyone but a signed-in office user; None for the office."""
+    if user is None:
+        return _to_login()
+    if user.role != "office":
+        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    return None
+
+
+async def _send(desk: Desk, action: CaseAction, back: str) -> Response:
+    """Send an action to cases.actions and go back to ``back``, which shows its verdict."""
+    partition, offset = await run_in_threadpool(desk.send, action)
+    sent = f"sent={action.action_id}&p={partition}&o={offset}"
+    return RedirectResponse(f"{back}{'&' if '?' in back else '?'}{sent}", status_code=303)
+
+
 def _scope(user: User) -> dict[str, Any]:
     everyone = user.role in ("office", "analyst")
     return {"all": int(everyone), "departments": tuple(user.departments) or ("",)}
@@ -94,10 +111,10 @@ def _inbox_row(desk: Desk, row: tuple[Any, ...], now: datetime) -> dict[str, Any
 
 async def supervision(desk: Desk, request: Request) -> Response:
     user = desk.user_of(request)
-    if user is None:
-        return _to_login()
-    if user.role != "office":
-        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    refused = _office_only(desk, request, user)
+    if refused is not None:
+        return refused
+    assert user is not None  # _office_only refuses no user
     waiting = await run_in_threadpool(desk.read, casefiles.WAITING, {})
     month = datetime.now(CHINA).strftime("%Y-%m-01")
     loop = await run_in_threadpool(
@@ -130,10 +147,10 @@ async def supervision(desk: Desk, request: Request) -> Response:
 async def audit(desk: Desk, request: Request) -> Response:
     """审计: who did what with which case, and what the worker said; the office only."""
     user = desk.user_of(request)
-    if user is None:
-        return _to_login()
-    if user.role != "office":
-        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    refused = _office_only(desk, request, user)
+    if refused is not None:
+        return refused
+    assert user is not None  # _office_only refuses no user
     rows = await run_in_threadpool(desk.read, casefiles.AUDIT, {"limit": 500})
     return desk.render(
         request,
@@ -165,9 +182,7 @@ async def _act(desk: Desk, request: Request, user: User, case_id: str) -> Respon
         action = action_from_form(case_id, form, user)
     except FormProblem as problem:
         return await run_in_threadpool(_case_page, desk, request, user, case_id, str(problem))
-    partition, offset = await run_in_threadpool(desk.send, action)
-    target = f"/cases/{case_id}?sent={action.action_id}&p={partition}&o={offset}"
-    return RedirectResponse(target, status_code=303)
+    return await _send(desk, action, f"/cases/{case_id}")
 
 
 def _case_page(
@@ -242,10 +257,10 @@ def _sent(desk: Desk, request: Request, case_id: str) -> dict[str, str] | None:
 async def suspects(desk: Desk, request: Request) -> Response:
     """The screening's suspects waiting for the office's verdict, with a button for each."""
     user = desk.user_of(request)
-    if user is None:
-        return _to_login()
-    if user.role != "office":
-        return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
+    refused = _office_only(desk, request, user)
+    if refused is not None:
+        return refused
+    assert user is not None  # _office_only refuses no user
     if request.method == "POST":
         form = await request.form()
         evaluation_id = str(form.get("evaluation_id", ""))
@@ -257,9 +272,7 @@ async def suspects(desk: Desk, request: Request) -> Response:
             action = action_from_form(evaluation_id, form, user)
         except FormProblem as problem:
             return desk.render(request, "denied.html", 400, user=user, message=str(problem))
-        partition, offset = await run_in_threadpool(desk.send, action)
-        target = f"/suspects?case={evaluation_id}&sent={action.action_id}&p={partition}&o={offset}"
-        return RedirectResponse(target, status_code=303)
+        return await _send(desk, action, f"/suspects?case={evaluation_id}")
     rows = await run_in_threadpool(desk.read, casefiles.PENDING_SUSPECTS, {"limit": 200})
     case_id = request.query_params.get("case", "")
     sent = (
