@@ -217,7 +217,7 @@ cluster_kafka_start() {
     done
     cluster_kafka_config "$n"
     if [ ! -f "$CLUSTER_ID_FILE" ]; then
-        head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$CLUSTER_ID_FILE"
+        new_cluster_id >"$CLUSTER_ID_FILE"
     fi
     local jvm=(-Xmx"$CK_HEAP" -Xms128m -XX:+UseG1GC -Djava.awt.headless=true
         -Dlog4j2.configurationFile="$K_LOG4J" -Dkafka.logs.dir="$K_LOGS" -cp "$K_LIBS/*")

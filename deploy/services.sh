@@ -118,6 +118,18 @@ apt_install() {
 }
 
 # true if something accepts TCP connections on 127.0.0.1:$1
+# A Kafka cluster id is 16 random bytes, base64url without padding (22 chars). One that starts
+# with "-" is read by StorageTool's argument parser as an option, so (as Kafka's own
+# Uuid.randomUuid does) draw again until it does not.
+new_cluster_id() {
+    local id
+    while :; do
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        [ "${id#-}" = "$id" ] && break
+    done
+    printf '%s\n' "$id"
+}
+
 port_open() {
     timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
@@ -371,8 +383,7 @@ kafka_start() {
     kafka_config
     if [ ! -f "$K_DATA/meta.properties" ]; then
         local cid
-        # a Kafka cluster id is 16 random bytes, base64url without padding (22 chars)
-        cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        cid="$(new_cluster_id)"
         say "kafka: formatting storage (cluster id $cid)"
         java "${KAFKA_JVM[@]}" kafka.tools.StorageTool format -t "$cid" -c "$K_CONF" --ignore-formatted \
             >"$K_DIR/format.out" 2>&1 || { cat "$K_DIR/format.out" >&2; die "kafka: storage format failed"; }
