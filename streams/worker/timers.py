@@ -30,12 +30,14 @@ REBALANCE_BOUND_S = 300
 
 
 def watched_partitions(worker: Worker) -> list[Any]:
-    """The input the watchdog watches: ratings.raw, or a follow-up worker's three topics."""
-    topics = (
-        {worker.settings.topic_raw}
-        if worker.runs_ingest
-        else set(follow_up_inputs(worker.settings))
-    )
+    """The input the watchdog watches: every topic this process's agents read (ratings.raw
+    for the ingest half, the follow-up inputs for the other; both in one process), so an
+    agent that stops taking work shows whichever half it belongs to."""
+    topics: set[str] = set()
+    if worker.runs_ingest:
+        topics.add(worker.settings.topic_raw)
+    if worker.runs_follow_up:
+        topics.update(follow_up_inputs(worker.settings))
     return [tp for tp in worker.app.consumer.assignment() if tp.topic in topics]
 
 

@@ -233,11 +233,15 @@ def wait_until(
             if not service.alive():
                 raise AssertionError(f"{service.log_path.stem} died:\n{service.output()[-3000:]}")
         time.sleep(every)
-    tails = "".join(
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tails(services)}")
+
+
+def tails(services: Iterable[Service]) -> str:
+    """The last lines of each service's log, for a failure's message."""
+    return "".join(
         f"\n--- {service.log_path.name} (last lines)\n{service.output()[-2500:]}"
         for service in services
     )
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tails}")
 
 
 def scalar(client: Client, query: str, params: Any = None) -> Any:

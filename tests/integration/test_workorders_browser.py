@@ -25,7 +25,7 @@ from clickhouse_driver import Client
 from channels.simulation import Simulator, message_key
 from dashboard.app import create_app
 from runtime.settings import Settings
-from tests.integration.harness import Service, send, wait_until
+from tests.integration.harness import Service, send, tails, wait_until
 from tests.integration.test_dashboard_browser import CHROMIUM, free_port
 from workorders.users import Users
 
@@ -111,8 +111,11 @@ class Person:
             else:
                 field.fill(value)
         form.locator("button[type=submit]").click()
-        # the page refreshes itself until the worker's verdict has landed
-        expect(self.page.locator(".verdict.accepted")).to_be_visible(timeout=VERDICT_TIMEOUT_MS)
+        # the page refreshes itself until the worker's verdict has landed; a refusal is a
+        # verdict too, and its reason is the failure's message
+        verdict = self.page.locator(".verdict:not(.pending)")
+        expect(verdict).to_be_visible(timeout=VERDICT_TIMEOUT_MS)
+        assert "accepted" in (verdict.get_attribute("class") or ""), verdict.inner_text()
         self.shot(shot)
 
     def shot(self, name: str) -> None:
@@ -196,6 +199,8 @@ def test_a_bad_review_walks_the_loop_in_the_browser(
                          "100.0%", "100.0%"]  # fmt: skip
         office.shot("workorders-supervision")
         assert office.errors == [] and handler.errors == []
+    except AssertionError as failure:  # what the worker and the sink were doing meanwhile
+        raise AssertionError(f"{failure}{tails([worker, sink])}") from failure
     finally:
         worker.stop()
         sink.stop()
