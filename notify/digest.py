@@ -45,6 +45,18 @@ class Digests:
             group.first_at = now
         group.items.setdefault(item.item_id, item)
 
+    def move(self, old: str, new: str) -> None:
+        """The unsent items of group ``old`` join group ``new`` (found to be part of it); they
+        keep their place in time, so the joined group is due as soon as either was."""
+        source = self._groups.get(old)
+        if source is None or not source.items or old == new:
+            return
+        target = self._groups.setdefault(new, _Group())
+        target.first_at = min(target.first_at, source.first_at) if target.items else source.first_at
+        for item_id, item in source.items.items():
+            target.items.setdefault(item_id, item)
+        source.items.clear()
+
     def read(self, partition: int, offset: int) -> None:
         """A record that is no warning (skipped) was read: it may be committed past."""
         self._read_to[partition] = max(self._read_to.get(partition, 0), offset + 1)

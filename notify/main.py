@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from notify.delivery import Notifier, consumer_lag, seed_group
+from notify.digest import Digests
+from notify.incidents import IncidentNotifier
 from notify.webhook import WebhookClient
 from runtime.kafka_security import kafka_security
 from runtime.lifecycle import Say, StartRefused, serve_metrics, stop_on_signals, wait_for
@@ -49,6 +51,17 @@ def connect(settings: Settings, topic: str | None = None, group: str | None = No
     return make_consumer(settings, [topic], group=group, client_id="haochaping-notify")
 
 
+def surge_runner(
+    settings: Settings, consumer: Any, client: WebhookClient, say: Say, should_stop: Any
+) -> Notifier | IncidentNotifier:
+    """Every event as it comes for a machine (generic); one message per incident for a chat
+    robot (notify/incidents.py)."""
+    if client.fmt == "generic":
+        return Notifier(consumer, client, say=say, should_stop=should_stop)
+    digests = Digests(settings.webhook_group_wait_s, settings.webhook_group_interval_s)
+    return IncidentNotifier(consumer, client, digests, say=say, should_stop=should_stop)
+
+
 def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
     client = webhook_client(settings)
     serve_metrics(settings.notify_metrics_port)
@@ -65,7 +78,7 @@ def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -
     consumer = wait_for(
         f"notify: Kafka at {settings.kafka_bootstrap}", lambda: connect(settings), say
     )
-    runner = Notifier(consumer, client, say=say, should_stop=stopping.is_set)
+    runner = surge_runner(settings, consumer, client, say, stopping.is_set)
     watchdog = PollWatchdog(
         LagProbe(settings, [settings.topic_alerts], settings.notify_group),
         runner,
@@ -76,7 +89,15 @@ def run_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -
         lag_gauge=consumer_lag,
     )
     watchdog.start()
-    say(f"notify: {settings.topic_alerts} → {settings.webhook_format} webhook at {client.where}")
+    grouped = (
+        ""
+        if client.fmt == "generic"
+        else f", one message per incident (waits {settings.webhook_group_wait_s:g} s)"
+    )
+    say(
+        f"notify: {settings.topic_alerts} → {settings.webhook_format} webhook at "
+        f"{client.where}{grouped}"
+    )
     try:
         runner.run(idle_exit_s=idle_exit_s)
     finally:
@@ -101,7 +122,6 @@ def case_clients(settings: Settings) -> dict[str, WebhookClient]:
 def run_case_notify(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
     """alerts.cases → the departments' webhooks, grouped (notify/cases.py)."""
     from notify.cases import CaseNotifier
-    from notify.digest import Digests
 
     clients = case_clients(settings)
     serve_metrics(settings.notify_cases_metrics_port)

@@ -229,6 +229,16 @@ class Settings(BaseSettings):
         "DingTalk the robot's 加签 signature; optional",
     )
     webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="timeout of one webhook POST")
+    webhook_group_wait_s: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        description="chat formats: an incident's first alert event waits this long for the "
+        "rest (a department's surge and its services' open within seconds)",
+    )
+    webhook_group_interval_s: float = Field(
+        60.0, ge=0, le=3600, description="chat formats: at most one message per incident this often"
+    )
     notify_group: str = Field(
         "haochaping-notify", description="consumer group of the notifier on alerts.spikes"
     )

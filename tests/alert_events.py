@@ -54,3 +54,20 @@ def numbered_alert(number: int, state: str = "opened") -> AlertEvent:
         window_end=window_start + timedelta(minutes=1),
         at=window_start + timedelta(minutes=1),
     )
+
+
+def surge_alert(
+    dimension: str, key: str, state: str = "opened", services: tuple[str, ...] = ()
+) -> AlertEvent:
+    """A surge of ``dimension`` ``key`` in the minute at ``NUMBERED_START``, its bad reviews
+    about ``services`` (a department's)."""
+    return AlertEvent(
+        alert_id=f"{dimension}:{key}:{int(NUMBERED_START.timestamp())}",
+        dimension=dimension,
+        key=key,
+        state=state,  # type: ignore[arg-type]
+        bad=12, total=30, expected=1.0, score=9.0, p_value=1e-9,
+        window_start=NUMBERED_START, window_end=NUMBERED_START + timedelta(minutes=1),
+        at=NUMBERED_START + timedelta(minutes=1),
+        explanation=AlertExplanation(top_services=[CodeCount(code=s, count=3) for s in services]),
+    )  # fmt: skip

@@ -3,6 +3,7 @@ once, through a receiver outage and a SIGKILL, and sends nothing again after a c
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from notify.messages import EVENT_ID_HEADER, event_id
 from runtime.settings import Settings
 from schemas.alerts import AlertEvent
 from tests.alert_events import numbered_alert as alert
+from tests.alert_events import surge_alert
 from tests.integration.harness import Service, unique_settings, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -31,6 +33,7 @@ class Receiver:
     def __init__(self) -> None:
         self.down = False
         self.ids: Counter[str] = Counter()
+        self.bodies: list[bytes] = []
         self.refusals = 0
         self._lock = threading.Lock()
 
@@ -45,13 +48,14 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with state._lock:
                 if state.down:
                     state.refusals += 1
                     status = 503
                 else:
                     state.ids[self.headers[EVENT_ID_HEADER]] += 1
+                    state.bodies.append(body)
                     status = 200
             self.send_response(status)
             self.send_header("Content-Length", "0")
@@ -167,3 +171,36 @@ def test_no_webhook_configured_idles_then_stops_cleanly(tmp_path: Path) -> None:
     assert "no webhook configured" in notifier.output()
     assert "Traceback" not in notifier.output()
     notifier.stop()
+
+
+def test_a_chat_robot_gets_a_department_surge_and_its_services_as_one_incident(
+    tmp_path: Path,
+) -> None:
+    services = ("S1", "S2", "S3", "S4", "S5")
+    # as the demo's one planted surge: its department and five of its services, one more apart
+    events = [surge_alert("service", s) for s in services] + [
+        surge_alert("department", "D-A", services=services),
+        surge_alert("service", "S9"),
+    ]
+    with receiver() as (hook, url):
+        settings = unique_settings(
+            tmp_path, webhook_url=url, webhook_format="wecom", webhook_group_wait_s=5.0
+        )
+        ensure_topics(settings)
+        publish(settings, events)
+        notifier = Service(settings, "notify", tmp_path / "notify.log")
+        try:
+            wait_until(
+                "two messages: the department's incident and the unrelated service",
+                lambda: len(hook.bodies) >= 2,
+                timeout=180,
+                services=[notifier],
+            )
+        finally:
+            notifier.stop()
+    texts = sorted(json.loads(body)["markdown"]["content"] for body in hook.bodies)
+    assert len(texts) == 2, texts
+    incident = next(t for t in texts if "6 条告警" in t)
+    assert all(f"事项 {s}" in incident for s in services) and "部门 D-A" in incident, incident
+    assert "S9" not in incident
+    assert "stopped; 7 alert events delivered" in notifier.output(), notifier.output()

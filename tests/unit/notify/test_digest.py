@@ -50,3 +50,15 @@ def test_offsets_are_committed_up_to_the_first_unsent_warning() -> None:
     for key, items in digests.ready(now=60):
         digests.sent(key, items, now=60)
     assert digests.safe_offsets() == {0: 4, 1: 1} and digests.waiting() == 0
+
+
+def test_a_moved_group_keeps_its_place_in_time() -> None:
+    digests = Digests(wait_s=10, interval_s=60)
+    digests.add(item("service:S1", 0), now=0)
+    digests.add(item("department:D1", 1, partition=1), now=8)
+    digests.move("service:S1", "department:D1")
+    digests.move("service:S-none", "department:D1")  # nothing there: nothing happens
+    assert digests.ready(now=9) == []
+    ((key, items),) = digests.ready(now=10)  # due when the service's item was
+    assert key == "department:D1" and [i.offset for i in items] == [0, 1]
+    assert digests.safe_offsets() == {0: 0, 1: 1}
