@@ -12,8 +12,9 @@ How a text is scrubbed:
    index of the original character behind each folded one. Citizens write 138 1234 5678,
    一三八一二三四五六七八 or １３８－１２３４－５６７８; the patterns only ever see 0-9, and what
    gets replaced is the span the citizen actually wrote.
-3. Matching on the folded text: e-mail addresses, then runs of digits with up to five
-   separators between digits, then WeChat ids after a keyword. A run is cut into groups (at
+3. Matching on the folded text: e-mail addresses, then runs of digits with up to
+   ``_GAP_MAX`` separators between digits (letters typed for digits, l38 OOl3 8OOO, read as
+   digits inside such a run), then WeChat ids after a keyword. A run is cut into groups (at
    separators, and where the way digits are written changes: 张三一三八… is a name and a
    number); windows of consecutive groups are classified by length, prefix, birth date,
    checksum (ISO 7064 MOD 11-2 for ID numbers, Luhn for cards) and the keyword before the run.
@@ -134,17 +135,73 @@ class _Folded:
 def _fold(text: str) -> _Folded:
     folded = text.translate(_FOLD)
     if len(folded) == len(text):  # no character folded to more than one
-        return _Folded(text, folded, None)
+        return _Folded(text, _read_lookalikes(folded), None)
     pieces: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
         piece = _FOLD[ord(ch)]
         pieces.append(piece)
         origin.extend([i] * len(piece))
-    return _Folded(text, "".join(pieces), origin)
+    return _Folded(text, _read_lookalikes("".join(pieces)), origin)
+
+
+# Letters typed for digits to slip past a filter (issue 29): l and I for 1, O and o for 0, S for
+# 5, B for 8 (l3B OOl3 BOOO). Read as digits only inside a run of such letters and digits
+# that is long enough to be a number and holds a digit or follows a keyword (座机SSBBOSS), and that no other word is glued to (a
+# keyword such as QQ or tel may be), so that words and codes keep their letters. What the
+# letters become is still only masked if it has a number's shape (prefix, checksum, keyword).
+_LOOKALIKE_LETTERS: Final = "lIOoSB"
+_LOOKALIKES: Final = str.maketrans(_LOOKALIKE_LETTERS, "110058")
+_LOOKALIKE_HINT: Final = re.compile(f"[{_LOOKALIKE_LETTERS}]")
+_GLUED_KEYWORDS: Final = frozenset(("qq", "q", "tel", "id", "wx", "vx", "v", "phone", "no"))
+
+
+def _read_lookalikes(text: str) -> str:
+    """``text`` (folded, so digits are 0-9) with the letters of each run that stand for digits
+    made digits; one character for one."""
+    if not _LOOKALIKE_HINT.search(text):
+        return text
+    pieces, last = [], 0
+    for m in _LOOKALIKE_RUN.finditer(text):
+        start, end = _run_proper(text, m.start(), m.end()), m.end()
+        run = text[start:end]
+        letters = sum(c in _LOOKALIKE_LETTERS for c in run)
+        digits = sum("0" <= c <= "9" for c in run)
+        if not letters or letters + digits < _SHORTEST:
+            continue
+        if not digits and _before_run(text, start)[0] in (None, "txn"):
+            continue  # letters alone (座机SSBBOSS) only after a phone, ID or QQ keyword
+        if end < len(text) and _is_letter(text[end]):
+            # a word glued after it, unless the X an ID number ends with
+            if text[end] not in "Xx" or (end + 1 < len(text) and _is_letter(text[end + 1])):
+                continue
+        pieces += (text[last:start], run.translate(_LOOKALIKES))
+        last = end
+    return "".join(pieces) + text[last:] if pieces else text
+
+
+def _run_proper(text: str, start: int, end: int) -> int:
+    """Where a run found at ``start`` begins once the letters that end a word glued before
+    it are left to that word ("Tel l3B…": the l of Tel; "QQl2345": QQ is a keyword)."""
+    if start == 0 or not _is_letter(text[start - 1]):
+        return start
+    word_start = start
+    while word_start > 0 and start - word_start < 8 and _is_letter(text[word_start - 1]):
+        word_start -= 1
+    if text[word_start:start].lower() in _GLUED_KEYWORDS:
+        return start
+    while start < end and text[start] in _LOOKALIKE_LETTERS:
+        start += 1
+    while start < end and not text[start].isalnum():
+        start += 1
+    return start if start == end or not _is_letter(text[start - 1]) else end
 
 
 # --- the gate -------------------------------------------------------------------------------
+
+# Separators in a row that may stand between two digits of one number: five were beaten by
+# six (issue 29); sixteen commas or dots between two digits are no longer a way of writing.
+_GAP_MAX: Final = 16
 
 # Characters that are not decimal digits (\d) but fold to one: superscripts, fractions, circled,
 # parenthesised, dingbat and enclosed digits, Ethiopic and other scripts' digits, squared units
@@ -170,12 +227,22 @@ _RAW_SEPARATORS: Final = (
 _GATE_CHARS: Final = re.compile(rf"[\d@＠﹫#＃%％{_DIGIT_LIKE}aAａＡ艾信薇wvWVｗｖＷＶ]")
 # Chinese numerals are everyday words (一次, 两个); only five in a row can be a number
 _GATE_NUMERALS: Final = re.compile(
-    rf"[{_NUMERAL_CLASS}](?:[{_RAW_SEPARATORS}]{{0,5}}+[{_NUMERAL_CLASS}]){{4}}"
+    rf"[{_NUMERAL_CLASS}](?:[{_RAW_SEPARATORS}]{{0,{_GAP_MAX}}}+[{_NUMERAL_CLASS}]){{4}}"
+)
+
+
+# a number written in letters alone (座机SSBBOSS): five in a row
+_GATE_LETTERS: Final = re.compile(
+    rf"[{_LOOKALIKE_LETTERS}](?:[{_RAW_SEPARATORS}]{{0,{_GAP_MAX}}}+[{_LOOKALIKE_LETTERS}]){{4}}"
 )
 
 
 def _may_hold_personal_data(text: str) -> bool:
-    return _GATE_CHARS.search(text) is not None or _GATE_NUMERALS.search(text) is not None
+    return (
+        _GATE_CHARS.search(text) is not None
+        or _GATE_NUMERALS.search(text) is not None
+        or _GATE_LETTERS.search(text) is not None
+    )
 
 
 # --- e-mail ---------------------------------------------------------------------------------
@@ -357,11 +424,16 @@ _KEEP: Final = re.compile(
 # and the punctuation people type to hide a number from a filter (138，0013，8000,
 # 138|0013|8000, 110105〜19491231〜002X; issue 29).
 _SEPARATORS: Final = r"\s.\/\\\-\u2010-\u2015\u2212_·・()\u200b,、。:|*+#~〜ー"
-# A run of digits with at most five separators between two digits (138 -- 1234 -- 5678), and
-# the X an ID number may end with. Possessive: a digit run never backtracks.
-# (X followed by a digit still ends the run: in …123X一直 the 一 folds to a digit.)
-_RUN: Final = re.compile(rf"[0-9](?:[{_SEPARATORS}]{{0,5}}+[0-9])*+(?:[Xx](?![A-Za-z]))?")
+# A run of digits with at most _GAP_MAX separators between two digits (138 -- 1234 -- 5678,
+# 138，，，，，，，0013), and the X an ID number may end with. Possessive: a digit run never
+# backtracks. (X followed by a digit still ends the run: in …123X一直 the 一 folds to a digit.)
+_RUN: Final = re.compile(
+    rf"[0-9](?:[{_SEPARATORS}]{{0,{_GAP_MAX}}}+[0-9])*+(?:[Xx](?![A-Za-z]))?"
+)
 _GROUP: Final = re.compile(r"[0-9]++(?:[Xx](?![A-Za-z]))?")
+_LOOKALIKE_RUN: Final = re.compile(
+    rf"[0-9{_LOOKALIKE_LETTERS}](?:[{_SEPARATORS}]{{0,{_GAP_MAX}}}+[0-9{_LOOKALIKE_LETTERS}])*+"
+)
 _EXTENSION: Final = re.compile(r"\s{0,2}+(?:转|分机|ext\.?|x|-)\s{0,2}+[0-9]{1,5}+(?![0-9])", re.I)
 _WINDOW_MAX: Final = 20  # digits: 0086 + a mobile is 15, a card 19, a WeChat number 20
 _SHORTEST: Final = 5  # digits: a QQ number

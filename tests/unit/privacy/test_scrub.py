@@ -95,6 +95,14 @@ def test_personal_data_disappears(text: str, secret: str, placeholder: str) -> N
         ("WeChat: ZhangSan2026", "ZhangSan2026", "[微信号]"),
         ("威信 abc12345", "abc12345", "[微信号]"),
         ("加我微信 12345678", "12345678", "[微信号]"),
+        # letters for digits, and more than five separators in a row (issue 29)
+        ("电话l3B OOl3 BOOO", "OOl3", "[手机号]"),
+        ("Tel lS497B69O73", "lS497B69O73", "[手机号]"),
+        ("QQlOOOO", "lOOOO", "[QQ号]"),
+        ("座机SSBBOSS", "SSBBOSS", "[电话]"),
+        ("身份证 llOlOS l949l23l OO2X", "l949l23l", "[身份证号]"),
+        ("电话138，，，，，，0013，，，，，，8000", "8000", "[手机号]"),
+        ("手机 138 ........ 0013 ........ 8000", "0013", "[手机号]"),
     ],
 )
 def test_personal_data_in_other_forms_disappears(text: str, secret: str, placeholder: str) -> None:

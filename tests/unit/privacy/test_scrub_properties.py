@@ -54,6 +54,9 @@ DIGIT_STYLES: dict[str, str | tuple[str, ...]] = {
     "combining_mark": tuple(f"{d}\u0332" for d in "0123456789"),
     "variation_selector": tuple(f"{d}\ufe0f" for d in "0123456789"),
     "keycap": tuple(f"{d}\ufe0f\u20e3" for d in "0123456789"),
+    # letters standing for digits (issue 29): O for 0, l for 1, S for 5, B for 8
+    "letters": "Ol234S67B9",
+    "letters_io": "oI234S67B9",
 }
 SEPARATORS: dict[str, str] = {
     "none": "",
@@ -89,6 +92,9 @@ SEPARATORS: dict[str, str] = {
     "tilde": "~",
     "wave_dash": "〜",
     "prolonged_sound_mark": "ー",
+    # more than five in a row (issue 29)
+    "six_commas": "，，，，，，",
+    "dot_row": " ........ ",
 }
 DIGIT_KINDS = ("mobile", "mobile_prefixed", "landline", "local", "id18", "id15", "card", "qq")
 
@@ -297,9 +303,14 @@ def normalised(text: str) -> str:
             continue
         elif (d := unicodedata.digit(ch, None)) is not None:
             out.append(str(d))
+        elif ch in LOOKALIKES:  # letters written for digits (issue 29)
+            out.append(LOOKALIKES[ch])
         else:
             out.append(unicodedata.normalize("NFKC", ch).upper())
     return "".join(out)
+
+
+LOOKALIKES = dict(zip("lIOoSB", "110058", strict=True))
 
 
 def leaked(secret: Secret, out: str) -> bool:
@@ -471,6 +482,14 @@ ORDINARY = (
     "版本3.6.15 20250425更新后打不开",
     "拨打110 2025年5月23日报的警",
     "12345热线 20250209回复说在处理",
+    # letters that could stand for digits, in words and codes (issue 29)
+    "iOS 17 系统升级后APP闪退",
+    "在BOSS直聘上看到的岗位，2024年3月15日投的",
+    "SOS 紧急求助，拨打 120 无人接",
+    "B1 层停车场 2 号口到 S5 线地铁站",
+    "2号楼B座1501室，OPPO Reno 10 拍的照片",
+    "BIOS 版本 2.15.0 太旧，Windows 10 装不上",
+    "SB 窗口，等了 45 分钟……",
 )
 
 
