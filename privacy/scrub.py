@@ -146,10 +146,10 @@ def _fold(text: str) -> _Folded:
 
 
 # Letters typed for digits to slip past a filter (issue 29): l and I for 1, O and o for 0, S for
-# 5, B for 8 (l3B OOl3 BOOO). Read as digits only inside a run of such letters and digits
-# that is long enough to be a number and holds a digit or follows a keyword (座机SSBBOSS), and that no other word is glued to (a
-# keyword such as QQ or tel may be), so that words and codes keep their letters. What the
-# letters become is still only masked if it has a number's shape (prefix, checksum, keyword).
+# 5, B for 8 (l3B OOl3 BOOO). Read as digits only inside a run of such letters and digits that
+# is long enough to be a number, holds a digit or follows a keyword (座机SSBBOSS), and that no
+# other word is glued to (a keyword such as QQ or tel may be), so that words and codes keep
+# their letters. What the letters become is only masked if it has a number's shape.
 _LOOKALIKE_LETTERS: Final = "lIOoSB"
 _LOOKALIKES: Final = str.maketrans(_LOOKALIKE_LETTERS, "110058")
 _LOOKALIKE_HINT: Final = re.compile(f"[{_LOOKALIKE_LETTERS}]")
@@ -171,13 +171,18 @@ def _read_lookalikes(text: str) -> str:
             continue
         if not digits and _before_run(text, start)[0] in (None, "txn"):
             continue  # letters alone (座机SSBBOSS) only after a phone, ID or QQ keyword
-        if end < len(text) and _is_letter(text[end]):
-            # a word glued after it, unless the X an ID number ends with
-            if text[end] not in "Xx" or (end + 1 < len(text) and _is_letter(text[end + 1])):
-                continue
+        if _word_after(text, end):
+            continue
         pieces += (text[last:start], run.translate(_LOOKALIKES))
         last = end
     return "".join(pieces) + text[last:] if pieces else text
+
+
+def _word_after(text: str, end: int) -> bool:
+    """Whether a word is glued after a run ending at ``end`` (the X of an ID number is not)."""
+    if end >= len(text) or not _is_letter(text[end]):
+        return False
+    return text[end] not in "Xx" or (end + 1 < len(text) and _is_letter(text[end + 1]))
 
 
 def _run_proper(text: str, start: int, end: int) -> int:
