@@ -161,7 +161,8 @@ def _read_lookalikes(text: str) -> str:
     made digits; one character for one."""
     if not _LOOKALIKE_HINT.search(text):
         return text
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for m in _LOOKALIKE_RUN.finditer(text):
         start, end = _run_proper(text, m.start(), m.end()), m.end()
         run = text[start:end]
