@@ -61,6 +61,20 @@ _INDICATOR_COLUMNS: Final = (
     Column("appeals", "申诉", "int"),
 )
 
+
+def _public_columns(what: str) -> tuple[Column, ...]:
+    return (
+        Column("code", f"{what}编码"),
+        Column("name", what),
+        Column("evaluations", "评价量", "int"),
+        Column("good_rate", "好评率", "rate"),
+        Column("bad_rate", "差评率", "rate"),
+        Column("bad_reviews", "差评", "int"),
+        Column("mean_level", "平均等级", "float"),
+        Column("trend", "好评率走势（日）", "spark"),
+    )
+
+
 COLUMNS: Final[dict[str, dict[str, Table]]] = {
     "overview": {
         "trend": Table(
@@ -148,18 +162,7 @@ COLUMNS: Final[dict[str, dict[str, Table]]] = {
         "indicators": Table("回访率、整改率、按期整改率（最差在前）", _INDICATOR_COLUMNS),
     },
     "public": {
-        "departments": Table(
-            "部门好评率排名（公开）",
-            (
-                Column("code", "部门编码"),
-                Column("name", "部门"),
-                Column("evaluations", "评价量", "int"),
-                Column("good_rate", "好评率", "rate"),
-                Column("bad_rate", "差评率", "rate"),
-                Column("bad_reviews", "差评", "int"),
-                Column("mean_level", "平均等级", "float"),
-                Column("trend", "好评率走势", "spark"),
-            ),
-        ),
+        "departments": Table("部门好评率排名（公开）", _public_columns("部门")),
+        "services": Table("事项好评率排名（公开）", _public_columns("事项")),
     },
 }

@@ -415,7 +415,8 @@ HAVING bitAnd(c_steps, 1) != 0{having}
 # 回访率, 整改率, 按期整改率 per department of the cases opened in [from_ts, to_ts): every
 # case's state merged, no IN over the range's case ids (a lookup per case event that cost
 # more than the merge), then the range and department on the merged opening.
-CASE_INDICATORS = """
+CASE_INDICATORS = (
+    """
 SELECT c_department, count() AS bad_reviews,
        sum(c_called_back_at != 0) AS called_back,
        sum(c_rectified_at != 0) AS rectified,
@@ -423,18 +424,22 @@ SELECT c_department, count() AS bad_reviews,
        sum(bitAnd(c_steps, 2) != 0) AS appeals
 FROM
 (
-""" + _case_state.format(
-    where="",
-    having="\n   AND c_opened_at >= %(from_ts)s AND c_opened_at < %(to_ts)s"
-    "\n   AND (%(department)s = '' OR c_department = %(department)s)",
-) + """
+"""
+    + _case_state.format(
+        where="",
+        having="\n   AND c_opened_at >= %(from_ts)s AND c_opened_at < %(to_ts)s"
+        "\n   AND (%(department)s = '' OR c_department = %(department)s)",
+    )
+    + """
 )
 GROUP BY c_department
 """
+)
 
 # Cases with a deadline warning (超期预警) whose step is still not done: due soon, or overdue
 # (how late, at `now_ts`). A case closed or upheld on appeal owes nothing any more.
-OPEN_DEADLINES = """
+OPEN_DEADLINES = (
+    """
 SELECT case_id, w_deadline, w_kind, toUInt32(w_due), c_department, c_opened_at
 FROM
 (
@@ -445,11 +450,13 @@ FROM
 ) AS warned
 ANY INNER JOIN
 (
-""" + _case_state.format(
-    where="WHERE case_id IN (SELECT case_id FROM case_warnings "
-    "WHERE (%(department)s = '' OR department_code = %(department)s))",
-    having="",
-) + """
+"""
+    + _case_state.format(
+        where="WHERE case_id IN (SELECT case_id FROM case_warnings "
+        "WHERE (%(department)s = '' OR department_code = %(department)s))",
+        having="",
+    )
+    + """
 ) AS state
 USING (case_id)
 WHERE bitAnd(c_steps, 4) = 0
@@ -458,3 +465,4 @@ WHERE bitAnd(c_steps, 4) = 0
 ORDER BY w_kind = 'overdue' DESC, w_due, case_id
 LIMIT %(limit)s
 """
+)

@@ -29,9 +29,7 @@ class Summary:
 
 def period_start(days: int) -> int:
     """The first second of the period: `days` Shanghai calendar days, today included."""
-    today = datetime.now(CHINA).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
     return int((today - timedelta(days=days - 1)).timestamp())
 
 

@@ -196,7 +196,12 @@ def partitions_to_drop(partitions: list[str], retention_days: int, today: date) 
 # Not a versioned migration: it needs that cluster in the server's config, and a current
 # ClickHouse grants SELECT on the views instead (docs/analyst-guide.md).
 PUBLIC_CLUSTER = "haochaping_public"
-PUBLIC_VIEWS = (
+# Ended Shanghai days per service item and department, cells of fewer than 10 evaluations
+# suppressed inside the view, and what differencing would reveal too (migration 014).
+PUBLIC_VIEWS = ("public_satisfaction_daily",)
+# What `<database>_public` held before issue 29: minute and hall cells, names as the channels
+# sent them, no minimum group size. Dropped by every apply_public.
+RETIRED_PUBLIC_VIEWS = (
     "satisfaction",
     "satisfaction_daily",
     "satisfaction_monthly",
@@ -205,11 +210,7 @@ PUBLIC_VIEWS = (
     "ranking_services_daily",
     "bad_reviews_by_tag",
     "review_tags",
-    # the worker's window counts (as aggregate as `satisfaction`, which is a view over them):
-    # the dashboard's public page filters them on their sorting key, which a WHERE on the
-    # view cannot do on 18.16 (no predicate push-down into a view)
     "satisfaction_partials",
-    # the same rows sorted by window before key (migration 008): what the public page reads
     "satisfaction_partials_by_window",
 )
 
@@ -221,11 +222,15 @@ def public_statements(
     ``on_cluster``, on every replica (each one's ``haochaping_public`` is itself)."""
     public = f"{database}_public"
     where = f" ON CLUSTER {on_cluster}" if on_cluster else ""
-    return [f"CREATE DATABASE IF NOT EXISTS {public}{where}"] + [
-        f"CREATE TABLE IF NOT EXISTS {public}.{name}{where} AS {database}.{name} "
-        f"ENGINE = Distributed({cluster}, {database}, {name})"
-        for name in PUBLIC_VIEWS
-    ]
+    return (
+        [f"CREATE DATABASE IF NOT EXISTS {public}{where}"]
+        + [f"DROP TABLE IF EXISTS {public}.{name}{where}" for name in RETIRED_PUBLIC_VIEWS]
+        + [
+            f"CREATE TABLE IF NOT EXISTS {public}.{name}{where} AS {database}.{name} "
+            f"ENGINE = Distributed({cluster}, {database}, {name})"
+            for name in PUBLIC_VIEWS
+        ]
+    )
 
 
 def apply_public(

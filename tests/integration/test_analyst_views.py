@@ -13,11 +13,13 @@ from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     VIEWS,
     analyst_queries,
     check_halls,
+    check_public,
     check_queries,
     check_rolling_hour,
     check_views,
     insert_dataset,
     insert_halls,
+    insert_public,
     insert_rolling,
     plain,
 )
@@ -90,3 +92,10 @@ def test_rolling_hour_ignores_partials_inserted_twice_on_18_16(clickhouse: Clien
 def test_halls_are_ranked_per_day_on_18_16(clickhouse: Client) -> None:
     insert_halls(_insert(clickhouse))
     check_halls(_rows(clickhouse))
+
+
+def test_public_cells_are_ended_days_that_differencing_cannot_split_on_18_16(
+    clickhouse: Client,
+) -> None:
+    insert_public(_insert(clickhouse))
+    check_public(_rows(clickhouse))

@@ -512,12 +512,13 @@ def test_public_page_as_the_evaluator_and_read_only_logins(
     assert api.get("/api/rankings?range=7d").status_code == 401
     assert api.get("/api/public?range=7d").status_code == 200
     sign_in(api, settings)
-    public = get(api, "/api/public?range=7d")
-    assert public["totals"]["evaluations"] == 165
+    # ended days only: today's 125 evaluations wait for tomorrow; three days ago, S-B1's 40
+    public = get(api, "/api/public?range=7d&min_total=1")
+    assert public["totals"]["evaluations"] == 40 and public["min_group"] == 10
     assert [(r["code"], r["evaluations"], r["good_rate"]) for r in public["departments"]] == [
-        (DEPT_A, 65, round(50 / 65, 4)),
-        (DEPT_B, 100, 0.8),
+        (DEPT_B, 40, 0.5)
     ]
+    assert [(r["code"], r["evaluations"]) for r in public["services"]] == [("S-B1", 40)]
     # every other page reads as the analyst
     assert get(api, "/api/overview?range=7d")["kpis"]["evaluations"]["value"] == 165
     analyst, evaluator = clickhouse_executes(real_users)

@@ -918,3 +918,92 @@ def test_open_deadlines_from_the_case_state(cases_db: Chdb) -> None:
         ("k6", "callback", "due_soon", epoch("2024-04-03 10:00:00"), "D1",
          epoch("2024-04-02 10:00:00")),
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- public cells (014)
+# The third-party evaluators' view: ended days only, no cell under 10 evaluations, and no cell
+# whose difference with the published ones shows a smaller group. 1 March: D1 has 15 = S1 12
+# (published) + S2 3 (hidden), so D1 would show S2: withheld; D2 = S3 20; D3 = S4 4; the day's
+# 39 are published, since the departments withheld hold 19. 2 March: D2 = S3 10 (two source
+# partitions, one replayed), D4 = S5 2, so the day's 12 would show D4: withheld. Minute and
+# hall windows, and a day that has not ended, are never published.
+
+PUBLIC_DB = "haochaping_public_cells"
+NAMES_COLUMNS = ("day", "department_code", "service_code", "department_name", "service_name",
+                 "seen_at")  # fmt: skip
+DAY3 = sh("2024-03-03 00:00:00")
+
+
+def day_cell(dimension: str, key: str, start: datetime, levels: tuple[int, ...],
+             partition: int = 0, version: int = 1) -> tuple[Any, ...]:  # fmt: skip
+    end = datetime.fromtimestamp(start.timestamp() + 86_400, CHINA)
+    return (dimension, key, "1d", start, end, partition, version, *levels)
+
+
+def public_partials(today: datetime) -> list[tuple[Any, ...]]:
+    return [
+        day_cell("service", "S1", DAY1, (1, 1, 0, 0, 10)),
+        day_cell("service", "S2", DAY1, (3, 0, 0, 0, 0)),
+        day_cell("department", "D1", DAY1, (4, 1, 0, 0, 10)),
+        day_cell("service", "S3", DAY1, (0, 0, 0, 5, 15)),
+        day_cell("department", "D2", DAY1, (0, 0, 0, 5, 15)),
+        day_cell("service", "S4", DAY1, (0, 0, 4, 0, 0)),
+        day_cell("department", "D3", DAY1, (0, 0, 4, 0, 0)),
+        day_cell("channel", "web", DAY1, (4, 1, 0, 5, 15)),
+        day_cell("channel", "counter", DAY1, (0, 0, 4, 0, 10)),
+        day_cell("hall", "H1", DAY1, (0, 0, 4, 0, 10)),
+        ("department", "D2", "1m", DAY1, sh("2024-03-01 00:01:00"), 0, 1, 0, 0, 0, 0, 12),
+        day_cell("service", "S3", DAY2, (0, 0, 0, 0, 6), 0, 1),
+        day_cell("service", "S3", DAY2, (2, 0, 0, 0, 2), 1, 3),
+        day_cell("service", "S3", DAY2, (1, 0, 0, 0, 0), 1, 2),  # an older version, replayed
+        day_cell("department", "D2", DAY2, (0, 0, 0, 0, 6), 0, 1),
+        day_cell("department", "D2", DAY2, (2, 0, 0, 0, 2), 1, 3),
+        day_cell("service", "S5", DAY2, (0, 0, 0, 0, 2)),
+        day_cell("department", "D4", DAY2, (0, 0, 0, 0, 2)),
+        day_cell("channel", "web", DAY2, (2, 0, 0, 0, 10)),
+        day_cell("service", "S3", today, (0, 0, 0, 0, 50)),
+        day_cell("department", "D2", today, (0, 0, 0, 0, 50)),
+        day_cell("channel", "web", today, (0, 0, 0, 0, 50)),
+    ]
+
+
+def public_names(today: datetime) -> list[tuple[Any, ...]]:
+    owners = [(DAY1, "D1", "S1"), (DAY1, "D1", "S2"), (DAY1, "D2", "S3"), (DAY1, "D3", "S4"),
+              (DAY2, "D2", "S3"), (DAY2, "D4", "S5"), (today, "D2", "S3")]  # fmt: skip
+    return [(day.date(), d, s, "", "", day) for day, d, s in owners]
+
+
+def insert_public(insert: Insert, database: str = "") -> None:
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+    prefix = f"{database}." if database else ""
+    insert(f"{prefix}satisfaction_partials", PARTIALS_COLUMNS, public_partials(today))
+    insert(f"{prefix}names_daily", NAMES_COLUMNS, public_names(today))
+
+
+PUBLISHED = [
+    ("2024-03-01", "all", "", 39, 34, 5),
+    ("2024-03-01", "department", "D2", 20, 20, 0),
+    ("2024-03-01", "service", "S1", 12, 10, 2),
+    ("2024-03-01", "service", "S3", 20, 20, 0),
+    ("2024-03-02", "department", "D2", 10, 8, 2),
+    ("2024-03-02", "service", "S3", 10, 8, 2),
+]
+
+
+def check_public(rows: Rows, view: str = "public_satisfaction_daily") -> list[tuple[Any, ...]]:
+    query = f"SELECT day, dimension, key, total, good, bad FROM {view} ORDER BY day, dimension, key"
+    result = [tuple(plain(list(r))) for r in rows(query)]
+    assert result == PUBLISHED
+    return result
+
+
+@pytest.fixture(scope="module")
+def public_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    insert_public(migrated(chdb_db, PUBLIC_DB).insert, PUBLIC_DB)
+    yield chdb_db
+
+
+def test_public_cells_are_ended_days_of_ten_or_more_that_differencing_cannot_split(
+    public_db: Chdb,
+) -> None:
+    check_public(public_db.rows, f"{PUBLIC_DB}.public_satisfaction_daily")
