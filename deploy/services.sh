@@ -49,6 +49,10 @@
 # database, with the proxy's password). The ports are written into the generated configs
 # at each `up`, so stop the services before changing them.
 set -euo pipefail
+# Everything this script and the services it starts write (Kafka's segments and logs, which
+# hold raw evaluations; ClickHouse's data; generated secrets) is the owner's alone: 0700
+# folders, 0600 files (issue 29). Package installs run with the usual 022.
+umask 077
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPLOY_SRC="$ROOT/deploy"
@@ -110,11 +114,18 @@ apt_install() {
     command -v apt-get >/dev/null || die "apt-get not found; install manually: $*"
     if [ "$APT_UPDATED" -eq 0 ]; then
         say "apt-get update ..."
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        ( umask 022; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq )
         APT_UPDATED=1
     fi
     say "apt-get install -y $* ..."
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    ( umask 022; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends "$@" )
+}
+
+# What an earlier run (before the umask above) left readable to others: taken back.
+private_state() {
+    [ -d "$STATE" ] && chmod -R go-rwx "$STATE"
+    return 0
 }
 
 # true if something accepts TCP connections on 127.0.0.1:$1
@@ -596,6 +607,7 @@ secrets_file() {
 
 cmd_up() {
     mkdir -p "$STATE"
+    private_state
     local t0=$SECONDS
     secrets_file
     clickhouse_passwords

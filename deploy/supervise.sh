@@ -13,6 +13,7 @@
 # Not the administrator's, the evaluator's or the proxy's passwords. A value already in the
 # environment wins.
 set -euo pipefail
+umask 077 # the programs' logs and state are the owner's alone (issue 29)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export HCP_ROOT="$ROOT" HCP_STATE="$ROOT/.deploy/supervisor"
 CONF="$ROOT/deploy/supervisor/supervisord.conf"

@@ -1,0 +1,35 @@
+"""What the services write is their owner's alone (issue 29, part 3): Kafka's segments and
+logs hold raw evaluations (comments with phone numbers, raw evaluator ids), ClickHouse's data
+every evaluation, .deploy/secrets.env the generated passwords. An outside audit found Kafka's
+log files world-readable. `deploy/services.sh` (and deploy/supervise.sh) run with umask 077
+and take back what an earlier run left open; this walks the running services' .deploy."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+DEPLOY = Path(__file__).resolve().parents[2] / ".deploy"
+# ClickHouse writes its status file (pid, start time, revision: no data) with a mode of its
+# own; it sits in a 0700 folder, so nobody else reaches it either.
+OWN_MODE = {DEPLOY / "clickhouse" / "data" / "status"}
+OTHERS = stat.S_IRWXG | stat.S_IRWXO
+
+
+def test_nothing_under_deploy_is_open_to_other_users() -> None:
+    assert (DEPLOY / "kafka" / "data").is_dir(), "run `make services` first (make test does)"
+    open_to_others = []
+    for path in [DEPLOY, *DEPLOY.rglob("*")]:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:  # a segment Kafka deleted meanwhile
+            continue
+        if stat.S_ISLNK(info.st_mode) or path in OWN_MODE:
+            continue
+        if info.st_mode & OTHERS:
+            open_to_others.append(f"{stat.filemode(info.st_mode)} {path.relative_to(DEPLOY)}")
+    assert open_to_others == [], "\n".join(open_to_others[:40])
