@@ -4,7 +4,9 @@ Every setting is an environment variable with the prefix ``HAOCHAPING_`` (for ex
 ``HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:9092``); a ``.env`` file in the working directory is
 read too, and before it ``.deploy/secrets.env``, where ``deploy/services.sh up`` generates the
 evaluator secret and the ClickHouse passwords (the environment wins over both files, ``.env``
-over the generated one). ``haochaping settings`` prints the values in force.
+over the generated one). A program supervisord runs reads ``HAOCHAPING_ENV_FILE`` instead of
+``.deploy/secrets.env``: a file with only the secrets it needs (deploy/supervise.sh).
+``haochaping settings`` prints the values in force.
 
 Secrets are ``SecretStr``: a repr, a log line or ``haochaping settings`` shows ``**********``
 or "(set, N chars)", never the value; the one place that needs a secret reads it with
@@ -14,6 +16,7 @@ or "(set, N chars)", never the value; the one place that needs a secret reads it
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal, get_args
@@ -37,7 +40,8 @@ def _surge_env(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HAOCHAPING_",
-        env_file=(".deploy/secrets.env", ".env"),
+        # a supervised program reads its own secrets file instead (deploy/supervise.sh)
+        env_file=(os.environ.get("HAOCHAPING_ENV_FILE") or ".deploy/secrets.env", ".env"),
         extra="ignore",
         # a field with an alias (clickhouse_public_password) is still set by its name in code
         populate_by_name=True,
