@@ -5,8 +5,9 @@ sliding minute; the middleware in dashboard/app.py asks before each public reque
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
+
+from runtime.sliding import SlidingCounts
 
 
 class PerClientLimit:
@@ -16,19 +17,12 @@ class PerClientLimit:
         clock: Callable[[], float] = time.monotonic,
         max_clients: int = 10_000,
     ) -> None:
-        self.per_minute, self._clock, self._max_clients = per_minute, clock, max_clients
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self.per_minute = per_minute
+        self._requests = SlidingCounts(60.0, clock, max_clients)
 
     def allow(self, client: str) -> float:
         """0 if ``client`` may make a request now (and count it), else the seconds to wait."""
-        now = self._clock()
-        times = self._seen[client]
-        while times and times[0] <= now - 60:
-            times.popleft()
-        if len(times) >= self.per_minute:
-            return max(0.0, times[0] + 60 - now)
-        times.append(now)
-        if len(self._seen) > self._max_clients:  # bounded memory: forget idle clients
-            for key in [k for k, v in self._seen.items() if not v or v[-1] <= now - 60]:
-                del self._seen[key]
+        if self._requests.count(client) >= self.per_minute:
+            return self._requests.wait(client)
+        self._requests.add(client)
         return 0.0

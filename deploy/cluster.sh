@@ -179,10 +179,11 @@ log.dirs=$K_DATA
 # three brokers: every topic, the internal ones included, on all three, and a write
 # acknowledged (acks=all) only once two have it, so one broker may die with nothing lost
 num.partitions=4
+# topics are created on purpose, never by a client that names one (issue 29)
+auto.create.topics.enable=false
 default.replication.factor=3
 min.insync.replicas=2
 unclean.leader.election.enable=false
-auto.create.topics.enable=true
 delete.topic.enable=true
 offsets.topic.replication.factor=3
 offsets.topic.num.partitions=8

@@ -329,7 +329,9 @@ EOF
 num.partitions=4
 default.replication.factor=1
 min.insync.replicas=1
-auto.create.topics.enable=true
+# topics are created on purpose, with their settings (haochaping topics, the worker's own,
+# the tests' unique ones), never by a client that names one (issue 29)
+auto.create.topics.enable=false
 delete.topic.enable=true
 
 # internal topics of one small node

@@ -13,12 +13,12 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, Final
 
 from starlette.requests import Request
 
+from runtime.sliding import SlidingCounts
 from workorders.users import User, Users
 
 SESSION_USER: Final = "user"
@@ -35,24 +35,18 @@ class LoginThrottle:
         window_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_failures, self.window_s, self._clock = max_failures, window_s, clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        failures, since = self._failures[key], self._clock() - self.window_s
-        while failures and failures[0] <= since:
-            failures.popleft()
-        return failures
+        self.max_failures = max_failures
+        self._failures = SlidingCounts(window_s, clock)
 
     def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(key)) >= self.max_failures for key in keys)
+        return any(self._failures.count(key) >= self.max_failures for key in keys)
 
     def failed(self, *keys: str) -> None:
         for key in keys:
-            self._recent(key).append(self._clock())
+            self._failures.add(key)
 
     def succeeded(self, user_key: str) -> None:
-        self._failures.pop(user_key, None)
+        self._failures.forget(user_key)
 
 
 def sign_in(request: Request, user: User) -> None:
