@@ -495,6 +495,8 @@ clickhouse_config() {
     <!-- no interserver_http_port: no replication, and 9009 stays free -->
 
     <path>$C_DATA/</path>
+    <!-- the server sets its own umask (027 by default) over the one it is started with -->
+    <umask>077</umask>
     <tmp_path>$C_DATA/tmp/</tmp_path>
     <user_files_path>$C_DATA/user_files/</user_files_path>
     <format_schema_path>$C_DATA/format_schemas/</format_schema_path>

@@ -10,6 +10,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from haochaping.topics import ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from streams.topology import follow_up_group
@@ -23,6 +24,7 @@ def committed(admin: KafkaAdminClient, group: str) -> dict[TopicPartition, int]:
 
 def fill(settings: Settings, counts: dict[str, int]) -> None:
     """Records on partition 0 of these topics, for the offsets below to point into."""
+    ensure_topics(settings)  # the broker creates no topic a client merely names
     producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     for topic, count in counts.items():
         for _ in range(count):
