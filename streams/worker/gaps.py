@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from runtime.kafka_security import kafka_security
 from streams.ingest.rekey import REKEYED_BASE
 from streams.records import Record
 from streams.topology import rekeyed_topic
+from streams.worker.side_reader import batches, side_consumer
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -32,30 +32,14 @@ async def fetch_range(
 ) -> list[Record]:
     """The records of ``topic``/``partition`` with offsets in [start, end), as far as the
     broker still has them."""
-    settings = worker.settings
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_servers, enable_auto_commit=False,
-        **kafka_security(settings),
-    )  # fmt: skip
     tp = TopicPartition(topic, partition)
     out: list[Record] = []
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        consumer.seek(tp, start)
-        idle = 0
-        while idle < 3 and (not out or out[-1].offset < end - 1):
-            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=end - start)
-            found = [r for r in batch.get(tp, []) if start <= r.offset < end]
-            idle = 0 if found else idle + 1
+    async with side_consumer(worker.settings, tp) as consumer:
+        async for found in batches(consumer, tp, start, end, idle_s=3, max_records=end - start):
             out += [
                 Record(r.topic, r.partition, r.offset, r.timestamp / 1000, r.key, r.value)
                 for r in found
             ]
-            if batch.get(tp) and batch[tp][-1].offset >= end - 1:
-                break
-    finally:
-        await consumer.stop()
     return out
 
 
