@@ -124,9 +124,11 @@ class CaseStep:
             return
         book = self.book(record.partition)
         case = book.case(parsed.case_id)
+        judged_before = case is not None and parsed.action_id in case.verdicts
         verdict = decide(case, parsed)
-        if case is not None:
-            book.save(case)  # the verdict is recorded, also for a refusal
+        if case is not None and not judged_before and parsed.action_id in case.verdicts:
+            # a new verdict, also a refusal, is recorded; a replayed one is there already
+            book.save(case)
         if isinstance(verdict, Refusal):
             self._rejections.reject(record, RejectReason.ACTION_REFUSED, verdict.message)
             metrics.case_actions.labels(action=parsed.action, verdict="refused").inc()

@@ -142,3 +142,23 @@ def test_an_action_dated_in_the_future_is_refused_not_let_move_the_case_clock() 
     assert [e["event"] for e in pipe.values(SETTINGS.topic_cases)] == ["opened"]
     assert [r["reason"] for r in pipe.values(SETTINGS.topic_rejected)] == ["future_event"]
     assert pipe.values(SETTINGS.topic_case_warnings) == []  # no deadline judged 30 days on
+
+
+def test_a_replayed_action_is_answered_from_the_case_without_writing_it_again() -> None:
+    pipe = InMemoryPipeline(SETTINGS)
+    review = Simulator(seed=3).evaluation(RECEIVED - timedelta(hours=1), level=1)
+    case_id = review["evaluation_id"]
+    pipe.send_raw([(case_id.encode(), json.dumps(review).encode())], RECEIVED.timestamp())
+    pipe.run()
+    act(pipe, case_id, 1, "route", department_code="D-B", actor_role="office")
+    pipe.run()
+    book = pipe.steps.cases.book(pipe.log(SETTINGS.topic_case_actions).records()[0].partition)
+    saved: list[str] = []
+    save = book.save
+    book.save = lambda case: (saved.append(case.case_id), save(case))[-1]  # type: ignore[method-assign]
+    act(pipe, case_id, 1, "route", department_code="D-B", actor_role="office")  # a replay
+    act(pipe, case_id, 2, "close", actor_role="analyst")  # a new verdict: a refusal
+    pipe.run()
+    assert saved == [case_id]  # the refusal's record; the replay changed nothing to write
+    routed = [e for e in pipe.values(SETTINGS.topic_cases) if e["event"] == "routed"]
+    assert len(routed) == 2 and routed[0] == routed[1]  # answered again, byte for byte
