@@ -5,8 +5,10 @@ Pure: the clock is given."""
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
+
+_NONE: deque[float] = deque()  # what a key without events reads (never appended to)
 
 
 class SlidingCounts:
@@ -17,10 +19,11 @@ class SlidingCounts:
         max_keys: int = 10_000,
     ) -> None:
         self.window_s, self._clock, self._max_keys = window_s, clock, max_keys
-        self._times: dict[str, deque[float]] = defaultdict(deque)
+        # only keys with an event: reading a key never adds it, so the bound below holds
+        self._times: dict[str, deque[float]] = {}
 
     def _recent(self, key: str) -> deque[float]:
-        times, since = self._times[key], self._clock() - self.window_s
+        times, since = self._times.get(key, _NONE), self._clock() - self.window_s
         while times and times[0] <= since:
             times.popleft()
         return times
@@ -35,7 +38,8 @@ class SlidingCounts:
 
     def add(self, key: str) -> None:
         now = self._clock()
-        self._recent(key).append(now)
+        self._recent(key)
+        self._times.setdefault(key, deque()).append(now)
         if len(self._times) > self._max_keys:  # bounded memory: forget idle keys
             since = now - self.window_s
             for idle in [k for k, v in self._times.items() if not v or v[-1] <= since]:

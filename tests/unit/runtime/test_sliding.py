@@ -35,3 +35,10 @@ def test_idle_keys_are_forgotten_beyond_the_bound() -> None:
     counts.add("d")
     counts.add("e")  # over the bound: a, b and c are idle and go
     assert set(counts._times) == {"d", "e"}
+
+
+def test_reading_a_key_never_adds_it() -> None:
+    counts = SlidingCounts(60.0, Clock(), max_keys=3)
+    for n in range(100):  # sign-ins that only ask whether an address is blocked
+        assert counts.count(f"10.0.0.{n}") == 0 and counts.wait(f"10.0.0.{n}") == 0.0
+    assert counts._times == {}
