@@ -91,8 +91,7 @@ def _fold_char(ch: str) -> str:
         return str(digit)
     folded = unicodedata.normalize("NFKC", ch)
     out = "".join(
-        _NUMERALS.get(c) or (_ZW if c in _ZERO_WIDTH else None) or _digit_or_self(c)
-        for c in folded
+        _NUMERALS.get(c) or (_ZW if c in _ZERO_WIDTH else None) or _digit_or_self(c) for c in folded
     )
     return out or _ZW
 
@@ -227,20 +226,21 @@ _RAW_SEPARATORS: Final = (
     r"\s\u200b-\u200d\u2060\ufeff\u00ad.．/／\\＼_＿\-－﹣\u2010-\u2015\u2212·・()（）"
     r",，、。:：|｜*＊+＋#＃~～〜ー"
 )
-# Two searches, each a plain scan of the text, rather than one alternation tried at every
+# Separate searches, each a plain scan of the text, rather than one alternation tried at every
 # position: three times faster on the comments that have nothing to mask. A superset of what
 # the matchers below can find ("at", "we", "wx" anywhere), never a subset.
 _GATE_CHARS: Final = re.compile(rf"[\d@＠﹫#＃%％{_DIGIT_LIKE}aAａＡ艾信薇wvWVｗｖＷＶ]")
+
+
+def _five_in_a_row(chars: str) -> re.Pattern[str]:
+    """Five of ``chars``, separators as typed between them: the shortest number."""
+    return re.compile(rf"[{chars}](?:[{_RAW_SEPARATORS}]{{0,{_GAP_MAX}}}+[{chars}]){{4}}")
+
+
 # Chinese numerals are everyday words (一次, 两个); only five in a row can be a number
-_GATE_NUMERALS: Final = re.compile(
-    rf"[{_NUMERAL_CLASS}](?:[{_RAW_SEPARATORS}]{{0,{_GAP_MAX}}}+[{_NUMERAL_CLASS}]){{4}}"
-)
-
-
-# a number written in letters alone (座机SSBBOSS): five in a row
-_GATE_LETTERS: Final = re.compile(
-    rf"[{_LOOKALIKE_LETTERS}](?:[{_RAW_SEPARATORS}]{{0,{_GAP_MAX}}}+[{_LOOKALIKE_LETTERS}]){{4}}"
-)
+_GATE_NUMERALS: Final = _five_in_a_row(_NUMERAL_CLASS)
+# a number written in letters alone (座机SSBBOSS)
+_GATE_LETTERS: Final = _five_in_a_row(_LOOKALIKE_LETTERS)
 
 
 def _may_hold_personal_data(text: str) -> bool:
@@ -433,9 +433,7 @@ _SEPARATORS: Final = r"\s.\/\\\-\u2010-\u2015\u2212_·・()\u200b,、。:|*+#~�
 # A run of digits with at most _GAP_MAX separators between two digits (138 -- 1234 -- 5678,
 # 138，，，，，，，0013), and the X an ID number may end with. Possessive: a digit run never
 # backtracks. (X followed by a digit still ends the run: in …123X一直 the 一 folds to a digit.)
-_RUN: Final = re.compile(
-    rf"[0-9](?:[{_SEPARATORS}]{{0,{_GAP_MAX}}}+[0-9])*+(?:[Xx](?![A-Za-z]))?"
-)
+_RUN: Final = re.compile(rf"[0-9](?:[{_SEPARATORS}]{{0,{_GAP_MAX}}}+[0-9])*+(?:[Xx](?![A-Za-z]))?")
 _GROUP: Final = re.compile(r"[0-9]++(?:[Xx](?![A-Za-z]))?")
 _LOOKALIKE_RUN: Final = re.compile(
     rf"[0-9{_LOOKALIKE_LETTERS}](?:[{_SEPARATORS}]{{0,{_GAP_MAX}}}+[0-9{_LOOKALIKE_LETTERS}])*+"
@@ -715,9 +713,7 @@ def _window_at(w: _Windows, i: int, context: str | None) -> tuple[int, str] | No
         if n < shortest:
             return None
         # cheap refusals first: this runs for every group of every run of digits
-        if context or (
-            n in _BARE_LENGTHS and (n > 13 or lead[0] == "0" or lead in _BARE_PREFIXES)
-        ):
+        if context or (n in _BARE_LENGTHS and (n > 13 or lead[0] == "0" or lead in _BARE_PREFIXES)):
             label = _classify(digits[start : start + n], context)
             # A date written as 20240322 joins other numbers only as an ID's date of birth
             # (110101 19900307 1233) or a local number after its area code (029 20731124);
@@ -823,9 +819,7 @@ def _widen(text: str, start: int, end: int, floor: int) -> int:
     """Take in the + of +86 and the ( of (021) so that no stray bracket is left behind."""
     closes = ")" in text[start:end] or "）" in text[start:end]
     for _ in range(2):
-        if start > floor and (
-            text[start - 1] in "+＋" or (closes and text[start - 1] in "(（")
-        ):
+        if start > floor and (text[start - 1] in "+＋" or (closes and text[start - 1] in "(（")):
             start -= 1
     return start
 
