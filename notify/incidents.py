@@ -33,7 +33,6 @@ from notify.grouped import GroupedNotifier
 from notify.messages import (
     WECOM_MAX_BYTES,
     clip_utf8,
-    escape_markdown,
     escaped,
     event_id,
     render,
@@ -144,7 +143,7 @@ class IncidentNotifier(GroupedNotifier):
             self._client,
             incident_id(key, events),
             render_incident(events, self._client.fmt),
-            f"incident {escape_markdown(key)}",
+            f"incident {key}",
         )
         if outcome == "delivered":
             self.delivered += len(events)
