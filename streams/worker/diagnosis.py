@@ -22,6 +22,8 @@ def stall_evidence(app: Any) -> str:
         ("tasks", _tasks),
         ("consumer", _consumer),
         ("fetcher", _fetcher),
+        ("partitions (aiokafka)", _partition_states),
+        ("consumer thread tasks", _thread_tasks),
         ("channels", _channels),
     ):
         try:
@@ -36,8 +38,17 @@ def _agents(app: Any) -> str:
 
 
 def _tasks(app: Any) -> str:
+    return _tasks_of(app.loop)
+
+
+def _thread_tasks(app: Any) -> str:
+    # aiokafka's fetcher runs in Faust's consumer thread, on that thread's own loop
+    return _tasks_of(app.consumer._thread.thread_loop)
+
+
+def _tasks_of(loop: asyncio.AbstractEventLoop) -> str:
     lines = []
-    for task in asyncio.all_tasks(app.loop):
+    for task in asyncio.all_tasks(loop):
         frames = task.get_stack(limit=6)
         where = " <- ".join(
             f"{frame.f_code.co_name} ({frame.f_code.co_filename.rsplit('/', 2)[-1]}:"
@@ -78,12 +89,15 @@ def _fetcher(app: Any) -> str:
     if task is not None and task.done() and not task.cancelled() and task.exception():
         state += f": {''.join(traceback.format_exception(task.exception())).strip()}"
     held = {
-        f"{tp.topic}:{tp.partition}": len(getattr(r, "_records", ()) or ())
+        f"{tp.topic}:{tp.partition}": type(r).__name__
         for tp, r in getattr(fetcher, "_records", {}).items()
     }
+    in_flight = sorted(getattr(fetcher, "_in_flight", ()))
+    pending = len(getattr(fetcher, "_pending_tasks", ()))
     assignment = getattr(getattr(kafka, "_subscription", None), "subscription", None)
     return (
-        f"fetch task {state}; records held per partition {held}; "
+        f"fetch task {state}; results held per partition {held}; "
+        f"nodes in flight {in_flight}; pending fetch tasks {pending}; "
         f"thread alive={getattr(thread, '_thread', None) and thread._thread.is_alive()}; "
         f"subscription={assignment!r}"
     )
@@ -96,4 +110,19 @@ def _channels(app: Any) -> str:
         queue = getattr(channel, "_queue", None)
         size = queue.qsize() if queue is not None else "no queue"
         rows.append(f"{agent.name}: channel queue {size}")
+    return "\n".join(rows)
+
+
+def _partition_states(app: Any) -> str:
+    """aiokafka's own view of each partition: Faust's pause set and aiokafka's can differ."""
+    kafka = app.consumer._thread._consumer
+    assignment = kafka._subscription.subscription.assignment
+    rows = []
+    for tp in sorted(assignment.tps, key=lambda tp: (tp.topic, tp.partition)):
+        state = assignment.state_value(tp)
+        position = state.position if state.has_valid_position else None
+        rows.append(
+            f"{tp.topic}:{tp.partition} position={position} paused={state.paused} "
+            f"highwater={state.highwater} leader={kafka._client.cluster.leader_for_partition(tp)}"
+        )
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """Faust's Kafka driver as the worker needs it: subclasses and the app's configuration.
 
 - ``SourcePartitionTable``: state written in batches or timers moves with its source partition
-- ``IdempotentTransport``: an idempotent producer and prompt fetches
+- ``IdempotentTransport``: an idempotent producer, prompt fetches, no record left undelivered
 - ``watch_deliveries``: a record batch Kafka did not take ends the process before its commit
 """
 
@@ -25,6 +25,7 @@ from runtime.watchdog import exit_undelivered
 from streams.ingest.rekey import state_partition
 from streams.records import Record
 from streams.topology import follow_up_group
+from streams.worker.undelivered import RefetchUndelivered
 
 
 class SourcePartitionTable(faust.Table):  # type: ignore[misc]
@@ -142,9 +143,10 @@ class PromptConsumerThread(AiokafkaConsumerThread):
         return consumer
 
 
-class PromptConsumer(AiokafkaConsumer):
+class PromptConsumer(RefetchUndelivered, AiokafkaConsumer):
     """Faust's aiokafka consumer, with fetches the broker holds for at most
-    ``FETCH_MAX_WAIT_MS``."""
+    ``FETCH_MAX_WAIT_MS``, and records it took but did not deliver fetched again
+    (streams/worker/undelivered.py)."""
 
     def _new_consumer_thread(self) -> PromptConsumerThread:
         return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -109,7 +110,15 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 class Service:
-    """`haochaping worker`, `sink` or `notify` as a child process, output in a log file."""
+    """`haochaping worker`, `sink` or `notify` as a child process, output in a log file.
+
+    Like supervisord in production it restarts a child that exits because it stalled
+    (runtime.watchdog.STALLED), within a second, from a watcher thread: a test waiting in a
+    browser or on ClickHouse polls nobody, and a supervisor that acts only when asked left a
+    stalled worker dead for the rest of a two-minute wait (CI, 6521c63). Any other exit is a
+    death the test reports, unless the caller plays supervisord's ``autorestart=true``
+    (``restart_any_exit``), which restarts any exit but 0. ``exits`` records every restart,
+    so a test can tell a recovery from a clean run."""
 
     def __init__(
         self,
@@ -127,7 +136,11 @@ class Service:
         self.exits: list[int] = []  # exit statuses of the processes restarted
         self._max_restarts = max_restarts
         self._restart_any_exit = restart_any_exit
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.process = self._start()
+        self._watcher = threading.Thread(target=self._watch, name=f"watch-{command}", daemon=True)
+        self._watcher.start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         settings, command, args = self._settings, self._command, self._args
@@ -140,31 +153,43 @@ class Service:
             stdin=subprocess.DEVNULL,
         )
 
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            self.alive()
+
     def alive(self) -> bool:
-        # Like its supervisor in production, restart a worker that exits because it
-        # stalled (streams.worker.app.STALLED); any other exit is a death the test reports, unless
-        # the caller plays supervisord (restart_any_exit), which restarts any exit but 0.
-        status = self.process.poll()
-        restartable = status == STALLED or (self._restart_any_exit and status not in (None, 0))
-        if restartable and self.restarts < self._max_restarts:
-            assert status is not None
-            self.exits.append(status)
-            self.restarts += 1
-            self.process = self._start()
-        return self.process.poll() is None
+        with self._lock:
+            if self._stopping.is_set():
+                return self.process.poll() is None
+            status = self.process.poll()
+            restartable = status == STALLED or (
+                self._restart_any_exit and status not in (None, 0)
+            )
+            if restartable and self.restarts < self._max_restarts:
+                assert status is not None
+                self.exits.append(status)
+                self.restarts += 1
+                self._log.write(f"--- harness: exit {status}, restart {self.restarts}\n".encode())
+                self._log.flush()
+                self.process = self._start()
+            return self.process.poll() is None
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self._log.close()
+        self._end(signal.SIGKILL, timeout=30)
 
     def stop(self, timeout: float = 30) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
+        self._end(signal.SIGTERM, timeout=timeout)
+
+    def _end(self, signum: int, timeout: float) -> None:
+        self.alive()  # a stalled exit just now is restarted and counted, as before
+        with self._lock:
+            self._stopping.set()
+        self._watcher.join(timeout=5)
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -237,11 +262,17 @@ def wait_until(
 
 
 def tails(services: Iterable[Service]) -> str:
-    """The last lines of each service's log, for a failure's message."""
-    return "".join(
-        f"\n--- {service.log_path.name} (last lines)\n{service.output()[-2500:]}"
-        for service in services
-    )
+    """The last lines of each service's log, for a failure's message: more of them when a
+    stall's evidence (streams/worker/diagnosis.py) is in the log, and the restarts seen."""
+    parts = []
+    for service in services:
+        output = service.output()
+        limit = 20_000 if "stalled:" in output else 2500
+        parts.append(
+            f"\n--- {service.log_path.name} (last lines; restarts after exits {service.exits})"
+            f"\n{output[-limit:]}"
+        )
+    return "".join(parts)
 
 
 def scalar(client: Client, query: str, params: Any = None) -> Any:

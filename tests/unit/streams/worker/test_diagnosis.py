@@ -52,3 +52,23 @@ def test_the_report_names_partitions_offsets_and_waiting_tasks() -> None:
     assert "ratings.raw:1 read=41 committed=40 paused" in report
     assert "agent-x: sleep" in report
     assert "agent tracebacks" in report and "no aiokafka consumer" in report
+
+
+def test_the_report_gives_aiokafkas_own_view_of_each_partition() -> None:
+    """Faust's pause set and aiokafka's can differ: the report shows aiokafka's position,
+    pause flag and highwater, and what its fetcher holds and has in flight."""
+    tp = TP(topic="cases.actions", partition=1)
+    state = SimpleNamespace(has_valid_position=True, position=4, paused=False, highwater=5)
+    assignment = SimpleNamespace(tps={tp}, state_value=lambda _: state)
+    kafka = SimpleNamespace(
+        _subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)),
+        _client=SimpleNamespace(cluster=SimpleNamespace(leader_for_partition=lambda _: 0)),
+        _fetcher=SimpleNamespace(
+            _fetch_task=None, _records={tp: object()}, _in_flight={0}, _pending_tasks=set()
+        ),
+    )
+    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=kafka)))
+    report = stall_evidence(app)
+    assert "cases.actions:1 position=4 paused=False highwater=5 leader=0" in report
+    assert "results held per partition {'cases.actions:1': 'object'}" in report
+    assert "nodes in flight [0]" in report
