@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HCP    := $(BIN)/haochaping
 
-.PHONY: help install services browser up down status topics migrate demo dashboard test unit integration lint bench clean soak cluster-up cluster-down test-cluster
+.PHONY: help install services browser up down status topics migrate demo dashboard test unit integration lint bench peer clean soak cluster-up cluster-down test-cluster
 
 help:
 	@echo "make demo         the main job on a fresh machine: services, worker, sink, traffic, report"
@@ -72,7 +72,18 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: services
+# The Quix Streams peer of `make bench` (tests/bench/peer.py) in a virtualenv of its own:
+# quixstreams pins pydantic below the project's version. Optional: if it cannot be installed,
+# the bench prints why and leaves the peer's row out.
+PEER_VENV := .venv-peer
+QUIX      := quixstreams>=3.28,<4
+
+peer:
+	@[ -x $(PEER_VENV)/bin/python ] && $(PEER_VENV)/bin/python -c 'import quixstreams' 2>/dev/null \
+	  || { $(PYTHON) -m venv $(PEER_VENV) && $(PEER_VENV)/bin/pip install --quiet '$(QUIX)'; } \
+	  || echo "bench: the Quix Streams peer could not be installed into $(PEER_VENV); its row is left out"
+
+bench: services peer
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.surges --before
 	$(BIN)/python -m tests.bench.dashboard
@@ -90,7 +101,7 @@ test-cluster: cluster-up
 	HAOCHAPING_CLUSTER_TESTS=required $(BIN)/pytest -q -m cluster tests/cluster
 
 clean: down cluster-down
-	rm -rf $(VENV) .deploy .data
+	rm -rf $(VENV) $(PEER_VENV) .deploy .data
 
 # not part of `make test`: 30 cycles of restarts (worker, sink, ClickHouse, a broker SIGKILL)
 # with exact counts checked after each; 20 to 40 minutes

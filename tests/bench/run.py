@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+from kafka import KafkaAdminClient
 from rich.console import Console
 
 from channels.producer import ChannelProducer
@@ -155,6 +156,50 @@ def floor(
     finally:
         process.kill()
         process.wait()
+
+
+PEER_PYTHON = Path(__file__).resolve().parents[2] / ".venv-peer" / "bin" / "python"
+
+
+def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] | None:
+    """The Quix Streams peer (tests/bench/peer.py): its evaluations/s and CPU seconds per
+    1,000 evaluations, or None, with a printed line, when ``make peer`` could not install it."""
+    if not PEER_PYTHON.exists():
+        console.print(f"(p) peer skipped: no {PEER_PYTHON} (make peer installs Quix Streams)")
+        return None
+    result, group = workdir / "peer.json", f"{settings.app_id}-peer"
+    log = workdir / "peer.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(PEER_PYTHON), "-m", "tests.bench.peer", settings.kafka_bootstrap,
+             settings.topic_raw, group, str(count), str(result), str(workdir / "peer-state")],
+            cwd=Path(__file__).resolve().parents[2], stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 900
+        while not result.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                console.print(f"(p) peer failed:\n{log.read_text(errors='replace')[-2000:]}")
+                return None
+            time.sleep(0.2)
+        measured = json.loads(result.read_text())
+        events = measured["events"]
+        return float(events / measured["seconds"]), measured["cpu_seconds"] / events * 1000
+    finally:
+        process.kill()
+        process.wait()
+        _delete_topics_of(settings, group)
+
+
+def _delete_topics_of(settings: Settings, group: str) -> None:
+    """Quix names its repartition and changelog topics after the consumer group."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        theirs = [topic for topic in admin.list_topics() if group in topic]
+        if theirs:
+            admin.delete_topics(theirs, raise_errors=False)
+    finally:
+        admin.close()
 
 
 def py_spy(service: Service, output: Path, workdir: Path) -> subprocess.Popen[bytes]:
@@ -521,6 +566,8 @@ def main() -> None:
             floor_rate, floor_cpu = floor(settings, args.count, workdir)
             console.print("(a') floor with the worker's garbage collector settings")
             tuned_rate, tuned_cpu = floor(settings, args.count, workdir, tuned=True)
+            console.print("(p) peer: Quix Streams, pydantic validation and one-minute windows")
+            peer_run = peer(settings, args.count, workdir)
             console.print("(b) pipeline: haochaping worker, ingest and follow-up processes")
             run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
             one = None
@@ -579,6 +626,16 @@ def main() -> None:
             f"(the ingest step's outputs alone: {one.ingest_rate:,.0f}/s); "
             f"{one.rate / floor_rate:.0%} of (a); CPU {one.worker_cpu_per_1000:.3f} s per "
             f"1,000 evaluations; peak memory {one.peak_rss_mb[0]:,.0f} MB |"
+        )
+    if peer_run is not None:
+        peer_rate, peer_cpu = peer_run
+        ratios = f"(b)/(p) {run.rate / peer_rate:.2f}×" + (
+            f", (b1)/(p) {one.rate / peer_rate:.2f}× (target ≥ 1.0×)" if one is not None else ""
+        )
+        print(
+            f"| (p) peer: Quix Streams, one process, pydantic validation and one-minute windows "
+            f"per department and service item (tests/bench/peer.py) | {peer_rate:,.0f} "
+            f"evaluations/s, CPU {peer_cpu:.3f} s per 1,000; {ratios} |"
         )
     print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
     print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
