@@ -65,7 +65,7 @@ class RefetchUndelivered:
 
     async def _rewind(self, missed: Mapping[Any, int]) -> None:
         consumer: Any = self
-        if not missed or consumer.should_stop:
+        if not missed or _stopping(consumer):
             return  # a process shutting down reads nothing more: its successor reads the commit
         assigned = consumer.assignment()
         for tp, offset in missed.items():
@@ -86,6 +86,12 @@ class RefetchUndelivered:
                 await consumer.seek(tp, offset)
             except Exception as exc:  # a rebalance took it meanwhile: its seek wins
                 log.info("no refetch of %s:%d: %s", tp.topic, tp.partition, exc)
+
+
+def _stopping(consumer: Any) -> bool:
+    # the app stops its fetcher before its consumer: the app's flag is set first
+    app = getattr(consumer, "app", None)
+    return bool(consumer.should_stop or getattr(app, "should_stop", False))
 
 
 def _position(consumer: Any, tp: Any) -> int | None:

@@ -93,3 +93,11 @@ def test_a_consumer_shutting_down_fetches_nothing_again() -> None:
     consumer.should_stop = True
     assert drain(consumer) == [4]
     assert consumer.seeks == []
+
+
+def test_an_app_shutting_down_fetches_nothing_again() -> None:
+    # Faust's app stops its fetcher before its consumer, whose own flag is still clear
+    consumer = Consumer({ACTIONS: records(4, 5, 6)}, yield_upto=4, position=7)
+    consumer.app = SimpleNamespace(should_stop=True)  # type: ignore[attr-defined]
+    assert drain(consumer) == [4]
+    assert consumer.seeks == []
