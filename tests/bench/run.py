@@ -122,43 +122,23 @@ async def ceiling(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
+
+
 def floor(
     settings: Settings, count: int, workdir: Path, tuned: bool = False
 ) -> tuple[float, float]:
     """The floor's evaluations/s, and its CPU seconds per 1,000 evaluations; ``tuned``: with
     the worker's garbage collector settings."""
-    result = workdir / f"floor{'-tuned' * tuned}.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.bench.floor",
-            settings.kafka_bootstrap,
-            settings.topic_raw,
-            f"{settings.app_id}-floor{'-tuned' * tuned}",
-            str(count),
-            str(result),
-            *(["tuned"] if tuned else []),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "floor.log", "wb"),  # noqa: SIM115
-    )
-    try:
-        deadline = time.monotonic() + 600
-        while not result.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = (workdir / "floor.log").read_text(errors="replace")[-2000:]
-                raise SystemExit(f"floor run failed:\n{tail}")
-            time.sleep(0.2)
-        measured = json.loads(result.read_text())
-        events = measured["events"]
-        return float(events / measured["seconds"]), measured["cpu_seconds"] / events * 1000
-    finally:
-        process.kill()
-        process.wait()
-
-
-PEER_PYTHON = Path(__file__).resolve().parents[2] / ".venv-peer" / "bin" / "python"
+    name = f"floor{'-tuned' * tuned}"
+    argv = [sys.executable, "-m", "tests.bench.floor", settings.kafka_bootstrap,
+            settings.topic_raw, f"{settings.app_id}-{name}", str(count),
+            str(workdir / f"{name}.json"), *(["tuned"] if tuned else [])]  # fmt: skip
+    measured = timed_process(argv, workdir / f"{name}.json", workdir / "floor.log", timeout=600)
+    if isinstance(measured, str):
+        raise SystemExit(f"floor run failed:\n{measured}")
+    return measured
 
 
 def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] | None:
@@ -167,20 +147,33 @@ def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] |
     if not PEER_PYTHON.exists():
         console.print(f"(p) peer skipped: no {PEER_PYTHON} (make peer installs Quix Streams)")
         return None
-    result, group = workdir / "peer.json", f"{settings.app_id}-peer"
-    log = workdir / "peer.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(PEER_PYTHON), "-m", "tests.bench.peer", settings.kafka_bootstrap,
-             settings.topic_raw, group, str(count), str(result), str(workdir / "peer-state")],
-            cwd=Path(__file__).resolve().parents[2], stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    group = f"{settings.app_id}-peer"
+    argv = [str(PEER_PYTHON), "-m", "tests.bench.peer", settings.kafka_bootstrap,
+            settings.topic_raw, group, str(count), str(workdir / "peer.json"),
+            str(workdir / "peer-state")]  # fmt: skip
     try:
-        deadline = time.monotonic() + 900
+        measured = timed_process(argv, workdir / "peer.json", workdir / "peer.log", timeout=900)
+    finally:
+        _delete_topics_of(settings, group)
+    if isinstance(measured, str):
+        console.print(f"(p) peer failed:\n{measured}")
+        return None
+    return measured
+
+
+def timed_process(
+    argv: list[str], result: Path, log: Path, timeout: float
+) -> tuple[float, float] | str:
+    """Run a measured process (the floor, the peer) until it writes ``result`` (events,
+    seconds, CPU seconds): its evaluations/s and CPU seconds per 1,000, or the tail of its log
+    when it ended or timed out without a result."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
         while not result.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                console.print(f"(p) peer failed:\n{log.read_text(errors='replace')[-2000:]}")
-                return None
+                return log.read_text(errors="replace")[-2000:]
             time.sleep(0.2)
         measured = json.loads(result.read_text())
         events = measured["events"]
@@ -188,7 +181,6 @@ def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] |
     finally:
         process.kill()
         process.wait()
-        _delete_topics_of(settings, group)
 
 
 def _delete_topics_of(settings: Settings, group: str) -> None:
