@@ -81,6 +81,8 @@ zk_install() {
         || die "zookeeper: Maven could not fetch the jars (see above)"
     rm -rf "$ZK_LIBS"
     mv "$tmp" "$ZK_LIBS"
+    # Maven copies the jars with the modes of ~/.m2 (0644): taken back like the rest of .deploy
+    chmod -R go-rwx "$ZK_LIBS"
     printf '%s\n' "$want" >"$ZK_DIR/libs.stamp"
 }
 

@@ -282,6 +282,8 @@ kafka_install() {
         || die "kafka: Maven could not fetch the jars (see above)"
     rm -rf "$K_LIBS"
     mv "$tmp" "$K_LIBS"
+    # Maven copies the jars with the modes of ~/.m2 (0644): taken back like the rest of .deploy
+    chmod -R go-rwx "$K_LIBS"
     printf '%s\n' "$want" >"$K_DIR/libs.stamp"
     say "kafka: $(find "$K_LIBS" -name '*.jar' | wc -l) jars in $((SECONDS - t0))s ($(du -sh "$K_LIBS" | cut -f1))"
 }
