@@ -17,6 +17,7 @@ class SentTally:
     first_evaluated_at: str | None = None
     # valid evaluations a fraud scenario planted, by id → scenario (what screening must flag)
     planted: dict[str, str] = field(default_factory=dict)
+    transactions: int = 0  # 办件 sent to transactions.done beside the evaluations
 
     def add(self, message: SimulatedMessage) -> None:
         self.kinds[message.kind] += 1
@@ -40,6 +41,7 @@ class SentTally:
                 "sent": self.sent,
                 "kinds": dict(self.kinds),
                 "valid_evaluations": len(self.valid_ids),
+                "transactions": self.transactions,
                 "first_evaluated_at": self.first_evaluated_at,
                 "surge_department": surge_department,
                 "planted": dict(Counter(self.planted.values())),

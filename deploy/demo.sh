@@ -37,6 +37,7 @@ bash deploy/supervise.sh status
 
 before_ratings="$(ch 'SELECT count() FROM ratings FINAL')"
 before_rejected="$(ch 'SELECT count() FROM rejected FINAL')"
+before_transactions="$(ch 'SELECT count() FROM transactions FINAL')"
 
 say "traffic: the last 40 minutes of a city's evaluations, replayed in $((COUNT / RATE)) s"
 # Event time starts 40 minutes ago and advances 8 evaluations a second, so surge detection
@@ -62,6 +63,9 @@ expected=$(( expected + $(python3 -c 'import json,sys; print(json.load(open(sys.
 landed=$(( $(ch 'SELECT count() FROM ratings FINAL') - before_ratings ))
 rejected=$(( $(ch 'SELECT count() FROM rejected FINAL') - before_rejected ))
 echo "this run landed $landed evaluations (of $expected valid ones sent) and $rejected rejected messages"
+sent_transactions=$(( $(python3 -c 'import json,sys; print(sum(json.load(open(f)).get("transactions", 0) for f in sys.argv[1:]))' "$RUN/sent.json" "$RUN/farming.json") ))
+landed_transactions=$(( $(ch 'SELECT count() FROM transactions FINAL') - before_transactions ))
+echo "and $landed_transactions 办件 (completed transactions) of the $sent_transactions sent to transactions.done"
 alerts="$(ch "SELECT count() FROM alerts FINAL WHERE state = 'opened' AND dimension = 'department' \
     AND key = '$surging' AND window_start >= toDateTime('$first', 'Asia/Shanghai')")"
 
@@ -71,6 +75,9 @@ say "late arrivals, and the day windows reconciled with the recount of ratings"
 ch "SELECT concat(toString(sum(late_evaluations)), ' late evaluations (in their day, in no minute), ', toString(sum(beyond_horizon_evaluations)), ' beyond the horizon') FROM late_statistics"
 reconciled=0
 "$H" reconcile --days 2 || reconciled=1
+
+say "评价率: evaluated 办件 per 办件, lowest halls first (haochaping coverage --by hall)"
+"$H" coverage --by hall --days 2 --limit 5
 
 say "suspect evaluations by hall window (haochaping suspects --by window)"
 "$H" suspects --by window --limit 5
@@ -154,6 +161,10 @@ if [[ "$walked" -ne 1 ]]; then
 fi
 if [[ "$landed" -lt "$expected" ]]; then
     echo "error: only $landed of the $expected valid evaluations sent landed in ClickHouse" >&2
+    status=1
+fi
+if [[ "$landed_transactions" -lt "$sent_transactions" ]]; then
+    echo "error: only $landed_transactions of the $sent_transactions 办件 sent landed in ClickHouse" >&2
     status=1
 fi
 if [[ "$reconciled" -ne 0 ]]; then

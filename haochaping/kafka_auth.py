@@ -84,12 +84,15 @@ def grants(settings: Settings) -> list[Grant]:
         s.topic_alerts,
         s.topic_case_warnings,
         s.topic_suspect,
+        s.topic_transactions_valid,
     ]
     landed = [*outputs, s.topic_windows, s.topic_cases]  # what the sink reads
     worker_ops = (READ, WRITE, CREATE, DESCRIBE, Op.DESCRIBE_CONFIGS)
     out = [
         # a channel writes evaluations, a department writes case events: nothing else
         Grant(CHANNEL, topic, s.topic_raw, (WRITE, DESCRIBE)),
+        # the business systems' 办件 come in as the channel user too (issue 28)
+        Grant(CHANNEL, topic, s.topic_transactions, (WRITE, DESCRIBE)),
         Grant(DEPARTMENT, topic, s.topic_cases, (WRITE, DESCRIBE)),
         Grant(DEPARTMENT, topic, s.topic_case_actions, (WRITE, DESCRIBE)),
         # the Faust worker reads its inputs, writes its outputs, and owns everything named
@@ -99,6 +102,7 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(WORKER, topic, s.topic_raw, (READ, DESCRIBE, CREATE)),
         Grant(WORKER, topic, s.topic_cases, (READ, WRITE, DESCRIBE, CREATE)),
         Grant(WORKER, topic, s.topic_case_actions, (READ, DESCRIBE, CREATE)),
+        Grant(WORKER, topic, s.topic_transactions, (READ, DESCRIBE, CREATE)),
         # satisfaction.windows is the changelog of the window table: read on recovery
         Grant(WORKER, topic, s.topic_windows, (READ, WRITE, DESCRIBE, CREATE)),
         *(Grant(WORKER, topic, name, (WRITE, DESCRIBE, CREATE)) for name in outputs),

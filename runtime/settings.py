@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     topic_alerts: str = Field(
         "alerts.spikes", description="bad-review surge alert lifecycle events"
     )
+    topic_transactions: str = Field(
+        "transactions.done",
+        description="completed transactions (办件) from the business systems: what 评价率 "
+        "counts against",
+    )
+    topic_transactions_valid: str = Field(
+        "transactions.valid", description="checked 办件, keyed by transaction_id"
+    )
     topic_partitions: int = Field(
         4,
         ge=1,
@@ -137,6 +145,13 @@ class Settings(BaseSettings):
         description="the long horizon: evaluations up to this old on arrival still count in "
         "their day window (and month); older ones are marked beyond_horizon and counted in no "
         "window; a day's state is dropped once it has passed; at most dedupe_ttl_days",
+    )
+    transaction_horizon_days: int = Field(
+        15,
+        ge=1,
+        description="how long after its evaluation a 办件 may still arrive: a first-round "
+        "evaluation whose transaction is still unknown after this is counted apart as "
+        "without a transaction (`haochaping coverage`)",
     )
     dedupe_ttl_days: int = Field(
         30, ge=1, description="how long evaluation and transaction ids are remembered"

@@ -18,6 +18,7 @@ from schemas.cases import CaseEvent, CaseWarning
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
+from schemas.transaction import Transaction
 from sinks.rows import (
     ALERTS_COLUMNS,
     CASE_EVENTS_COLUMNS,
@@ -26,12 +27,14 @@ from sinks.rows import (
     RATINGS_COLUMNS,
     REJECTED_COLUMNS,
     SUSPECTS_COLUMNS,
+    TRANSACTIONS_COLUMNS,
     alert_row,
     case_event_row,
     case_warning_row,
     rating_row,
     rejected_row,
     suspect_row,
+    transaction_row,
     window_rows,
 )
 
@@ -105,6 +108,13 @@ LANDINGS: tuple[Landing, ...] = (
         "suspects",
         SUSPECTS_COLUMNS,
         lambda v: suspect_row(SuspectEvent.from_json_bytes(v)),
+    ),
+    # 办件 (issue 28), checked by the worker's transactions step
+    Landing(
+        "topic_transactions_valid",
+        "transactions",
+        TRANSACTIONS_COLUMNS,
+        lambda v: transaction_row(Transaction.from_json_bytes(v)),
     ),
 )
 

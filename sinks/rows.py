@@ -12,6 +12,7 @@ from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
+from schemas.transaction import Transaction
 from schemas.windows import WindowCounts, window_states
 
 RATINGS_COLUMNS = (
@@ -126,6 +127,46 @@ def rating_row(evaluation: Evaluation) -> tuple[Any, ...]:
         1 if e.beyond_horizon else 0,
         1 if e.miskeyed else 0,
         e.source or "",
+    )
+
+
+TRANSACTIONS_COLUMNS = (
+    "transaction_id",
+    "service_code",
+    "service_name",
+    "department_code",
+    "department_name",
+    "region_code",
+    "channel",
+    "channel_code",
+    "hall_code",
+    "window_code",
+    "staff_id",
+    "stage",
+    "completed_at",
+    "ingested_at",
+    "source",
+)
+
+
+def transaction_row(transaction: Transaction) -> tuple[Any, ...]:
+    t = transaction
+    return (
+        t.transaction_id,
+        t.service_code,
+        t.service_name or "",
+        t.department_code,
+        t.department_name or "",
+        t.region_code,
+        str(t.channel),
+        t.channel_code,
+        t.hall_code or "",
+        t.window_code or "",
+        t.staff_id or "",
+        str(t.stage),
+        _utc(t.completed_at),
+        _utc(t.ingested_at),
+        t.source or "",
     )
 
 

@@ -1,4 +1,4 @@
-"""The four steps built from the settings, over whatever state and outbox the caller has.
+"""The five steps built from the settings, over whatever state and outbox the caller has.
 
 The Faust worker (streams/worker/app.py) passes its changelogged tables and Kafka outbox; the
 in-memory harness (streams/testing.py) passes dicts and a list. One builder, so what the tests
@@ -22,6 +22,7 @@ from streams.screening import config as screen_config
 from streams.screening.step import ScreenStep
 from streams.surges import config as surge_config
 from streams.surges.step import SurgeStep
+from streams.transactions.step import TransactionStep
 
 State = MutableMapping[str, Any]
 
@@ -41,6 +42,7 @@ class Steps:
     cases: CaseStep
     rejections: Rejections
     screening: ScreenStep
+    transactions: TransactionStep
 
 
 def build_steps(
@@ -83,4 +85,10 @@ def build_steps(
         outbox=outbox,
         suspect_topic=settings.topic_suspect,
     )
-    return Steps(ingest, surges, cases, rejections, screening)
+    transactions = TransactionStep(
+        valid_topic=settings.topic_transactions_valid,
+        outbox=outbox,
+        rejections=rejections,
+        clock_skew_s=settings.clock_skew_s,
+    )
+    return Steps(ingest, surges, cases, rejections, screening, transactions)

@@ -104,10 +104,25 @@ class InMemoryPipeline:
     ) -> None:
         """Channels' messages, written at broker time ``at`` (epoch seconds), to
         ``partition`` (None: the partition of each message's key)."""
+        self.send(self.settings.topic_raw, messages, at, partition)
+
+    def send(
+        self,
+        topic: str,
+        messages: Iterable[tuple[bytes | None, bytes]],
+        at: float,
+        partition: int | None = None,
+    ) -> None:
+        """Messages others write to ``topic`` (ratings.raw, transactions.done, …)."""
         self.clock = max(self.clock, at)
-        raw = self.log(self.settings.topic_raw)
+        log = self.log(topic)
         for key, value in messages:
-            raw.append(key, value, at, partition)
+            log.append(key, value, at, partition)
+
+    def replay(self, topic: str) -> None:
+        """Forget the committed offsets of ``topic``: the next run reads it all again."""
+        for partition in range(len(self.log(topic).partitions)):
+            self.committed[(topic, partition)] = 0
 
     def _deliver(self) -> None:
         sent, self.outbox.sent = self.outbox.sent, []

@@ -20,7 +20,7 @@ from streams.surges.minutes import unbundle
 if TYPE_CHECKING:
     from streams.pipeline import Steps
 
-StepName = Literal["ingest", "surges", "screening", "cases"]
+StepName = Literal["ingest", "surges", "screening", "cases", "transactions"]
 Role = Literal["ingest", "follow-up"]
 
 
@@ -79,6 +79,8 @@ def routes(settings: Settings) -> list[Route]:
         Route(settings.topic_case_actions, p, "cases", "follow-up", 1000),
         # one partition too, so one screener sees every evaluator, device and network
         Route(screen_facts_topic(settings), 1, "screening", "follow-up", 2000),
+        # 办件 from the business systems (issue 28): checked, no state, so any partitioning
+        Route(settings.topic_transactions, p, "transactions", "follow-up", 2000),
     ]
 
 
@@ -104,6 +106,8 @@ def feed(steps: Steps, step: StepName, records: list[Record], wall: float | None
         steps.surges.process(partials, at=arrived, heartbeats=heartbeats)
     elif step == "screening":
         steps.screening.process(unbundle_facts(r.value for r in records))
+    elif step == "transactions":
+        steps.transactions.process(records, wall=wall)
     else:
         steps.cases.process(records, wall=wall)
 
@@ -119,5 +123,7 @@ def forget(steps: Steps, step: StepName, partition: int) -> None:
         steps.surges.forget()
     elif step == "screening":
         steps.screening.forget()
+    elif step == "transactions":
+        pass  # no state
     else:
         steps.cases.forget_partition(partition)

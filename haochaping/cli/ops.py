@@ -144,7 +144,7 @@ def wait(
     fail(f"not {until} after {timeout:.0f}s: {line}")
 
 
-SCHEMAS = ("evaluation", "case-event", "case-action")
+SCHEMAS = ("evaluation", "transaction", "case-event", "case-action")
 
 
 @cli.command(rich_help_panel=PANEL)
@@ -152,20 +152,24 @@ def schema(
     of: Annotated[
         str,
         typer.Option(
-            help="evaluation (ratings.raw, for channel teams), case-event (cases.events) or "
-            "case-action (cases.actions, for the web front)"
+            help="evaluation (ratings.raw, for channel teams), transaction (transactions.done, "
+            "for business systems), case-event (cases.events) or case-action (cases.actions, "
+            "for the web front)"
         ),
     ] = "evaluation",
 ) -> None:
-    """Print the JSON Schema of a message: a raw evaluation, a case event or a case action."""
+    """Print the JSON Schema of a message: a raw evaluation, a 办件, a case event or a case
+    action."""
     from schemas.actions import case_action_json_schema
     from schemas.cases import CaseEvent
     from schemas.evaluation import raw_evaluation_json_schema
+    from schemas.transaction import raw_transaction_json_schema
 
     if of not in SCHEMAS:
         fail(f"--of must be one of {', '.join(SCHEMAS)}, got {of!r}")
     found = {
         "evaluation": raw_evaluation_json_schema,
+        "transaction": raw_transaction_json_schema,
         "case-event": CaseEvent.model_json_schema,
         "case-action": case_action_json_schema,
     }[of]()

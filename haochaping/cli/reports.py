@@ -456,3 +456,64 @@ def _render_department(dept: Any, options: Any, service_name: str) -> None:
                 ),
             )
         )
+
+
+@cli.command(rich_help_panel=PANEL)
+def coverage(
+    days: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_DAYS, help="Shanghai days of 办结 to cover, today included"),
+    ] = 7,
+    by: Annotated[
+        str, typer.Option(help="service, department, channel, hall, window or staff")
+    ] = "hall",
+    min_transactions: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_THRESHOLD, help="fewest 办件 for a place in the list"),
+    ] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows listed")] = 10,
+) -> None:
+    """评价率: evaluated 办件 per 办件 (transactions.done), lowest first; places with 办件 and no
+    evaluation at all head the list. Then the evaluations whose 办件 never came."""
+    from reports.coverage import PLACE
+    from reports.coverage import coverage as find
+    from sinks.clickhouse import connect
+
+    if by not in PLACE:
+        fail(f"--by must be one of {', '.join(PLACE)}, not {by!r}")
+    settings = get_settings()
+    with one_line_errors(settings):
+        client = connect(settings, analyst=True)
+        found = find(
+            lambda sql, p: list(client.execute(sql, p)),
+            today=datetime.now(CHINA).date(),
+            days=days,
+            by=by,
+            min_transactions=min_transactions,
+            limit=limit,
+            horizon_days=settings.transaction_horizon_days,
+        )
+    _render_coverage(found, by=by, horizon_days=settings.transaction_horizon_days)
+
+
+def _render_coverage(found: Any, *, by: str, horizon_days: int) -> None:
+    from haochaping.render import table
+
+    rate = "-" if found.rate is None else f"{found.rate:.1%}"
+    out.print(
+        f"办件 completed since {found.since}: {found.transactions}, evaluated {found.evaluated} "
+        f"(评价率 {rate})"
+    )
+    out.print(
+        table(
+            f"lowest 评价率 by {by} (办结 since {found.since})",
+            (by, "办件", "evaluated", "评价率"),
+            ((p, t, e, f"{r:.1%}") for p, t, e, r in found.lowest),
+            empty="no place with enough 办件 in this period",
+        )
+    )
+    out.print(
+        f"first-round evaluations without a 办件: {found.unknown_transaction} naming a 办件 never "
+        f"reported within {horizon_days} days, {found.no_transaction_id} naming none; "
+        f"{found.waiting} younger than {horizon_days} days still wait for theirs"
+    )

@@ -104,6 +104,16 @@ ArrivalDelays = Annotated[
 ]
 
 
+Transactions = Annotated[
+    bool,
+    typer.Option(
+        "--transactions/--no-transactions",
+        help="also send each evaluation's 办件 and the 办件 of its service item and place that "
+        "nobody rated to transactions.done, before the evaluation (planted fakes have none)",
+    ),
+]
+
+
 @cli.command(rich_help_panel=PANEL)
 def simulate(
     count: Count = 10_000,
@@ -117,8 +127,10 @@ def simulate(
     event_rate: EventRate = None,
     summary_file: SummaryFile = None,
     arrival_delays: ArrivalDelays = False,
+    transactions: Transactions = True,
 ) -> None:
-    """Send realistic evaluations from every channel to ratings.raw."""
+    """Send realistic evaluations from every channel to ratings.raw (and their 办件 to
+    transactions.done)."""
     from channels.simulation import SCENARIOS, Simulator
     from channels.tally import SentTally
 
@@ -142,29 +154,60 @@ def simulate(
         fail(str(exc))
     except OverflowError:
         fail(PAST_THE_CALENDAR)
+    from channels.simulation.transactions import TransactionMaker
+
     tally = SentTally()
-    _send(settings, messages, tally, count=count, rate=rate)
+    maker = TransactionMaker(seed) if transactions else None
+    _send(settings, messages, tally, count=count, rate=rate, maker=maker)
     out.print(f"sent {count} messages to {settings.topic_raw}: {tally.line()}")
+    if maker is not None:
+        out.print(f"sent {tally.transactions} 办件 to {settings.topic_transactions}")
     if summary_file is not None:
         surging = surge_department or simulator.default_surge_department.code
         summary_file.write_text(tally.to_json(surging))
 
 
-def _send(settings: Settings, messages: Any, tally: Any, *, count: int, rate: float) -> None:
+def _send(
+    settings: Settings, messages: Any, tally: Any, *, count: int, rate: float, maker: Any
+) -> None:
     from channels.producer import ChannelProducer, DeliveryFailed
 
     with one_line_errors(settings):
         producer = ChannelProducer(
             settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
         )
+        done = None
+        if maker is not None:
+            done = ChannelProducer(
+                settings.kafka_servers, settings.topic_transactions, **kafka_security(settings)
+            )
+            messages = _with_transactions(messages, maker, done, tally)
         try:
             _send_paced(producer, messages, tally, count=count, rate=rate)
         except OverflowError:  # event times are made as they are sent
             fail(PAST_THE_CALENDAR)
         try:
             producer.close()
+            if done is not None:
+                done.close()
         except DeliveryFailed as exc:
             fail(str(exc))
+
+
+def _with_transactions(messages: Any, maker: Any, done: Any, tally: Any) -> Any:
+    """The messages, each valid evaluation's 办件 sent just before it (a 办件 is completed
+    before it is rated; planted fakes have none: nobody was served)."""
+    import json
+
+    for message in messages:
+        if message.kind == "valid" and not message.planted:
+            for transaction in maker.for_evaluation(json.loads(message.value)):
+                done.send_raw(
+                    transaction["transaction_id"].encode(),
+                    json.dumps(transaction, ensure_ascii=False).encode(),
+                )
+                tally.transactions += 1
+        yield message
 
 
 def _send_paced(producer: Any, messages: Any, tally: Any, *, count: int, rate: float) -> None:

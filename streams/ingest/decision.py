@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from privacy.scrub import network_pseudonym, pseudonymize, scrub_text
@@ -134,7 +134,7 @@ def _check(
     # then fail to serialise in the middle of a batch. Without such bytes no string can hold
     # one, so the common message pays two memchr scans (~0.1 µs each) and nothing else.
     if (b"\\" in raw and (b"\\ud" in raw or b"\\uD" in raw)) or b"\xed" in raw:
-        field = _unpaired_surrogate_field(ev)
+        field = unpaired_surrogate_field(ev)
         if field is not None:
             return Rejected(
                 RejectReason.INVALID_FIELD, f"{field}: contains an unpaired UTF-16 surrogate"
@@ -142,7 +142,7 @@ def _check(
 
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    when = _event_time(ev, now, clock_skew_s)
+    when = checked_time(ev.evaluated_at, "evaluated_at", now, clock_skew_s)
     if isinstance(when, Rejected):
         return when
     late = when < now - timedelta(seconds=allowed_lateness_s)
@@ -150,7 +150,11 @@ def _check(
     return Accepted(_normalized(ev, when, now, late, beyond, secret))
 
 
-def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime | Rejected:
+def checked_time(
+    sent: datetime, field: str, now: datetime, clock_skew_s: int
+) -> datetime | Rejected:
+    """``sent`` (the event time a message carries in ``field``) in UTC, or why it cannot be:
+    before 2000, ahead of ``now`` by more than the clock skew, or ``now`` itself broken."""
     if now >= LATEST_RECORD_TIME:
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
@@ -158,34 +162,34 @@ def _event_time(ev: RawEvaluation, now: datetime, clock_skew_s: int) -> datetime
             f"{LATEST_RECORD_TIME.date()}: the producer's clock is wrong",
         )
     try:
-        evaluated_at = ev.evaluated_at.astimezone(UTC)
+        when = sent.astimezone(UTC)
     except (OverflowError, ValueError):
         # e.g. 0001-01-01T00:00:00+08:00 has no UTC representation.
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
-            "evaluated_at: out of range (no UTC representation)",
+            f"{field}: out of range (no UTC representation)",
         )
-    if evaluated_at < EARLIEST_EVALUATED_AT:
+    if when < EARLIEST_EVALUATED_AT:
         return Rejected(
             RejectReason.INVALID_TIMESTAMP,
-            f"evaluated_at: must not be before {EARLIEST_EVALUATED_AT.date()}",
+            f"{field}: must not be before {EARLIEST_EVALUATED_AT.date()}",
         )
-    ahead = (evaluated_at - now).total_seconds()
+    ahead = (when - now).total_seconds()
     if ahead > clock_skew_s:
         return Rejected(
             RejectReason.FUTURE_EVENT,
-            f"evaluated_at: is {ahead:.0f} s in the future (allowed clock skew {clock_skew_s} s)",
+            f"{field}: is {ahead:.0f} s in the future (allowed clock skew {clock_skew_s} s)",
         )
-    return evaluated_at
+    return when
 
 
-def _name(catalogue: dict[str, str], code: str, sent: str | None) -> str | None:
+def catalogue_name(catalogue: dict[str, str], code: str, sent: str | None) -> str | None:
     """The catalogue's name of a known code; else the name the channel sent, scrubbed like a
     comment: it is free text, and it reaches the rankings and the public views (issue 29)."""
     known = catalogue.get(code)
     if known:
         return known
-    name = _blank_to_none(sent)
+    name = blank_to_none(sent)
     return scrub_text(name) if name else None
 
 
@@ -203,12 +207,12 @@ def _normalized(
     channel = ev.channel
     return Evaluation.model_construct(
         evaluation_id=ev.evaluation_id,
-        transaction_id=_blank_to_none(ev.transaction_id),
+        transaction_id=blank_to_none(ev.transaction_id),
         evaluation_round=ev.evaluation_round,
         service_code=ev.service_code,
-        service_name=_name(SERVICE_NAMES, ev.service_code, ev.service_name),
+        service_name=catalogue_name(SERVICE_NAMES, ev.service_code, ev.service_name),
         department_code=ev.department_code,
-        department_name=_name(DEPARTMENT_NAMES, ev.department_code, ev.department_name),
+        department_name=catalogue_name(DEPARTMENT_NAMES, ev.department_code, ev.department_name),
         region_code=ev.region_code,
         channel=channel,
         channel_code=channel.pf,
@@ -221,19 +225,19 @@ def _normalized(
         evaluator_type=ev.evaluator_type,
         device_hash=pseudonymize(device_id, secret) if device_id else None,
         network_hash=network_pseudonym(ev.client_ip, secret) if ev.client_ip else None,
-        hall_code=_blank_to_none(ev.hall_code),
-        window_code=_blank_to_none(ev.window_code),
-        staff_id=_blank_to_none(ev.staff_id),
+        hall_code=blank_to_none(ev.hall_code),
+        window_code=blank_to_none(ev.window_code),
+        staff_id=blank_to_none(ev.staff_id),
         evaluated_at=evaluated_at,
         ingested_at=now.astimezone(UTC),
         late=late,
         beyond_horizon=beyond_horizon,
-        source=_blank_to_none(ev.source),
+        source=blank_to_none(ev.source),
         clock_skew_s=round((evaluated_at - now).total_seconds()),
     )
 
 
-def _blank_to_none(value: str | None) -> str | None:
+def blank_to_none(value: str | None) -> str | None:
     # Producers send "" for "absent"; an empty transaction_id would make every such evaluation
     # a duplicate of the others in the "一次一评" check.
     if value is None or not value.strip():
@@ -241,12 +245,14 @@ def _blank_to_none(value: str | None) -> str | None:
     return value
 
 
-def _unpaired_surrogate_field(ev: RawEvaluation) -> str | None:
-    for name in _TEXT_FIELDS:
+def unpaired_surrogate_field(
+    ev: BaseModel, text_fields: tuple[str, ...] = _TEXT_FIELDS
+) -> str | None:
+    for name in text_fields:
         value = getattr(ev, name)
         if value is not None and not value.isascii() and _SURROGATE.search(value):
             return name
-    for index, tag in enumerate(ev.tags or ()):
+    for index, tag in enumerate(getattr(ev, "tags", None) or ()):
         if not tag.isascii() and _SURROGATE.search(tag):
             return f"tags[{index}]"
     return None

@@ -71,6 +71,8 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_case_actions": f"t{tag}.cases.actions",
         "topic_case_warnings": f"t{tag}.alerts.cases",
         "topic_suspect": f"t{tag}.ratings.suspect",
+        "topic_transactions": f"t{tag}.transactions.done",
+        "topic_transactions_valid": f"t{tag}.transactions.valid",
         "topic_partitions": 2,
         "app_id": f"hcp-test-{tag}",
         "sink_group": f"hcp-test-sink-{tag}",
@@ -231,9 +233,12 @@ def cleanup(settings: Settings) -> None:
         admin.close()
 
 
-def send(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
+def send(
+    settings: Settings, messages: Iterable[tuple[bytes | None, bytes]], topic: str | None = None
+) -> int:
+    """Messages to ``topic`` (None: ratings.raw), as a channel sends them."""
     producer = ChannelProducer(
-        settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+        settings.kafka_servers, topic or settings.topic_raw, **kafka_security(settings)
     )
     count = 0
     for key, value in messages:

@@ -12,11 +12,13 @@ from clickhouse_driver import Client
 from tests.unit.sinks.test_ddl_on_current_clickhouse import (
     VIEWS,
     analyst_queries,
+    check_coverage,
     check_halls,
     check_public,
     check_queries,
     check_rolling_hour,
     check_views,
+    insert_coverage,
     insert_dataset,
     insert_halls,
     insert_public,
@@ -99,3 +101,13 @@ def test_public_cells_are_ended_days_that_differencing_cannot_split_on_18_16(
 ) -> None:
     insert_public(_insert(clickhouse))
     check_public(_rows(clickhouse))
+
+
+def test_evaluation_rates_count_each_transaction_once_on_18_16(clickhouse: Client) -> None:
+    insert_coverage(_insert(clickhouse))
+    check_coverage(_rows(clickhouse))
+    # a replayed batch, then merged parts: the same rates
+    insert_coverage(_insert(clickhouse))
+    check_coverage(_rows(clickhouse))
+    clickhouse.execute("OPTIMIZE TABLE transactions FINAL")
+    check_coverage(_rows(clickhouse))

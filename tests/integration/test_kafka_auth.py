@@ -168,6 +168,8 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         "topic_case_actions": f"cases.actions-{tag}",
         "topic_case_warnings": f"alerts.cases-{tag}",
         "topic_suspect": f"ratings.suspect-{tag}",
+        "topic_transactions": f"transactions.done-{tag}",
+        "topic_transactions_valid": f"transactions.valid-{tag}",
         "app_id": f"haochaping-t{tag}",
         "sink_group": f"haochaping-sink-{tag}",
     }

@@ -1007,3 +1007,89 @@ def test_public_cells_are_ended_days_of_ten_or_more_that_differencing_cannot_spl
     public_db: Chdb,
 ) -> None:
     check_public(public_db.rows, f"{PUBLIC_DB}.public_satisfaction_daily")
+
+
+# --- 办件 and 评价率 (issue 28, migration 015): the same dataset and checks on 18.16 in
+# tests/integration/test_analyst_views.py
+
+COVERAGE_DB = "haochaping_coverage"
+TRANSACTION_COLUMNS = ("transaction_id", "service_code", "department_code", "region_code",
+                       "channel", "hall_code", "window_code", "staff_id", "completed_at",
+                       "ingested_at")  # fmt: skip
+T5 = ("T5", "S3", "D2", "310104", "app", "H9", "", "", sh("2024-03-02 15:00:00"),
+      sh("2024-03-02 15:00:01"))  # fmt: skip
+TRANSACTIONS = [
+    ("T1", "S1", "D1", "310101", "counter", "H1", "W1", "A", sh("2024-03-01 09:50:00"),
+     sh("2024-03-01 09:50:01")),
+    ("T2", "S1", "D1", "310101", "counter", "H1", "W1", "A", sh("2024-03-01 11:00:00"),
+     sh("2024-03-01 11:00:01")),
+    # 23:50 in Shanghai (15:50 UTC): a March 1st 办件, evaluated before its record came
+    ("T3", "S1", "D1", "310101", "counter", "H1", "W2", "B", sh("2024-03-01 23:50:00"),
+     sh("2024-03-02 08:00:00")),
+    ("T4", "S2", "D1", "310104", "web", "", "", "", sh("2024-03-02 00:10:00"),
+     sh("2024-03-02 00:10:01")),
+    T5,
+    T5,  # replayed
+    # and sent again with a correction: its hall was H2, not H9
+    (*T5[:5], "H2", "", "", T5[8], sh("2024-03-03 09:00:00")),
+]  # fmt: skip
+COVERAGE_RATINGS_COLUMNS = ("evaluation_id", "transaction_id", "evaluation_round",
+                            "service_code", "department_code", "region_code", "channel", "level",
+                            "evaluated_at", "ingested_at")  # fmt: skip
+COVERAGE_RATINGS = [
+    ("e1", "T1", 1, "S1", "D1", "310101", "counter", 5, sh("2024-03-01 09:55:00"),
+     sh("2024-03-01 09:55:01")),
+    ("e3", "T3", 1, "S1", "D1", "310101", "counter", 4, sh("2024-03-01 23:55:00"),
+     sh("2024-03-01 23:55:01")),
+    # T4 rated, then followed up (追评): one evaluated 办件
+    ("e4", "T4", 1, "S2", "D1", "310104", "web", 1, sh("2024-03-02 08:00:00"),
+     sh("2024-03-02 08:00:01")),
+    ("e4b", "T4", 2, "S2", "D1", "310104", "web", 3, sh("2024-03-09 08:00:00"),
+     sh("2024-03-09 08:00:01")),
+    # without a 办件: one names a transaction never reported, one names none
+    ("e9", "T9", 1, "S1", "D1", "310101", "qrcode", 2, sh("2024-03-01 12:00:00"),
+     sh("2024-03-01 12:00:01")),
+    ("e10", "", 1, "S1", "D1", "310101", "web", 5, sh("2024-03-01 13:00:00"),
+     sh("2024-03-01 13:00:01")),
+]  # fmt: skip
+
+
+def insert_coverage(insert: Insert, database: str = "") -> None:
+    prefix = f"{database}." if database else ""
+    insert(f"{prefix}transactions", TRANSACTION_COLUMNS, TRANSACTIONS)
+    insert(f"{prefix}ratings", COVERAGE_RATINGS_COLUMNS, COVERAGE_RATINGS)
+
+
+def check_coverage(rows: Rows, database: str = "") -> None:
+    prefix = f"{database}." if database else ""
+    daily = rows(
+        "SELECT toString(day), department_code, service_code, hall_code, window_code, "
+        f"sum(transactions), sum(evaluated) FROM {prefix}coverage_daily "
+        "GROUP BY day, department_code, service_code, hall_code, window_code"
+    )
+    # sorted here: 18.16 reads ORDER BY 1 as a constant, not as the first column
+    assert sorted(tuple(plain(row)) for row in daily) == [
+        ("2024-03-01", "D1", "S1", "H1", "W1", 2, 1),
+        ("2024-03-01", "D1", "S1", "H1", "W2", 1, 1),
+        ("2024-03-02", "D1", "S2", "", "", 1, 1),
+        ("2024-03-02", "D2", "S3", "H2", "", 1, 0),  # once, with its correction
+    ]
+    monthly = rows(
+        f"SELECT toString(month), sum(transactions), sum(evaluated) FROM {prefix}coverage_monthly "
+        "GROUP BY month"
+    )
+    assert [tuple(plain(row)) for row in monthly] == [("2024-03-01", 5, 3)]
+    without = rows(
+        f"SELECT evaluation_id, transaction_id FROM {prefix}evaluations_without_transaction "
+    )
+    assert sorted(tuple(row) for row in without) == [("e10", ""), ("e9", "T9")]
+
+
+@pytest.fixture(scope="module")
+def coverage_db(chdb_db: Chdb) -> Iterator[Chdb]:
+    insert_coverage(migrated(chdb_db, COVERAGE_DB).insert, COVERAGE_DB)
+    yield chdb_db
+
+
+def test_evaluation_rates_count_each_transaction_once_whatever_the_order(coverage_db: Chdb) -> None:
+    check_coverage(coverage_db.rows, COVERAGE_DB)

@@ -39,7 +39,7 @@ def changelogs(worker: Worker) -> set[str]:
         (
             "all",
             "hcp",
-            {"ingest", "surges", "screening", "cases"},
+            {"ingest", "surges", "screening", "cases", "transactions"},
             {
                 "satisfaction.windows",
                 "hcp-dedupe-changelog",
@@ -51,7 +51,7 @@ def changelogs(worker: Worker) -> set[str]:
         (
             "follow-up",
             "hcp-follow-up",
-            {"surges", "screening", "cases"},
+            {"surges", "screening", "cases", "transactions"},
             # named by the pipeline's id, not the process's: the same state in either shape
             {"hcp-cases-changelog", "hcp-surge-changelog"},
         ),
