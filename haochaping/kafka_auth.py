@@ -85,6 +85,7 @@ def grants(settings: Settings) -> list[Grant]:
         s.topic_case_warnings,
         s.topic_suspect,
         s.topic_transactions_valid,
+        s.topic_invitations,
     ]
     landed = [*outputs, s.topic_windows, s.topic_cases]  # what the sink reads
     worker_ops = (READ, WRITE, CREATE, DESCRIBE, Op.DESCRIBE_CONFIGS)
@@ -103,6 +104,8 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(WORKER, topic, s.topic_cases, (READ, WRITE, DESCRIBE, CREATE)),
         Grant(WORKER, topic, s.topic_case_actions, (READ, DESCRIBE, CREATE)),
         Grant(WORKER, topic, s.topic_transactions, (READ, DESCRIBE, CREATE)),
+        # the invitations step reads back the 办件 the transactions step wrote
+        Grant(WORKER, topic, s.topic_transactions_valid, (READ, DESCRIBE)),
         # satisfaction.windows is the changelog of the window table: read on recovery
         Grant(WORKER, topic, s.topic_windows, (READ, WRITE, DESCRIBE, CREATE)),
         *(Grant(WORKER, topic, name, (WRITE, DESCRIBE, CREATE)) for name in outputs),

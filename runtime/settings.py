@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     topic_transactions_valid: str = Field(
         "transactions.valid", description="checked 办件, keyed by transaction_id"
     )
+    topic_invitations: str = Field(
+        "invitations",
+        description="主动邀评: one record per 办件 left unrated after invitation_after_hours, "
+        "for the SMS channel to invite its applicant",
+    )
+    invitation_after_hours: float = Field(
+        72.0,
+        ge=0,
+        description="hours after its 办结 time an unrated 办件 is invited to be rated (0: no "
+        "invitations, and ingest writes no evaluated-transaction records for them)",
+    )
     topic_partitions: int = Field(
         4,
         ge=1,

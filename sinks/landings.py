@@ -16,6 +16,7 @@ from runtime.settings import Settings
 from schemas.alerts import AlertEvent
 from schemas.cases import CaseEvent, CaseWarning
 from schemas.evaluation import Evaluation
+from schemas.invitation import Invitation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
 from schemas.transaction import Transaction
@@ -23,6 +24,7 @@ from sinks.rows import (
     ALERTS_COLUMNS,
     CASE_EVENTS_COLUMNS,
     CASE_WARNINGS_COLUMNS,
+    INVITATIONS_COLUMNS,
     PARTIALS_COLUMNS,
     RATINGS_COLUMNS,
     REJECTED_COLUMNS,
@@ -31,6 +33,7 @@ from sinks.rows import (
     alert_row,
     case_event_row,
     case_warning_row,
+    invitation_row,
     rating_row,
     rejected_row,
     suspect_row,
@@ -115,6 +118,13 @@ LANDINGS: tuple[Landing, ...] = (
         "transactions",
         TRANSACTIONS_COLUMNS,
         lambda v: transaction_row(Transaction.from_json_bytes(v)),
+    ),
+    # 主动邀评 of 办件 left unrated (issue 28), by the worker's invitations step
+    Landing(
+        "topic_invitations",
+        "invitations",
+        INVITATIONS_COLUMNS,
+        lambda v: invitation_row(Invitation.from_json_bytes(v)),
     ),
 )
 

@@ -10,6 +10,7 @@ from schemas.alerts import AlertEvent
 from schemas.cases import CaseEvent, CaseWarning
 from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
+from schemas.invitation import Invitation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
 from schemas.transaction import Transaction
@@ -167,6 +168,36 @@ def transaction_row(transaction: Transaction) -> tuple[Any, ...]:
         _utc(t.completed_at),
         _utc(t.ingested_at),
         t.source or "",
+    )
+
+
+INVITATIONS_COLUMNS = (
+    "transaction_id",
+    "service_code",
+    "department_code",
+    "region_code",
+    "channel",
+    "hall_code",
+    "window_code",
+    "completed_at",
+    "due_at",
+    "invited_at",
+)
+
+
+def invitation_row(invitation: Invitation) -> tuple[Any, ...]:
+    i = invitation
+    return (
+        i.transaction_id,
+        i.service_code,
+        i.department_code,
+        i.region_code,
+        i.channel,
+        i.hall_code or "",
+        i.window_code or "",
+        _utc(i.completed_at),
+        _utc(i.due_at),
+        _utc(i.invited_at),
     )
 
 

@@ -1,4 +1,4 @@
-"""The five steps built from the settings, over whatever state and outbox the caller has.
+"""The six steps built from the settings, over whatever state and outbox the caller has.
 
 The Faust worker (streams/worker/app.py) passes its changelogged tables and Kafka outbox; the
 in-memory harness (streams/testing.py) passes dicts and a list. One builder, so what the tests
@@ -8,7 +8,7 @@ drive is what the worker runs.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.settings import Settings
@@ -16,6 +16,8 @@ from streams.cases.config import calendar_from, policy_from
 from streams.cases.step import CaseStep
 from streams.ingest import config as ingest_config
 from streams.ingest.step import IngestStep
+from streams.invitations.book import InvitationRules
+from streams.invitations.step import InvitationStep
 from streams.outbox import OutboxPort
 from streams.rejections import Rejections
 from streams.screening import config as screen_config
@@ -33,6 +35,7 @@ class StepStates:
     dedupe: State
     cases: State
     surge: State
+    invitations: State = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class Steps:
     rejections: Rejections
     screening: ScreenStep
     transactions: TransactionStep
+    invitations: InvitationStep
 
 
 def build_steps(
@@ -91,4 +95,14 @@ def build_steps(
         rejections=rejections,
         clock_skew_s=settings.clock_skew_s,
     )
-    return Steps(ingest, surges, cases, rejections, screening, transactions)
+    invitations = InvitationStep(
+        rules=InvitationRules(
+            after_s=settings.invitation_after_hours * 3600,
+            horizon_s=settings.transaction_horizon_days * 86_400,
+        ),
+        state=states.invitations,
+        outbox=outbox,
+        invitations_topic=settings.topic_invitations,
+        transactions_topic=settings.topic_transactions_valid,
+    )
+    return Steps(ingest, surges, cases, rejections, screening, transactions, invitations)

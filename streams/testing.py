@@ -214,6 +214,14 @@ class InMemoryPipeline:
         self.outbox.sent.clear()
         self.steps = self._build()
 
+    def invite(self, at: float) -> int:
+        """What the worker's invitation timer does at wall time ``at``: invite the 办件 that
+        came due, in every partition (this harness owns them all)."""
+        self.clock = max(self.clock, at)
+        count = self.steps.invitations.invite_due(at, range(self.settings.topic_partitions))
+        self._deliver()
+        return count
+
     def expire(self) -> None:
         self.steps.ingest.expire()
         self.steps.screening.expire()

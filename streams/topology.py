@@ -20,7 +20,7 @@ from streams.surges.minutes import unbundle
 if TYPE_CHECKING:
     from streams.pipeline import Steps
 
-StepName = Literal["ingest", "surges", "screening", "cases", "transactions"]
+StepName = Literal["ingest", "surges", "screening", "cases", "transactions", "invitations"]
 Role = Literal["ingest", "follow-up"]
 
 
@@ -37,6 +37,12 @@ def screen_facts_topic(settings: Settings) -> str:
     return f"{settings.app_id}-screen-facts"
 
 
+def evaluated_topic(settings: Settings) -> str:
+    """Evaluated transactions, keyed by transaction_id: what the invitations step joins the
+    办件 with (streams/invitations/)."""
+    return f"{settings.app_id}-evaluated"
+
+
 def follow_up_group(settings: Settings) -> str:
     """The Faust id, and so the consumer group, of a worker run with ``--role follow-up``.
     It needs a group of its own: its members read other topics than the ingest worker's, and
@@ -45,13 +51,9 @@ def follow_up_group(settings: Settings) -> str:
 
 
 def follow_up_inputs(settings: Settings) -> list[str]:
-    """What the follow-up agents read (all written by the ingest step)."""
-    return [
-        settings.topic_cases,
-        settings.topic_case_actions,
-        surge_minutes_topic(settings),
-        screen_facts_topic(settings),
-    ]
+    """What the follow-up agents read: what the ingest step writes, and the 办件
+    (transactions.done) with what the transactions step writes of them."""
+    return list(dict.fromkeys(r.topic for r in routes(settings) if r.role == "follow-up"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,10 @@ def routes(settings: Settings) -> list[Route]:
         Route(screen_facts_topic(settings), 1, "screening", "follow-up", 2000),
         # 办件 from the business systems (issue 28): checked, no state, so any partitioning
         Route(settings.topic_transactions, p, "transactions", "follow-up", 2000),
+        # 办件 and evaluated transactions, both keyed by transaction_id: read partition for
+        # partition, so each transaction's two sides meet in one entry (streams/invitations/)
+        Route(settings.topic_transactions_valid, p, "invitations", "follow-up", 2000),
+        Route(evaluated_topic(settings), p, "invitations", "follow-up", 2000),
     ]
 
 
@@ -108,6 +114,8 @@ def feed(steps: Steps, step: StepName, records: list[Record], wall: float | None
         steps.screening.process(unbundle_facts(r.value for r in records))
     elif step == "transactions":
         steps.transactions.process(records, wall=wall)
+    elif step == "invitations":
+        steps.invitations.process(records, wall=wall)
     else:
         steps.cases.process(records, wall=wall)
 
@@ -125,5 +133,7 @@ def forget(steps: Steps, step: StepName, partition: int) -> None:
         steps.screening.forget()
     elif step == "transactions":
         pass  # no state
+    elif step == "invitations":
+        steps.invitations.forget_partition(partition)
     else:
         steps.cases.forget_partition(partition)

@@ -62,8 +62,9 @@ class TransactionMaker:
             {
                 **base,
                 "transaction_id": transaction_id,
-                "completed_at": (evaluated_at - timedelta(seconds=self.rng.randint(low, high)))
-                .isoformat(),
+                "completed_at": (
+                    evaluated_at - timedelta(seconds=self.rng.randint(low, high))
+                ).isoformat(),
             }
         ]
         for n in range(self._unrated(RATED_SHARE[channel])):

@@ -6,7 +6,12 @@ from runtime.settings import Settings
 from streams.cases.book import CasePolicy
 from streams.cases.deadlines import WorkingCalendar
 from streams.ingest.step import IngestRules, IngestTopics
-from streams.topology import rekeyed_topic, screen_facts_topic, surge_minutes_topic
+from streams.topology import (
+    evaluated_topic,
+    rekeyed_topic,
+    screen_facts_topic,
+    surge_minutes_topic,
+)
 
 
 def rules_from(
@@ -37,4 +42,6 @@ def topics_from(settings: Settings) -> IngestTopics:
         screen_facts_topic(s),
         rekeyed=rekeyed_topic(s),
         partitions=s.topic_partitions,
+        # only when invitations are on: otherwise nobody reads them
+        evaluated=evaluated_topic(s) if s.invitation_after_hours > 0 else "",
     )

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from schemas.cases import CaseEvent
@@ -66,6 +67,11 @@ HEARTBEAT_EVERY_S = 5.0
 REPLAY_MARGIN_S = 3600
 
 
+def evaluated_marker(evaluated_at: datetime) -> bytes:
+    """What the invitations step reads of an evaluated transaction: when (epoch seconds)."""
+    return str(int(evaluated_at.timestamp())).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class IngestTopics:
     valid: str
@@ -77,6 +83,9 @@ class IngestTopics:
     # (streams/ingest/rekey.py); "" leaves them where they are
     rekeyed: str = ""
     partitions: int = 1
+    # the worker's internal topic of evaluated transactions (streams/invitations/): one record
+    # per accepted first-round evaluation with a transaction_id, keyed by it; "" sends none
+    evaluated: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +327,12 @@ class IngestStep:
             evaluation = evaluation.model_copy(update={"miskeyed": True})
             value = evaluation.to_json_bytes()
         self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), value)
+        if self.topics.evaluated and evaluation.transaction_id and evaluation.evaluation_round == 1:
+            self._outbox.add(
+                self.topics.evaluated,
+                evaluation.transaction_id.encode(),
+                evaluated_marker(evaluation.evaluated_at),
+            )
         report.accepted[evaluation.channel] += 1
         if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
             direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"

@@ -41,7 +41,7 @@ from streams.worker.timers import start_timers
 
 
 class Worker:
-    """The Faust app, its topics and tables, and the four steps it drives."""
+    """The Faust app, its topics and tables, and the steps it drives."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -93,9 +93,11 @@ class Worker:
         if self.runs_ingest:
             self.window_state = self._table("windows", partitions, self.windows_topic)
             self.dedupe_state = self._table("dedupe", partitions)
+        self.invitation_state: State = {}
         if self.runs_follow_up:
             self.case_state = self._table("cases", partitions)
             self.surge_state = self._table("surge", 1)
+            self.invitation_state = self._table("invitations", partitions)
 
     def _build_steps(self) -> None:
         s = self.settings
@@ -104,12 +106,17 @@ class Worker:
             secret=self.secret,
             outbox=self.outbox,
             states=StepStates(
-                self.window_state, self.dedupe_state, self.case_state, self.surge_state
+                self.window_state,
+                self.dedupe_state,
+                self.case_state,
+                self.surge_state,
+                self.invitation_state,
             ),
         )
         self.steps = steps
         self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
         self.screening = steps.screening
+        self.invitations = steps.invitations
 
     async def send(self) -> None:
         """Hand over what the steps produced and wait until Kafka has acknowledged it."""

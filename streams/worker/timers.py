@@ -1,6 +1,7 @@
 """The worker's timers: what runs by the wall clock, not by the arrival of records.
 
 - ``heartbeats``: event-time clocks go on when traffic stops (issue 26)
+- ``invite``: 办件 left unrated are invited (issue 28)
 - ``expire_state`` / ``release_held``: state past its horizon, records held ahead of a gap
 - :class:`Watchdog`: lag metrics, and an exit when input waits with nothing processed
 - ``progress lines``: one log line every 10 s, one printed line a minute
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.watchdog import StallDetector, exit_stalled
 from streams import metrics
 from streams.ingest.step import HEARTBEAT_EVERY_S
-from streams.topology import follow_up_inputs
+from streams.topology import evaluated_topic, follow_up_inputs
 from streams.worker.diagnosis import stall_evidence
 from streams.worker.gaps import fill_gaps
 
@@ -27,6 +28,8 @@ log = logging.getLogger("haochaping.worker")
 
 # table recovery replays changelogs; even a city's month of state recovers well within this
 REBALANCE_BOUND_S = 300
+# how often unrated 办件 that came due are invited: an invitation waits for days anyway
+INVITE_EVERY_S = 5.0
 
 
 def watched_partitions(worker: Worker) -> list[Any]:
@@ -47,6 +50,8 @@ def start_timers(worker: Worker) -> None:
         _release_held(worker)
     if worker.runs_follow_up:
         _case_clock(worker)
+        if worker.invitations.on:
+            _invitations(worker)
     _expire_state(worker)
     dog = Watchdog(worker)
 
@@ -84,6 +89,28 @@ def _case_clock(worker: Worker) -> None:
         if read is not None:
             worker.cases.advance(read[1], read[0])
             await worker.send()
+
+
+def _invitations(worker: Worker) -> None:
+    """Invite the 办件 that came due (streams/invitations/), in the partitions whose evaluated
+    records are read to the end: an evaluation the ingest step already passed on is never
+    missed for want of reading it."""
+    topic = evaluated_topic(worker.settings)
+
+    @worker.app.timer(interval=INVITE_EVERY_S)
+    async def invite() -> None:
+        read = await read_to_end(
+            worker, (topic,), worker.invitations.read_to, lambda tp: tp.partition
+        )
+        if read is None:
+            return
+        wall, partitions = read
+        try:
+            worker.invitations.invite_due(wall, partitions)
+            worker.invitations.expire(wall, partitions)
+        except Exception:  # a timer that raises stops the worker; the next look tries again
+            log.exception("inviting failed; trying again in %.0f s", INVITE_EVERY_S)
+        await worker.send()
 
 
 async def read_to_end(

@@ -73,6 +73,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_suspect": f"t{tag}.ratings.suspect",
         "topic_transactions": f"t{tag}.transactions.done",
         "topic_transactions_valid": f"t{tag}.transactions.valid",
+        "topic_invitations": f"t{tag}.invitations",
         "topic_partitions": 2,
         "app_id": f"hcp-test-{tag}",
         "sink_group": f"hcp-test-sink-{tag}",
@@ -164,9 +165,7 @@ class Service:
             if self._stopping.is_set():
                 return self.process.poll() is None
             status = self.process.poll()
-            restartable = status == STALLED or (
-                self._restart_any_exit and status not in (None, 0)
-            )
+            restartable = status == STALLED or (self._restart_any_exit and status not in (None, 0))
             if restartable and self.restarts < self._max_restarts:
                 assert status is not None
                 self.exits.append(status)

@@ -170,6 +170,7 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         "topic_suspect": f"ratings.suspect-{tag}",
         "topic_transactions": f"transactions.done-{tag}",
         "topic_transactions_valid": f"transactions.valid-{tag}",
+        "topic_invitations": f"invitations-{tag}",
         "app_id": f"haochaping-t{tag}",
         "sink_group": f"haochaping-sink-{tag}",
     }

@@ -15,6 +15,7 @@ from haochaping.cli import cli
     ("of", "title", "field"),
     [
         (None, "raw evaluation", "evaluated_at"),
+        ("transaction", "completed transaction", "completed_at"),
         ("case-event", "CaseEvent", "truthful"),
         ("case-action", "CaseAction", "actor_role"),
     ],
@@ -30,5 +31,5 @@ def test_each_message_has_its_schema(of: str | None, title: str, field: str) -> 
 def test_a_wrong_choice_is_one_line() -> None:
     result = CliRunner().invoke(cli, ["schema", "--of", "cases"])
     assert result.exit_code == 1
-    assert "--of must be one of evaluation, case-event, case-action" in result.output
+    assert "--of must be one of evaluation, transaction, case-event, case-action" in result.output
     assert "Traceback" not in result.output

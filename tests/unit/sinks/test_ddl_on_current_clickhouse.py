@@ -1054,10 +1054,24 @@ COVERAGE_RATINGS = [
 ]  # fmt: skip
 
 
+INVITATION_COLUMNS = ("transaction_id", "service_code", "department_code", "region_code",
+                      "channel", "completed_at", "due_at", "invited_at")  # fmt: skip
+INVITED_T2 = ("T2", "S1", "D1", "310101", "counter", sh("2024-03-01 11:00:00"),
+              sh("2024-03-04 11:00:00"), sh("2024-03-04 11:00:03"))  # fmt: skip
+INVITATIONS = [
+    INVITED_T2,
+    INVITED_T2,  # sent again after a crash: one invitation
+    # T4: invited, then rated (e4 came later in this story): counts as rated
+    ("T4", "S2", "D1", "310104", "web", sh("2024-03-02 00:10:00"), sh("2024-03-05 00:10:00"),
+     sh("2024-03-05 00:10:02")),
+]  # fmt: skip
+
+
 def insert_coverage(insert: Insert, database: str = "") -> None:
     prefix = f"{database}." if database else ""
     insert(f"{prefix}transactions", TRANSACTION_COLUMNS, TRANSACTIONS)
     insert(f"{prefix}ratings", COVERAGE_RATINGS_COLUMNS, COVERAGE_RATINGS)
+    insert(f"{prefix}invitations", INVITATION_COLUMNS, INVITATIONS)
 
 
 def check_coverage(rows: Rows, database: str = "") -> None:
@@ -1083,6 +1097,14 @@ def check_coverage(rows: Rows, database: str = "") -> None:
         f"SELECT evaluation_id, transaction_id FROM {prefix}evaluations_without_transaction "
     )
     assert sorted(tuple(row) for row in without) == [("e10", ""), ("e9", "T9")]
+    response = rows(
+        f"SELECT toString(day), service_code, invited, rated_after "
+        f"FROM {prefix}invitation_response_daily"
+    )
+    assert sorted(tuple(plain(row)) for row in response) == [
+        ("2024-03-04", "S1", 1, 0),
+        ("2024-03-05", "S2", 1, 1),
+    ]
 
 
 @pytest.fixture(scope="module")

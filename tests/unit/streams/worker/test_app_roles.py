@@ -39,21 +39,22 @@ def changelogs(worker: Worker) -> set[str]:
         (
             "all",
             "hcp",
-            {"ingest", "surges", "screening", "cases", "transactions"},
+            {"ingest", "surges", "screening", "cases", "transactions", "invitations"},
             {
                 "satisfaction.windows",
                 "hcp-dedupe-changelog",
                 "hcp-cases-changelog",
                 "hcp-surge-changelog",
+                "hcp-invitations-changelog",
             },
         ),
         ("ingest", "hcp", {"ingest"}, {"satisfaction.windows", "hcp-dedupe-changelog"}),
         (
             "follow-up",
             "hcp-follow-up",
-            {"surges", "screening", "cases", "transactions"},
+            {"surges", "screening", "cases", "transactions", "invitations"},
             # named by the pipeline's id, not the process's: the same state in either shape
-            {"hcp-cases-changelog", "hcp-surge-changelog"},
+            {"hcp-cases-changelog", "hcp-surge-changelog", "hcp-invitations-changelog"},
         ),
     ],
 )

@@ -1,0 +1,91 @@
+"""What the invitations step knows of one transaction, and the decisions on it. Pure: an entry
+is a plain dict (the table's JSON value), times are epoch seconds.
+
+An entry: ``due`` once the 办件 is known, with ``offer`` (the invitation's fields) while it
+may still be invited; ``rated`` once a first-round evaluation is, ``invited`` (when) once
+invited, and ``expires``: the horizon after the later of the two, when the entry is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.invitation import Invitation
+from schemas.transaction import Transaction
+
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRules:
+    after_s: float  # an unrated 办件 is invited this long after its 办结 (0: never)
+    horizon_s: float  # how long an entry is kept, from its 办结 or its evaluation
+
+
+def with_transaction(
+    entry: Entry | None, transaction: Transaction, rules: InvitationRules
+) -> Entry:
+    """The entry once ``transaction`` is read (again: a resent 办件 changes no decision)."""
+    completed = transaction.completed_at.timestamp()
+    new = dict(entry or {})
+    new["due"] = completed + rules.after_s
+    new["expires"] = max(new.get("expires", 0.0), completed + rules.horizon_s)
+    if new.get("rated") or new.get("invited") is not None:
+        return new  # never invited again: what an invitation would say is not kept
+    new["offer"] = {
+        "transaction_id": transaction.transaction_id,
+        "service_code": transaction.service_code,
+        "department_code": transaction.department_code,
+        "region_code": transaction.region_code,
+        "channel": str(transaction.channel),
+        "hall_code": transaction.hall_code,
+        "window_code": transaction.window_code,
+        "completed_at": completed,
+    }
+    return new
+
+
+def with_evaluation(entry: Entry | None, evaluated_at: float, rules: InvitationRules) -> Entry:
+    new = dict(entry or {})
+    new.pop("offer", None)  # a rated 办件 is never invited: a third of the entry is enough
+    new["rated"] = True
+    new["expires"] = max(new.get("expires", 0.0), evaluated_at + rules.horizon_s)
+    return new
+
+
+def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
+    """Known, unrated, not invited, due, and not so stale that the applicant would not
+    remember it (a 办件 read past its horizon, after an outage or a replay)."""
+    due = entry.get("due")
+    return (
+        due is not None
+        and "offer" in entry
+        and not entry.get("rated")
+        and entry.get("invited") is None
+        and due <= now < due - rules.after_s + rules.horizon_s
+    )
+
+
+def invitation(entry: Entry, now: float) -> Invitation:
+    offer = entry["offer"]
+    return Invitation(
+        **{k: v for k, v in offer.items() if k != "completed_at"},
+        completed_at=_utc(offer["completed_at"]),
+        due_at=_utc(entry["due"]),
+        invited_at=_utc(now),
+    )
+
+
+def invited(entry: Entry, now: float) -> Entry:
+    """The entry once invited: when, and no longer what the invitation said."""
+    return {k: v for k, v in entry.items() if k != "offer"} | {"invited": now}
+
+
+def expired(entry: Entry, now: float) -> bool:
+    return bool(entry.get("expires", 0.0) <= now)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
