@@ -87,6 +87,7 @@ bench: services peer
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.surges --before
 	$(BIN)/python -m tests.bench.dashboard
+	$(BIN)/python -m tests.bench.invitations
 
 # A local cluster on ports of its own (deploy/cluster.sh): three KRaft brokers, one ZooKeeper,
 # two ClickHouse replicas; beside the single-node services, not instead of them.

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from dashboard.params import CODE, BadRequest, min_total_of, param, range_of
 from reports import pages, queries
+from reports.coverage import PLACE
 from runtime.settings import Settings
 
 Execute = pages.Execute
@@ -96,6 +97,18 @@ class Dashboard:
             "rows": rows,
         }
 
+    def coverage(self, request: Request) -> dict[str, Any]:
+        by = param(request, "dimension", "hall")
+        if by not in PLACE:
+            raise BadRequest(f"维度 dimension={by!r}：可选 {'、'.join(PLACE)}")
+        return pages.coverage_page(
+            self.read,
+            range_of(request),
+            by,
+            min_transactions=min_total_of(request, COVERAGE_MIN_TRANSACTIONS),
+            horizon_days=self.settings.transaction_horizon_days,
+        )
+
     def department(self, request: Request) -> dict[str, Any]:
         code = request.path_params["code"]
         if not CODE.match(code):
@@ -128,10 +141,13 @@ class Dashboard:
 PAGES: Final = {
     "overview": ("/", "总览", "overview.html"),
     "rankings": ("/rankings", "排名", "rankings.html"),
+    "coverage": ("/coverage", "评价率", "coverage.html"),
     "department": ("/departments/{code}", "部门", "department.html"),
     "alerts": ("/alerts", "差评激增", "alerts.html"),
     "followup": ("/followup", "督办", "followup.html"),
     "public": ("/public", "公开", "public.html"),
 }
 
-NAV: Final = ("overview", "rankings", "alerts", "followup", "public")
+NAV: Final = ("overview", "rankings", "coverage", "alerts", "followup", "public")
+# fewest 办件 for a place in the coverage page's list of lowest 评价率 (min_total changes it)
+COVERAGE_MIN_TRANSACTIONS: Final = 10

@@ -75,7 +75,21 @@ def _public_columns(what: str) -> tuple[Column, ...]:
     )
 
 
+def _coverage_columns() -> tuple[Column, ...]:
+    return (
+        Column("code", "编码"),
+        Column("name", "名称"),
+        Column("transactions", "办件量", "int"),
+        Column("evaluated", "已评价办件", "int"),
+        Column("evaluation_rate", "评价率", "rate"),
+    )
+
+
 COLUMNS: Final[dict[str, dict[str, Table]]] = {
+    "coverage": {
+        "lowest": Table("评价率最低", _coverage_columns()),
+        "unevaluated": Table("有办件、无任何评价", _coverage_columns()),
+    },
     "overview": {
         "trend": Table(
             "趋势",
@@ -104,6 +118,7 @@ COLUMNS: Final[dict[str, dict[str, Table]]] = {
                 Column("bad_rate", "差评率", "rate"),
                 Column("bad_reviews", "差评", "int"),
                 Column("mean_level", "平均等级", "float"),
+                Column("evaluation_rate", "评价率", "rate"),
                 Column("trend", "好评率走势", "spark"),
             ),
         ),

@@ -471,10 +471,13 @@ def coverage(
         int,
         typer.Option(min=1, max=MAX_THRESHOLD, help="fewest 办件 for a place in the list"),
     ] = 10,
-    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows listed")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows per table")] = 10,
 ) -> None:
-    """评价率: evaluated 办件 per 办件 (transactions.done), lowest first; places with 办件 and no
-    evaluation at all head the list. Then the evaluations whose 办件 never came."""
+    """评价率: evaluated 办件 per 办件 (transactions.done), lowest first, and the places with
+    办件 but no evaluation at all; then the invitations (主动邀评) and the evaluations whose
+    办件 never came."""
+    from datetime import timedelta
+
     from reports.coverage import PLACE
     from reports.coverage import coverage as find
     from sinks.clickhouse import connect
@@ -482,34 +485,45 @@ def coverage(
     if by not in PLACE:
         fail(f"--by must be one of {', '.join(PLACE)}, not {by!r}")
     settings = get_settings()
+    today = datetime.now(CHINA).date()
     with one_line_errors(settings):
         client = connect(settings, analyst=True)
         found = find(
             lambda sql, p: list(client.execute(sql, p)),
-            today=datetime.now(CHINA).date(),
-            days=days,
+            since=today - timedelta(days=days - 1),
+            until=today + timedelta(days=1),
             by=by,
             min_transactions=min_transactions,
             limit=limit,
             horizon_days=settings.transaction_horizon_days,
         )
-    _render_coverage(found, by=by, horizon_days=settings.transaction_horizon_days)
+    _render_coverage(found, horizon_days=settings.transaction_horizon_days)
 
 
-def _render_coverage(found: Any, *, by: str, horizon_days: int) -> None:
+def _render_coverage(found: Any, *, horizon_days: int) -> None:
     from haochaping.render import table
 
     rate = "-" if found.rate is None else f"{found.rate:.1%}"
     out.print(
         f"办件 completed since {found.since}: {found.transactions}, evaluated {found.evaluated} "
-        f"(评价率 {rate})"
+        f"(评价率 {rate}); invited (主动邀评) {found.invited}, of which rated since "
+        f"{found.rated_after_invitation}"
+    )
+    columns = (found.by, "办件", "evaluated", "评价率")
+    out.print(
+        table(
+            f"lowest 评价率 by {found.by} (办结 since {found.since})",
+            columns,
+            ((p, t, e, f"{r:.1%}") for p, t, e, r in found.lowest),
+            empty="no place with enough 办件 in this period",
+        )
     )
     out.print(
         table(
-            f"lowest 评价率 by {by} (办结 since {found.since})",
-            (by, "办件", "evaluated", "评价率"),
-            ((p, t, e, f"{r:.1%}") for p, t, e, r in found.lowest),
-            empty="no place with enough 办件 in this period",
+            f"{found.by} with 办件 and no evaluation at all",
+            columns,
+            ((p, t, e, f"{r:.1%}") for p, t, e, r in found.unevaluated),
+            empty="none: every place was evaluated at least once",
         )
     )
     out.print(

@@ -3,6 +3,7 @@ read through the analyst queries of reports/queries.py (the same layer as `haoch
 One module per page; ``reading``, ``counts`` and ``names`` are what the pages share."""
 
 from reports.pages.alerts import alerts_page
+from reports.pages.coverage import coverage_page
 from reports.pages.department import department_page
 from reports.pages.followup import followup_page
 from reports.pages.overview import overview
@@ -17,6 +18,7 @@ __all__ = [
     "Execute",
     "Reader",
     "alerts_page",
+    "coverage_page",
     "department_page",
     "followup_page",
     "overview",

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from reports.pages.counts import range_series, trend_of
+from reports.pages.coverage import evaluation_rates
 from reports.pages.names import (
     Names,
     name_of,
@@ -21,7 +22,15 @@ RANKED_DIMENSIONS: Final = {
 }
 
 
-SORTABLE: Final = ("good_rate", "bad_rate", "evaluations", "bad_reviews", "mean_level", "code")
+SORTABLE: Final = (
+    "good_rate",
+    "bad_rate",
+    "evaluations",
+    "bad_reviews",
+    "mean_level",
+    "evaluation_rate",
+    "code",
+)
 
 
 # what the office asks about first: the least satisfied, then the most bad reviews
@@ -31,6 +40,7 @@ DEFAULT_ORDER: Final = {
     "evaluations": "desc",
     "bad_reviews": "desc",
     "mean_level": "asc",
+    "evaluation_rate": "asc",
     "code": "asc",
 }
 
@@ -51,6 +61,7 @@ def ranking(
     default, each with its trend (a sparkline's numbers)."""
     found = range_series(execute, span, dimension, keys)
     known = known or names(execute, span)
+    rates = evaluation_rates(execute, span, dimension)
     rows = []
     for code, counts in found.totals().items():
         if counts.total < min_total:
@@ -61,6 +72,8 @@ def ranking(
                 "code": code,
                 "name": name_of(dimension, code, known),
                 **counts.as_row(),
+                # evaluated 办件 per 办件 (issue 28); None where no 办件 came
+                "evaluation_rate": rates.get(code),
                 "trend": trend["good_rate"],
                 "trend_evaluations": trend["evaluations"],
             }

@@ -454,7 +454,7 @@ def test_csv_export_is_utf8_with_bom(api: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     body = response.content.decode("utf-8")
-    assert body.startswith("\ufeff编码,名称,评价量,好评率,差评率,差评,平均等级,好评率走势")
+    assert body.startswith("\ufeff编码,名称,评价量,好评率,差评率,差评,平均等级,评价率,好评率走势")
     lines = body.strip().splitlines()
     assert len(lines) == 3 and lines[1].startswith(f"{DEPT_A},甲局,65,76.92%,23.08%,15,")
     department = api.get(f"/csv/department/services/{DEPT_A}?range=today")
@@ -530,3 +530,44 @@ def test_public_page_as_the_evaluator_and_read_only_logins(
     with pytest.raises(ServerException) as denied:
         evaluator(f"SELECT count() FROM {DATABASE}.ratings", {})
     assert denied.value.code == 291
+
+
+def test_coverage_page_lowest_first_and_halls_never_evaluated(
+    api: TestClient, clickhouse: Client
+) -> None:
+    """评价率 (issue 28): H2's 办件 were never evaluated; H1 has two of three."""
+    done = utc(TODAY + 9 * 3600)
+    columns = ("transaction_id", "service_code", "department_code", "region_code", "channel",
+               "hall_code", "window_code", "completed_at", "ingested_at")  # fmt: skip
+    rows = [
+        (f"CT{n}", "S1", DEPT_A, "310101", "counter", hall, "W1", done, done)
+        for n, hall in enumerate(("H1", "H1", "H1", "H2", "H2"))
+    ] + [("CT9", "S1", DEPT_A, "310101", "web", "", "", done, done)]
+    insert(clickhouse, "transactions", columns, rows)
+    rated = ("evaluation_id", "transaction_id", "evaluation_round", "service_code",
+             "department_code", "region_code", "channel", "level", "evaluated_at",
+             "ingested_at")  # fmt: skip
+    insert(clickhouse, "ratings", rated, [
+        (f"CE{n}", f"CT{n}", 1, "S1", DEPT_A, "310101", "counter", 5, done, done) for n in (0, 1)
+    ])  # fmt: skip
+    found = get(api, "/api/coverage?range=today&dimension=hall&min_total=1")
+    assert (found["transactions"], found["evaluated"]) == (6, 2)
+    assert [(r["code"], r["transactions"], r["evaluated"]) for r in found["lowest"]] == [
+        ("H2", 2, 0),
+        ("H1", 3, 2),
+    ]
+    assert [r["code"] for r in found["unevaluated"]] == ["H2"]
+    assert get(api, "/api/coverage?range=today&dimension=hall")["lowest"] == []  # < 10 办件
+    page = api.get("/coverage?range=today&dimension=hall&min_total=1")
+    assert (
+        page.status_code == 200 and "评价率最低" in page.text and "有办件、无任何评价" in page.text
+    )
+    exported = api.get("/csv/coverage/unevaluated?range=today&dimension=hall").text
+    assert exported.startswith("\ufeff编码,名称,办件量,已评价办件,评价率")
+    assert "H2,,2,0,0.00%" in exported
+    assert api.get("/api/coverage?dimension=region").status_code == 400
+    # and the rankings show it beside the satisfaction of the same department
+    ranked = get(api, "/api/rankings?range=today&dimension=department&min_total=1")
+    rates = {row["code"]: row["evaluation_rate"] for row in ranked["rows"]}
+    assert rates[DEPT_A] == pytest.approx(2 / 6)
+    assert all(rate is None for code, rate in rates.items() if code != DEPT_A)

@@ -1105,6 +1105,23 @@ def check_coverage(rows: Rows, database: str = "") -> None:
         ("2024-03-04", "S1", 1, 0),
         ("2024-03-05", "S2", 1, 1),
     ]
+    if not database:  # the report's queries name the tables unqualified: the current database
+        check_coverage_report(rows)
+
+
+def check_coverage_report(rows: Rows) -> None:
+    """`haochaping coverage` and the coverage page's queries (reports/coverage.py)."""
+    from reports.coverage import coverage
+
+    found = coverage(
+        rows, since=date(2024, 3, 1), until=date(2024, 3, 6), by="hall",
+        min_transactions=1, limit=10, horizon_days=15,
+    )  # fmt: skip
+    assert (found.transactions, found.evaluated) == (5, 3)
+    assert [(p, t, e) for p, t, e, _ in found.lowest] == [("H2", 1, 0), ("H1", 3, 2)]
+    assert [p for p, *_ in found.unevaluated] == ["H2"]
+    assert (found.invited, found.rated_after_invitation) == (2, 1)
+    assert found.no_transaction_id == 1
 
 
 @pytest.fixture(scope="module")
@@ -1115,3 +1132,8 @@ def coverage_db(chdb_db: Chdb) -> Iterator[Chdb]:
 
 def test_evaluation_rates_count_each_transaction_once_whatever_the_order(coverage_db: Chdb) -> None:
     check_coverage(coverage_db.rows, COVERAGE_DB)
+    coverage_db.execute(f"USE {COVERAGE_DB}")
+    try:
+        check_coverage_report(coverage_db.rows)
+    finally:
+        coverage_db.execute("USE haochaping")
