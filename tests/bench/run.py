@@ -30,6 +30,7 @@ from rich.console import Console
 
 from channels.producer import ChannelProducer
 from channels.simulation import Simulator
+from haochaping.topics import ensure_topics
 from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.bench.observe import (
@@ -297,6 +298,9 @@ def pipeline(
     worker_settings = settings.model_copy(
         update={"app_id": app_id, "worker_web_port": 0, **production}
     )
+    # the worker's own topics under this run's app id, as `haochaping topics` makes them
+    # before `make up` starts it: the ingest half writes some that only the follow-up half reads
+    ensure_topics(worker_settings)
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
     processes = worker_processes(worker_settings, roles, workdir, "pipeline")
