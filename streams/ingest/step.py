@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -38,6 +38,7 @@ from streams.ingest.rekey import (
     origin,
     state_partition,
 )
+from streams.invitations.evaluated import Evaluated, bundle_evaluated
 from streams.outbox import OutboxPort
 from streams.records import Record
 from streams.rejections import Rejections
@@ -65,11 +66,6 @@ HEARTBEAT_EVERY_S = 5.0
 # A replay re-reads at most what was processed since the last offset commit (seconds of
 # traffic); closed windows are kept this much longer so a replay never finds them gone.
 REPLAY_MARGIN_S = 3600
-
-
-def evaluated_marker(evaluated_at: datetime) -> bytes:
-    """What the invitations step reads of an evaluated transaction: when (epoch seconds)."""
-    return str(int(evaluated_at.timestamp())).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +155,8 @@ class IngestStep:
         self._wall = 0.0  # the wall clock of the batch being processed
         # the batch's accepted evaluations, for the screening step (bundled in _finish)
         self._facts: list[ScreenFact] = []
+        # per home partition, the batch's evaluated transactions (streams/invitations/evaluated.py)
+        self._evaluated: defaultdict[int, list[Evaluated]] = defaultdict(list)
 
     def process(
         self, records: Iterable[Record], now: float | None = None, wall: float | None = None
@@ -303,7 +301,16 @@ class IngestStep:
         if self.topics.screen:
             for value in bundle_facts(facts):
                 self._outbox.add(self.topics.screen, None, value, 0)
+        evaluated, self._evaluated = self._evaluated, defaultdict(list)
+        for partition, marks in evaluated.items():
+            for value in bundle_evaluated(marks):
+                self._outbox.add(self.topics.evaluated, None, value, partition)
         _record_metrics(report)
+
+    def _mark_evaluated(self, transaction_id: str, evaluated_at: datetime) -> None:
+        """For the invitations step, at the transaction's home partition (where its 办件 is)."""
+        home = home_partition(transaction_id.encode(), self.topics.partitions)
+        self._evaluated[home].append((transaction_id, int(evaluated_at.timestamp())))
 
     def _one(self, record: Record, report: IngestReport) -> None:
         outcome = decide(
@@ -328,11 +335,7 @@ class IngestStep:
             value = evaluation.to_json_bytes()
         self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), value)
         if self.topics.evaluated and evaluation.transaction_id and evaluation.evaluation_round == 1:
-            self._outbox.add(
-                self.topics.evaluated,
-                evaluation.transaction_id.encode(),
-                evaluated_marker(evaluation.evaluated_at),
-            )
+            self._mark_evaluated(evaluation.transaction_id, evaluation.evaluated_at)
         report.accepted[evaluation.channel] += 1
         if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
             direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"

@@ -28,6 +28,7 @@ from streams.invitations.book import (
     with_evaluation,
     with_transaction,
 )
+from streams.invitations.evaluated import unbundle_evaluated
 from streams.outbox import OutboxPort
 from streams.records import Record
 
@@ -88,17 +89,13 @@ class InvitationStep:
             heapq.heappush(heap, (entry["due"], key))
 
     def _evaluated(self, record: Record) -> None:
-        if not self.on or record.key is None or record.value is None:
+        if not self.on:
             return
-        try:
-            evaluated_at = float(record.value)
-        except ValueError:
-            log.error("unreadable record at %s skipped", record.source)
-            return
-        key = f"{record.partition}|{record.key.decode()}"
-        entry = self.state.get(key)
-        if entry is None or not entry.get("rated"):
-            self.state[key] = with_evaluation(entry, evaluated_at, self.rules)
+        for transaction_id, evaluated_at in unbundle_evaluated(record.value):
+            key = f"{record.partition}|{transaction_id}"
+            entry = self.state.get(key)
+            if entry is None or not entry.get("rated"):
+                self.state[key] = with_evaluation(entry, evaluated_at, self.rules)
 
     def invite_due(self, now: float, partitions: Iterable[int]) -> int:
         """Invite the 办件 of ``partitions`` (owned, their evaluated records read to the end)
