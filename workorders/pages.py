@@ -196,7 +196,7 @@ def _case_page(
     mine = user.role != "department" or found.responsible_department in user.departments
     if not mine:
         return desk.render(request, "denied.html", 403, user=user, message=NOT_ALLOWED)
-    history = desk.read(casefiles.EVENTS_OF_CASE, {"case_id": case_id})
+    history = casefiles.events_of_case(desk.read, case_id)
     review = desk.read(casefiles.REVIEW, {"case_id": case_id})
     follow_up = desk.read(casefiles.FOLLOW_UP, {"case_id": case_id})
     return desk.render(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from streams.cases.deadlines import WorkingCalendar
-from workorders.casefiles import case_of, offered, working_days_left
+from workorders.casefiles import case_of, events_of_case, offered, working_days_left
 
 OPENED = int(datetime(2026, 11, 9, 2, 0, tzinfo=UTC).timestamp())  # Monday 10:00 Shanghai
 NONE: tuple[Any, ...] = ("", -1, -1, "", "", "")
@@ -63,3 +63,13 @@ def test_working_days_left_skip_the_weekend_and_count_late_days() -> None:
     assert working_days_left(friday, friday.replace(hour=3), calendar) == 0
     tuesday = datetime(2026, 11, 17, 4, 0, tzinfo=UTC)
     assert working_days_left(datetime(2026, 11, 12, 16, 0, tzinfo=UTC), tuesday, calendar) == -2
+
+
+def test_events_of_one_second_come_in_the_order_of_the_case_steps() -> None:
+    """ClickHouse orders a tie by event name: rectification_rated before rectified. The
+    history and the rebuilt case must not (seen in CI: a handler who did both in a second)."""
+    rectified = row("rectified", 9, "D1", "a3", -1, -1, "", "", "")
+    rated = row("rectification_rated", 9, "D1", "a4", -1, -1, "", "", "satisfied")
+    as_clickhouse_sorts = [row("opened", 0), rated, rectified]
+    found = events_of_case(reader(as_clickhouse_sorts), "E1")
+    assert [r[0] for r in found] == ["opened", "rectified", "rectification_rated"]
