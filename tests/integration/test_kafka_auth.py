@@ -38,6 +38,7 @@ from tests.integration.harness import (
     Service,
     cleanup,
     prepare,
+    read_topic,
     scalar,
     send,
     unique_settings,
@@ -148,9 +149,15 @@ def test_wrong_password_is_refused(
         # kafka-python 3 retries a failed login until its bootstrap times out; why it
         # failed is in its log, checked below
         producer(wrong, raw).send_raw(b"k", b'{"forged": 1}').get(timeout=BOUND_MS / 1000)
+    # refused: nothing of it reached the topic
+    assert read_topic(login(sasl_env, ADMIN), raw, quiet_s=2.0) == []
+    # and refused at the login: the broker answers SaslAuthenticationFailed ("invalid
+    # credentials") and closes the connection; a client that reads the close first (seen in
+    # CI, every retry of one run) only reports the disconnect in the middle of the exchange
     reasons = " ".join(record.getMessage() for record in caplog.records)
-    assert "SaslAuthenticationFailed" in reasons, reasons
-    assert "invalid credentials" in reasons, reasons
+    answered = "SaslAuthenticationFailed" in reasons and "invalid credentials" in reasons
+    cut_off = "during Sasl Authentication" in reasons and "socket disconnected" in reasons
+    assert answered or cut_off, reasons
 
 
 def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: Path) -> None:
