@@ -81,6 +81,18 @@ _TAGS_JSON_SCHEMA: Final[dict[str, Any]] = {
 }
 
 
+CHANNEL_RULE: Final = "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7"
+
+
+def parse_channel(value: object) -> Channel:
+    """A channel as a raw message may send it (name, pf code, numeric string), or the
+    ``unknown_channel`` error every raw message's check translates the same way."""
+    try:
+        return Channel.parse(value)
+    except ValueError:
+        raise PydanticCustomError("unknown_channel", CHANNEL_RULE) from None
+
+
 class RawEvaluation(BaseModel):
     """政务服务“好差评”评价数据: one evaluation as a channel sends it on ``ratings.raw``.
 
@@ -160,13 +172,7 @@ class RawEvaluation(BaseModel):
     @field_validator("channel", mode="before")
     @classmethod
     def _parse_channel(cls, value: object) -> Channel:
-        try:
-            return Channel.parse(value)
-        except ValueError:
-            raise PydanticCustomError(
-                "unknown_channel",
-                "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7",
-            ) from None
+        return parse_channel(value)
 
     @field_validator("tags")
     @classmethod

@@ -17,7 +17,7 @@ Contract decisions (channel and business-system teams read these in the JSON Sch
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -31,6 +31,7 @@ from schemas.evaluation import (
     OptEntityCode,
     OptName,
     UtcDatetime,
+    parse_channel,
 )
 
 
@@ -83,13 +84,7 @@ class RawTransaction(BaseModel):
     @field_validator("channel", mode="before")
     @classmethod
     def _parse_channel(cls, value: object) -> Channel:
-        try:
-            return Channel.parse(value)
-        except ValueError:
-            raise PydanticCustomError(
-                "unknown_channel",
-                "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7",
-            ) from None
+        return parse_channel(value)
 
     @field_validator("stage", mode="before")
     @classmethod
@@ -133,9 +128,6 @@ class Transaction(BaseModel):
     @classmethod
     def from_json_bytes(cls, data: bytes | str) -> Self:
         return cls.model_validate_json(data)
-
-
-TRANSACTION_FIELDS: Final = tuple(RawTransaction.model_fields)
 
 
 def raw_transaction_json_schema() -> dict[str, Any]:

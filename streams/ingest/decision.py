@@ -24,7 +24,7 @@ from privacy.scrub import network_pseudonym, pseudonymize, scrub_text
 from schemas.catalogue import DEPARTMENT_NAMES, SERVICE_NAMES
 from schemas.codes import SCORE_INDICATORS, RejectReason
 from schemas.errors import FieldRules, show, translate, where_of
-from schemas.evaluation import Evaluation, RawEvaluation
+from schemas.evaluation import CHANNEL_RULE, Evaluation, RawEvaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,6 @@ _TEXT_FIELDS: Final = tuple(
 )
 # Lone UTF-16 surrogates: a str may hold them, UTF-8 cannot encode them.
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
-_CHANNEL_RULE: Final = "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7"
 _SCORE_KEYS: Final = frozenset(SCORE_INDICATORS)
 _FIELD_REASON: Final[dict[str, RejectReason]] = {
     "level": RejectReason.INVALID_LEVEL,
@@ -262,11 +261,18 @@ def _rejection(raw: bytes, err: ErrorDetails) -> Rejected:
     return Rejected(*translate(raw, err, _RULES))
 
 
+def unknown_channel(err: ErrorDetails, where: str) -> tuple[RejectReason, str] | None:
+    """The error of a channel that is no name or pf code, in any raw message's check."""
+    if err["type"] != "unknown_channel":
+        return None
+    return RejectReason.UNKNOWN_CHANNEL, f"{where}: {CHANNEL_RULE}, got {show(err.get('input'))}"
+
+
 def _special(err: ErrorDetails, where: str) -> tuple[RejectReason, str] | None:
     """The evaluation's own errors: channels, review tags and scores."""
     typ, loc, value = err["type"], err["loc"], err.get("input")
-    if typ == "unknown_channel":
-        return RejectReason.UNKNOWN_CHANNEL, f"{where}: {_CHANNEL_RULE}, got {show(value)}"
+    if (channel := unknown_channel(err, where)) is not None:
+        return channel
     if typ in ("unknown_tag", "tag_level_mismatch"):
         # The validator's own message quotes the tag; only its position and level are kept.
         ctx = err.get("ctx") or {}

@@ -55,7 +55,6 @@ class InvitationStep:
         self._due: dict[int, list[tuple[float, str]]] = {}
         # per partition, the next offset of the evaluated records (for the timer's look)
         self.read: dict[int, int] = {}
-        self.invited = 0
         self._expired_at = 0.0
 
     @property
@@ -116,7 +115,6 @@ class InvitationStep:
                 )
                 self.state[key] = invited(entry, now)
                 count += 1
-        self.invited += count
         return count
 
     def _index(self, partition: int) -> list[tuple[float, str]]:

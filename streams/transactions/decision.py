@@ -12,13 +12,14 @@ from pydantic import ValidationError
 
 from schemas.catalogue import DEPARTMENT_NAMES, SERVICE_NAMES
 from schemas.codes import RejectReason
-from schemas.errors import FieldRules, show, translate
+from schemas.errors import FieldRules, translate
 from schemas.transaction import RawTransaction, Transaction
 from streams.ingest.decision import (
     Rejected,
     blank_to_none,
     catalogue_name,
     checked_time,
+    unknown_channel,
     unpaired_surrogate_field,
 )
 
@@ -27,7 +28,6 @@ _TEXT_FIELDS: Final = tuple(
     for name, field in RawTransaction.model_fields.items()
     if field.annotation in (str, str | None)
 )
-_CHANNEL_RULE: Final = "must be one of web, app, qrcode, counter, kiosk, hotline, sms or pf 1..7"
 _RULES: Final = FieldRules(
     required=frozenset(
         name for name, field in RawTransaction.model_fields.items() if field.is_required()
@@ -43,11 +43,7 @@ _RULES: Final = FieldRules(
         "completed_at": "must be an ISO-8601 date-time string with a UTC offset",
         "stage": "must be consultation, acceptance or completion",
     },
-    special=lambda err, where: (
-        (RejectReason.UNKNOWN_CHANNEL, f"{where}: {_CHANNEL_RULE}, got {show(err.get('input'))}")
-        if err["type"] == "unknown_channel"
-        else None
-    ),
+    special=unknown_channel,
 )
 
 

@@ -28,7 +28,6 @@ class TransactionStep:
         self._outbox = outbox
         self._rejections = rejections
         self._clock_skew_s = clock_skew_s
-        self.accepted = 0
 
     def process(self, records: list[Record], wall: float | None = None) -> None:
         for record in records:
@@ -41,4 +40,3 @@ class TransactionStep:
             self._outbox.add(
                 self.valid_topic, decided.transaction_id.encode(), decided.to_json_bytes()
             )
-            self.accepted += 1
