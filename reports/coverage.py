@@ -40,7 +40,7 @@ _KNOWN: Final[dict[str, str]] = {
     "window": "window_code != ''",
     "staff": "staff_id != ''",
 }
-_PERIOD: Final = "day >= toDate(%(since)s) AND day < toDate(%(until)s)"
+PERIOD: Final = "day >= toDate(%(since)s) AND day < toDate(%(until)s)"
 
 PLACES: Final = """
 SELECT place, transactions, evaluated, evaluated / transactions AS rate
@@ -59,7 +59,7 @@ LIMIT %(limit)s
 TOTALS: Final = f"""
 SELECT sum(transactions), sum(evaluated)
 FROM coverage_daily
-WHERE {_PERIOD}
+WHERE {PERIOD}
 """
 
 # evaluations of the period whose 办件 is unknown: past the horizon they are counted apart as
@@ -76,7 +76,7 @@ WHERE toDate(evaluated_at) >= toDate(%(since)s) AND toDate(evaluated_at) < toDat
 INVITED: Final = f"""
 SELECT sum(invited), sum(rated_after)
 FROM invitation_response_daily
-WHERE {_PERIOD}
+WHERE {PERIOD}
 """
 
 
@@ -141,7 +141,7 @@ def coverage(
 def _places(execute: Execute, by: str, params: dict[str, Any], *, unevaluated: bool) -> list[Place]:
     query = PLACES.format(
         place=PLACE[by],
-        period=_PERIOD,
+        period=PERIOD,
         known=_KNOWN.get(by, "1"),
         unevaluated="AND evaluated = 0" if unevaluated else "",
     )

@@ -38,8 +38,8 @@ def screen_facts_topic(settings: Settings) -> str:
 
 
 def evaluated_topic(settings: Settings) -> str:
-    """Evaluated transactions, keyed by transaction_id: what the invitations step joins the
-    办件 with (streams/invitations/)."""
+    """Evaluated transactions, bundled at their transaction's home partition: what the
+    invitations step joins the 办件 with (streams/invitations/evaluated.py)."""
     return f"{settings.app_id}-evaluated"
 
 
@@ -83,7 +83,7 @@ def routes(settings: Settings) -> list[Route]:
         Route(screen_facts_topic(settings), 1, "screening", "follow-up", 2000),
         # 办件 from the business systems (issue 28): checked, no state, so any partitioning
         Route(settings.topic_transactions, p, "transactions", "follow-up", 2000),
-        # 办件 and evaluated transactions, both keyed by transaction_id: read partition for
+        # 办件 and evaluated transactions, both partitioned by transaction_id: read partition for
         # partition, so each transaction's two sides meet in one entry (streams/invitations/)
         Route(settings.topic_transactions_valid, p, "invitations", "follow-up", 2000),
         Route(evaluated_topic(settings), p, "invitations", "follow-up", 2000),

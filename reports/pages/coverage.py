@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from reports.coverage import LABELS, Place, coverage
+from reports.coverage import LABELS, PERIOD, PLACE, Place, coverage
 from reports.pages.names import name_of, names
 from reports.pages.reading import Execute, Row, range_row
 from reports.ranges import Range
 from runtime.clock import CHINA
 
-# the column of coverage_daily that holds each ranked dimension's key
-_RANKED_COLUMN = {"department": "department_code", "service": "service_code", "hall": "hall_code"}
-RATES = """
-SELECT {column} AS code, sum(evaluated) / sum(transactions) AS rate
+RATES = f"""
+SELECT {{column}} AS code, sum(evaluated) / sum(transactions) AS rate
 FROM coverage_daily
-WHERE day >= toDate(%(since)s) AND day < toDate(%(until)s)
+WHERE {PERIOD}
 GROUP BY code
 """
 
@@ -31,7 +29,8 @@ def dates_of(span: Range) -> tuple[date, date]:
 def evaluation_rates(execute: Execute, span: Range, dimension: str) -> dict[str, float]:
     """评价率 per key of a ranked dimension in ``span`` (keys without 办件 are absent)."""
     since, until = dates_of(span)
-    query = RATES.format(column=_RANKED_COLUMN[dimension])
+    # a ranked dimension (department, service, hall) is a place of the coverage report
+    query = RATES.format(column=PLACE[dimension])
     found = execute(query, {"since": since.isoformat(), "until": until.isoformat()})
     return {str(code): float(rate) for code, rate in found}
 

@@ -79,8 +79,9 @@ class IngestTopics:
     # (streams/ingest/rekey.py); "" leaves them where they are
     rekeyed: str = ""
     partitions: int = 1
-    # the worker's internal topic of evaluated transactions (streams/invitations/): one record
-    # per accepted first-round evaluation with a transaction_id, keyed by it; "" sends none
+    # the worker's internal topic of evaluated transactions (streams/invitations/): the
+    # accepted first-round evaluations with a transaction_id, bundled per batch at their
+    # transaction's home partition (streams/invitations/evaluated.py); "" sends none
     evaluated: str = ""
 
 
@@ -307,9 +308,13 @@ class IngestStep:
                 self._outbox.add(self.topics.evaluated, None, value, partition)
         _record_metrics(report)
 
-    def _mark_evaluated(self, transaction_id: str, evaluated_at: datetime) -> None:
-        """For the invitations step, at the transaction's home partition (where its 办件 is)."""
-        home = home_partition(transaction_id.encode(), self.topics.partitions)
+    def _mark_evaluated(self, record: Record, transaction_id: str, evaluated_at: datetime) -> None:
+        """For the invitations step, at the transaction's home partition (where its 办件 is).
+        With rekeying on, an evaluation is accepted only there (``_sent_home`` computed it)."""
+        if self.topics.rekeyed:
+            home = state_partition(record.partition)
+        else:
+            home = home_partition(transaction_id.encode(), self.topics.partitions)
         self._evaluated[home].append((transaction_id, int(evaluated_at.timestamp())))
 
     def _one(self, record: Record, report: IngestReport) -> None:
@@ -335,7 +340,7 @@ class IngestStep:
             value = evaluation.to_json_bytes()
         self._outbox.add(self.topics.valid, evaluation.evaluation_id.encode(), value)
         if self.topics.evaluated and evaluation.transaction_id and evaluation.evaluation_round == 1:
-            self._mark_evaluated(evaluation.transaction_id, evaluation.evaluated_at)
+            self._mark_evaluated(record, evaluation.transaction_id, evaluation.evaluated_at)
         report.accepted[evaluation.channel] += 1
         if abs(evaluation.clock_skew_s) > CLOCK_DRIFT_S:
             direction = "ahead" if evaluation.clock_skew_s > 0 else "behind"

@@ -55,17 +55,23 @@ def with_evaluation(entry: Entry | None, evaluated_at: float, rules: InvitationR
     return new
 
 
-def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
-    """Known, unrated, not invited, due, and not so stale that the applicant would not
-    remember it (a 办件 read past its horizon, after an outage or a replay)."""
-    due = entry.get("due")
+def pending(entry: Entry) -> bool:
+    """Known, unrated and not invited: an invitation may still come due."""
     return (
-        due is not None
+        entry.get("due") is not None
         and "offer" in entry
         and not entry.get("rated")
         and entry.get("invited") is None
-        and due <= now < due - rules.after_s + rules.horizon_s
     )
+
+
+def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
+    """Pending, due, and not so stale that the applicant would not remember it (a 办件 read
+    past its horizon, after an outage or a replay)."""
+    if not pending(entry):
+        return False
+    due = float(entry["due"])
+    return due <= now < due - rules.after_s + rules.horizon_s
 
 
 def invitation(entry: Entry, now: float) -> Invitation:

@@ -1,5 +1,5 @@
 """The invitations step: 办件 (``transactions.valid``) joined with the ingest step's
-evaluated-transaction records (``<app>-evaluated``), both keyed by ``transaction_id`` and read
+evaluated-transaction records (``<app>-evaluated``), both partitioned by ``transaction_id`` and read
 partition for partition, in a table keyed ``"<partition>|<transaction_id>"``; the worker's
 timer (streams/worker/timers.py) calls :meth:`invite_due` with the wall clock.
 
@@ -25,6 +25,7 @@ from streams.invitations.book import (
     invitation,
     invited,
     is_due,
+    pending,
     with_evaluation,
     with_transaction,
 )
@@ -124,9 +125,7 @@ class InvitationStep:
             for key in self.state
             if key.startswith(prefix)
             and (entry := self.state.get(key)) is not None
-            and entry.get("due") is not None
-            and not entry.get("rated")
-            and entry.get("invited") is None
+            and pending(entry)
         ]
         heapq.heapify(heap)
         return heap
