@@ -1,4 +1,4 @@
-"""The worker without Kafka or Faust: its four steps over dicts, topics as lists.
+"""The worker without Kafka or Faust: its six steps over dicts, topics as lists.
 
 In the spirit of bytewax's testing module and Faust's ``test_context``: unit tests send raw
 evaluations, run the pipeline, and read what it wrote on each topic. It moves records between

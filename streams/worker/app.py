@@ -1,10 +1,12 @@
 """The Faust worker, as wiring only: the app, its topics and tables, and agents that move
-batches into the four steps and send what they produced.
+batches into the six steps and send what they produced.
 
 - ``ratings.raw`` (and its rekeyed copy) → :class:`streams.ingest.step.IngestStep`
 - surge minutes → :class:`streams.surges.step.SurgeStep` (judge, alert)
 - ``cases.events`` → :class:`streams.cases.step.CaseStep` (follow up, warn)
 - screening facts → :class:`streams.screening.step.ScreenStep` (flag fakes and malice)
+- ``transactions.done`` → :class:`streams.transactions.step.TransactionStep` (check 办件)
+- 办件 and evaluated ones → :class:`streams.invitations.step.InvitationStep` (主动邀评)
 
 Decisions live in the steps; the Kafka driver in ``kafka``, the timers in ``timers``.
 State the steps keep goes through :class:`streams.outbox.ChangelogState`, so every change is
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import fields
 from typing import Any
 
 import faust
@@ -85,38 +88,27 @@ class Worker:
 
     def _declare_tables(self) -> None:
         # a role's process keeps only its own steps' state; the other steps never run there
-        partitions = self.settings.topic_partitions
-        self.window_state: State = {}
-        self.dedupe_state: State = {}
-        self.case_state: State = {}
-        self.surge_state: State = {}
+        partitions, ingest, follow_up = self.settings.topic_partitions, {}, {}
         if self.runs_ingest:
-            self.window_state = self._table("windows", partitions, self.windows_topic)
-            self.dedupe_state = self._table("dedupe", partitions)
-        self.invitation_state: State = {}
+            ingest = {
+                "windows": self._table("windows", partitions, self.windows_topic),
+                "dedupe": self._table("dedupe", partitions),
+            }
         if self.runs_follow_up:
-            self.case_state = self._table("cases", partitions)
-            self.surge_state = self._table("surge", 1)
-            self.invitation_state = self._table("invitations", partitions)
+            follow_up = {
+                "cases": self._table("cases", partitions),
+                "surge": self._table("surge", 1),
+                "invitations": self._table("invitations", partitions),
+            }
+        empty: dict[str, State] = {field.name: {} for field in fields(StepStates)}
+        self.states = StepStates(**(empty | ingest | follow_up))
 
     def _build_steps(self) -> None:
-        s = self.settings
-        steps = build_steps(
-            s,
-            secret=self.secret,
-            outbox=self.outbox,
-            states=StepStates(
-                self.window_state,
-                self.dedupe_state,
-                self.case_state,
-                self.surge_state,
-                self.invitation_state,
-            ),
+        self.steps = build_steps(
+            self.settings, secret=self.secret, outbox=self.outbox, states=self.states
         )
-        self.steps = steps
-        self.ingest, self.surges, self.cases = steps.ingest, steps.surges, steps.cases
-        self.screening = steps.screening
-        self.invitations = steps.invitations
+        self.ingest, self.cases = self.steps.ingest, self.steps.cases
+        self.screening, self.invitations = self.steps.screening, self.steps.invitations
 
     async def send(self) -> None:
         """Hand over what the steps produced and wait until Kafka has acknowledged it."""

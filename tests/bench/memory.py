@@ -1,4 +1,4 @@
-"""Worker state after a city's traffic, measured in memory: the worker's three steps over
+"""Worker state after a city's traffic, measured in memory: the worker's steps over
 plain dicts (streams/testing.py), fed N evaluations over K services, as the worker would be.
 
     python -m tests.bench.memory 1000000 10000          # six hours of traffic

@@ -1,4 +1,4 @@
-"""A simulated day through the worker's three steps, in memory: ingest → windows → surge →
+"""A simulated day through the worker's steps, in memory: ingest → windows → surge →
 cases, with a holiday in it, and the same day again with a crash in the middle."""
 
 from __future__ import annotations

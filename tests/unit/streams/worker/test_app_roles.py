@@ -84,7 +84,7 @@ def test_the_agents_read_the_routes_the_in_memory_harness_reads(tmp_path: Path) 
 
 def test_the_steps_a_role_does_not_run_keep_no_table(tmp_path: Path) -> None:
     worker = worker_of("follow-up", tmp_path)
-    assert worker.window_state == {} and worker.dedupe_state == {}
+    assert worker.states.windows == {} and worker.states.dedupe == {}
     assert "hcp-dedupe-changelog" not in changelogs(worker)
 
 
