@@ -86,6 +86,7 @@ def grants(settings: Settings) -> list[Grant]:
         s.topic_suspect,
         s.topic_transactions_valid,
         s.topic_invitations,
+        s.topic_default_ratings,
     ]
     landed = [*outputs, s.topic_windows, s.topic_cases]  # what the sink reads
     worker_ops = (READ, WRITE, CREATE, DESCRIBE, Op.DESCRIBE_CONFIGS)

@@ -1,9 +1,9 @@
 """评价率 (evaluated 办件 per 办件, issue 28) for `haochaping coverage` and the dashboard's
 coverage page: by service item, department, channel, hall, window or staff member, lowest
-first; the places with 办件 and no evaluation at all; and the first-round evaluations whose
-办件 never came.
+first; the places with 办件 and no evaluation at all; the first-round evaluations whose
+办件 never came; and the default ratings (默认评价, when that setting is on), counted apart.
 
-Queries only, on the views of migrations 015 and 016 (run on 18.16 and on a current ClickHouse
+Queries only, on the views of migrations 015, 016 and 017 (run on 18.16 and on a current ClickHouse
 alike); the command and the page render them.
 """
 
@@ -79,6 +79,14 @@ FROM invitation_response_daily
 WHERE {PERIOD}
 """
 
+# 默认评价: never in 评价率's numerator, never in 好评率
+DEFAULTED: Final = f"""
+SELECT sum(defaulted)
+FROM default_ratings_daily
+WHERE {PERIOD}
+"""
+
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -94,6 +102,7 @@ class Coverage:
     waiting: int  # within the horizon: their 办件 may still come
     invited: int  # 主动邀评 sent in the period
     rated_after_invitation: int
+    defaulted: int = 0  # 默认评价 of the period's 办件 (off unless set), not evaluations
 
     @property
     def rate(self) -> float | None:
@@ -122,6 +131,7 @@ def coverage(
     total, rated = execute(TOTALS, params)[0]
     unknown, no_id, waiting = execute(WITHOUT, params)[0]
     invited, after = execute(INVITED, params)[0]
+    defaulted = execute(DEFAULTED, params)[0][0]
     return Coverage(
         since,
         until,
@@ -135,6 +145,7 @@ def coverage(
         int(waiting or 0),
         int(invited or 0),
         int(after or 0),
+        int(defaulted or 0),
     )
 
 

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         description="hours after its 办结 time an unrated 办件 is invited to be rated (0: no "
         "invitations, and ingest writes no evaluated-transaction records for them)",
     )
+    topic_default_ratings: str = Field(
+        "ratings.default",
+        description="默认评价: one record per 办件 still unrated default_rating_after_days after "
+        "its 办结 (when that is on); never an evaluation, counted apart",
+    )
+    default_rating_after_days: float = Field(
+        0.0,
+        ge=0,
+        description="days after its 办结 time an unrated 办件 is rated 基本满意 by default, as "
+        "Guangdong's 7 natural days (0, the default: never); default ratings never enter the "
+        "raw or official 好评率",
+    )
     topic_partitions: int = Field(
         4,
         ge=1,
@@ -545,6 +557,25 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _default_rating_fits(self) -> Settings:
+        days = self.default_rating_after_days
+        if days <= 0:
+            return self
+        # the entry that remembers the 办件 is dropped at the horizon
+        if days >= self.transaction_horizon_days:
+            raise ValueError(
+                f"default_rating_after_days ({days}) must be less than transaction_horizon_days "
+                f"({self.transaction_horizon_days}): the 办件 is forgotten by then"
+            )
+        if self.invitation_after_hours > 0 and days * 24 <= self.invitation_after_hours:
+            raise ValueError(
+                f"default_rating_after_days ({days}) must come after invitation_after_hours "
+                f"({self.invitation_after_hours} h): a 办件 is invited before it is rated "
+                "by default"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _replicas_fit(self) -> Settings:
         if self.topic_min_insync_replicas > self.topic_replication:
             raise ValueError(
@@ -563,6 +594,11 @@ class Settings(BaseSettings):
                 "kafka_sasl_password too"
             )
         return self
+
+    @property
+    def follows_unrated(self) -> bool:
+        """Whether the worker follows 办件 nobody rated: invitations or default ratings on."""
+        return self.invitation_after_hours > 0 or self.default_rating_after_days > 0
 
     @property
     def case_extra_holiday_dates(self) -> list[date]:

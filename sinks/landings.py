@@ -16,7 +16,7 @@ from runtime.settings import Settings
 from schemas.alerts import AlertEvent
 from schemas.cases import CaseEvent, CaseWarning
 from schemas.evaluation import Evaluation
-from schemas.invitation import Invitation
+from schemas.invitation import DefaultRating, Invitation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
 from schemas.transaction import Transaction
@@ -24,6 +24,7 @@ from sinks.rows import (
     ALERTS_COLUMNS,
     CASE_EVENTS_COLUMNS,
     CASE_WARNINGS_COLUMNS,
+    DEFAULT_RATINGS_COLUMNS,
     INVITATIONS_COLUMNS,
     PARTIALS_COLUMNS,
     RATINGS_COLUMNS,
@@ -33,6 +34,7 @@ from sinks.rows import (
     alert_row,
     case_event_row,
     case_warning_row,
+    default_rating_row,
     invitation_row,
     rating_row,
     rejected_row,
@@ -125,6 +127,13 @@ LANDINGS: tuple[Landing, ...] = (
         "invitations",
         INVITATIONS_COLUMNS,
         lambda v: invitation_row(Invitation.from_json_bytes(v)),
+    ),
+    # 默认评价 of 办件 still unrated (issue 28; off unless set), counted apart
+    Landing(
+        "topic_default_ratings",
+        "default_ratings",
+        DEFAULT_RATINGS_COLUMNS,
+        lambda v: default_rating_row(DefaultRating.from_json_bytes(v)),
     ),
 )
 

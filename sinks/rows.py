@@ -10,7 +10,7 @@ from schemas.alerts import AlertEvent
 from schemas.cases import CaseEvent, CaseWarning
 from schemas.codes import SCORE_INDICATORS
 from schemas.evaluation import Evaluation
-from schemas.invitation import Invitation
+from schemas.invitation import DefaultRating, Invitation
 from schemas.rejection import RejectedMessage
 from schemas.suspects import SuspectEvent
 from schemas.transaction import Transaction
@@ -198,6 +198,36 @@ def invitation_row(invitation: Invitation) -> tuple[Any, ...]:
         _utc(i.completed_at),
         _utc(i.due_at),
         _utc(i.invited_at),
+    )
+
+
+DEFAULT_RATINGS_COLUMNS = (
+    "transaction_id",
+    "service_code",
+    "department_code",
+    "region_code",
+    "channel",
+    "hall_code",
+    "window_code",
+    "level",
+    "completed_at",
+    "defaulted_at",
+)
+
+
+def default_rating_row(rating: DefaultRating) -> tuple[Any, ...]:
+    r = rating
+    return (
+        r.transaction_id,
+        r.service_code,
+        r.department_code,
+        r.region_code,
+        r.channel,
+        r.hall_code or "",
+        r.window_code or "",
+        r.level,
+        _utc(r.completed_at),
+        _utc(r.defaulted_at),
     )
 
 

@@ -99,10 +99,12 @@ def build_steps(
         rules=InvitationRules(
             after_s=settings.invitation_after_hours * 3600,
             horizon_s=settings.transaction_horizon_days * 86_400,
+            default_after_s=settings.default_rating_after_days * 86_400,
         ),
         state=states.invitations,
         outbox=outbox,
         invitations_topic=settings.topic_invitations,
         transactions_topic=settings.topic_transactions_valid,
+        default_ratings_topic=settings.topic_default_ratings,
     )
     return Steps(ingest, surges, cases, rejections, screening, transactions, invitations)

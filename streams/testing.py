@@ -218,7 +218,7 @@ class InMemoryPipeline:
         """What the worker's invitation timer does at wall time ``at``: invite the 办件 that
         came due, in every partition (this harness owns them all)."""
         self.clock = max(self.clock, at)
-        count = self.steps.invitations.invite_due(at, range(self.settings.topic_partitions))
+        count = self.steps.invitations.send_due(at, range(self.settings.topic_partitions))
         self._deliver()
         return count
 

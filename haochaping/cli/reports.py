@@ -507,7 +507,8 @@ def _render_coverage(found: Any, *, horizon_days: int) -> None:
     out.print(
         f"办件 completed since {found.since}: {found.transactions}, evaluated {found.evaluated} "
         f"(评价率 {rate}); invited (主动邀评) {found.invited}, of which rated since "
-        f"{found.rated_after_invitation}"
+        f"{found.rated_after_invitation}; default ratings (默认评价, counted apart, in no rate) "
+        f"{found.defaulted}"
     )
     columns = (found.by, "办件", "evaluated", "评价率")
     out.print(

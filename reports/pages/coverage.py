@@ -78,6 +78,7 @@ def coverage_page(
         "evaluation_rate": found.rate,
         "invited": found.invited,
         "rated_after_invitation": found.rated_after_invitation,
+        "defaulted": found.defaulted,
         "without_transaction": found.unknown_transaction,
         "without_transaction_id": found.no_transaction_id,
         "waiting_for_transaction": found.waiting,

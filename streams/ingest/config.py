@@ -42,6 +42,6 @@ def topics_from(settings: Settings) -> IngestTopics:
         screen_facts_topic(s),
         rekeyed=rekeyed_topic(s),
         partitions=s.topic_partitions,
-        # only when invitations are on: otherwise nobody reads them
-        evaluated=evaluated_topic(s) if s.invitation_after_hours > 0 else "",
+        # only when invitations or default ratings are on: otherwise nobody reads them
+        evaluated=evaluated_topic(s) if s.follows_unrated else "",
     )

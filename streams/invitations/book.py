@@ -1,9 +1,11 @@
 """What the invitations step knows of one transaction, and the decisions on it. Pure: an entry
 is a plain dict (the table's JSON value), times are epoch seconds.
 
-An entry: ``due`` once the 办件 is known, with ``offer`` (the invitation's fields) while it
-may still be invited; ``rated`` once a first-round evaluation is, ``invited`` (when) once
-invited, and ``expires``: the horizon after the later of the two, when the entry is dropped.
+An entry: ``due`` once the 办件 is known (when invitations are on), ``default_due`` (when
+default ratings are on), with ``offer`` (the 办件's fields) while it may still be invited or
+rated by default; ``rated`` once a first-round evaluation is, ``invited`` and ``defaulted``
+(when) once done, and ``expires``: the horizon after the later of 办结 and evaluation, when the
+entry is dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.invitation import Invitation
+from schemas.invitation import DefaultRating, Invitation
 from schemas.transaction import Transaction
 
 Entry = dict[str, Any]
@@ -22,6 +24,11 @@ Entry = dict[str, Any]
 class InvitationRules:
     after_s: float  # an unrated 办件 is invited this long after its 办结 (0: never)
     horizon_s: float  # how long an entry is kept, from its 办结 or its evaluation
+    default_after_s: float = 0.0  # an unrated 办件 is rated 基本满意 this long after (0: never)
+
+    @property
+    def on(self) -> bool:
+        return self.after_s > 0 or self.default_after_s > 0
 
 
 def with_transaction(
@@ -30,10 +37,13 @@ def with_transaction(
     """The entry once ``transaction`` is read (again: a resent 办件 changes no decision)."""
     completed = transaction.completed_at.timestamp()
     new = dict(entry or {})
-    new["due"] = completed + rules.after_s
+    if rules.after_s > 0:
+        new["due"] = completed + rules.after_s
+    if rules.default_after_s > 0:
+        new["default_due"] = completed + rules.default_after_s
     new["expires"] = max(new.get("expires", 0.0), completed + rules.horizon_s)
-    if new.get("rated") or new.get("invited") is not None:
-        return new  # never invited again: what an invitation would say is not kept
+    if new.get("rated") or not (_may_invite(new) or _may_default(new)):
+        return new  # never sent again: what it would say is not kept
     new["offer"] = {
         "transaction_id": transaction.transaction_id,
         "service_code": transaction.service_code,
@@ -55,14 +65,22 @@ def with_evaluation(entry: Entry | None, evaluated_at: float, rules: InvitationR
     return new
 
 
+def _may_invite(entry: Entry) -> bool:
+    return entry.get("due") is not None and entry.get("invited") is None
+
+
+def _may_default(entry: Entry) -> bool:
+    return entry.get("default_due") is not None and entry.get("defaulted") is None
+
+
 def pending(entry: Entry) -> bool:
     """Known, unrated and not invited: an invitation may still come due."""
-    return (
-        entry.get("due") is not None
-        and "offer" in entry
-        and not entry.get("rated")
-        and entry.get("invited") is None
-    )
+    return "offer" in entry and not entry.get("rated") and _may_invite(entry)
+
+
+def pending_default(entry: Entry) -> bool:
+    """Known, unrated and not rated by default: a default rating may still come due."""
+    return "offer" in entry and not entry.get("rated") and _may_default(entry)
 
 
 def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
@@ -72,6 +90,15 @@ def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
         return False
     due = float(entry["due"])
     return due <= now < due - rules.after_s + rules.horizon_s
+
+
+def is_default_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
+    """Pending a default rating, due, and within the horizon (a 办件 read past it gets none:
+    its evaluation could still be on its way, unseen)."""
+    if not pending_default(entry):
+        return False
+    due = float(entry["default_due"])
+    return due <= now < due - rules.default_after_s + rules.horizon_s
 
 
 def invitation(entry: Entry, now: float) -> Invitation:
@@ -84,9 +111,29 @@ def invitation(entry: Entry, now: float) -> Invitation:
     )
 
 
+def default_rating(entry: Entry, now: float) -> DefaultRating:
+    offer = entry["offer"]
+    return DefaultRating(
+        **{k: v for k, v in offer.items() if k != "completed_at"},
+        completed_at=_utc(offer["completed_at"]),
+        defaulted_at=_utc(now),
+    )
+
+
 def invited(entry: Entry, now: float) -> Entry:
-    """The entry once invited: when, and no longer what the invitation said."""
-    return {k: v for k, v in entry.items() if k != "offer"} | {"invited": now}
+    """The entry once invited: when, and no longer what the 办件 was unless a default rating
+    may still need it."""
+    return _without_offer({**entry, "invited": now})
+
+
+def defaulted(entry: Entry, now: float) -> Entry:
+    return _without_offer({**entry, "defaulted": now})
+
+
+def _without_offer(entry: Entry) -> Entry:
+    if _may_invite(entry) or _may_default(entry):
+        return entry
+    return {k: v for k, v in entry.items() if k != "offer"}
 
 
 def expired(entry: Entry, now: float) -> bool:

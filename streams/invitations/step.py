@@ -1,12 +1,14 @@
 """The invitations step: 办件 (``transactions.valid``) joined with the ingest step's
 evaluated-transaction records (``<app>-evaluated``), both partitioned by ``transaction_id`` and read
 partition for partition, in a table keyed ``"<partition>|<transaction_id>"``; the worker's
-timer (streams/worker/timers.py) calls :meth:`invite_due` with the wall clock.
+timer (streams/worker/timers.py) calls :meth:`send_due` with the wall clock: it invites the
+办件 left unrated (``invitations``) and, when the setting is on, rates by default those still
+unrated later (``ratings.default``).
 
-Once, even after a replay: the entry remembers ``invited`` in the table's changelog, and a
-resent 办件 or a replayed evaluation keeps it. What the step cannot rule out is a crash between
-the invitation's delivery and its changelog record's (one send apart): the invitation is keyed
-by ``transaction_id``, so the SMS channel and ClickHouse's ``invitations`` keep one per 办件.
+Once, even after a replay: the entry remembers ``invited`` and ``defaulted`` in the table's
+changelog, and a resent 办件 or a replayed evaluation keeps them. What the step cannot rule out
+is a crash between a record's delivery and its changelog record's (one send apart): both are
+keyed by ``transaction_id``, so the SMS channel and ClickHouse keep one per 办件.
 """
 
 from __future__ import annotations
@@ -18,14 +20,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from schemas.invitation import DefaultRating, Invitation
 from schemas.transaction import Transaction
 from streams.invitations.book import (
+    Entry,
     InvitationRules,
+    default_rating,
+    defaulted,
     expired,
     invitation,
     invited,
+    is_default_due,
     is_due,
     pending,
+    pending_default,
     with_evaluation,
     with_transaction,
 )
@@ -46,11 +54,13 @@ class InvitationStep:
         outbox: OutboxPort,
         invitations_topic: str,
         transactions_topic: str,
+        default_ratings_topic: str = "",
     ) -> None:
         self.rules = rules
         self.state = state
         self._outbox = outbox
         self.invitations_topic = invitations_topic
+        self.default_ratings_topic = default_ratings_topic
         self.transactions_topic = transactions_topic
         # per partition this process has looked at: (due, key) of entries that may come due
         self._due: dict[int, list[tuple[float, str]]] = {}
@@ -60,7 +70,7 @@ class InvitationStep:
 
     @property
     def on(self) -> bool:
-        return self.rules.after_s > 0
+        return self.rules.on
 
     def read_to(self, partition: int) -> int:
         return self.read.get(partition, 0)
@@ -86,7 +96,8 @@ class InvitationStep:
         self.state[key] = entry
         heap = self._due.get(record.partition)
         if heap is not None:
-            heapq.heappush(heap, (entry["due"], key))
+            for due in _due_times(entry):
+                heapq.heappush(heap, (due, key))
 
     def _evaluated(self, record: Record) -> None:
         if not self.on:
@@ -97,9 +108,9 @@ class InvitationStep:
             if entry is None or not entry.get("rated"):
                 self.state[key] = with_evaluation(entry, evaluated_at, self.rules)
 
-    def invite_due(self, now: float, partitions: Iterable[int]) -> int:
-        """Invite the 办件 of ``partitions`` (owned, their evaluated records read to the end)
-        that came due by ``now``; returns how many."""
+    def send_due(self, now: float, partitions: Iterable[int]) -> int:
+        """Invite, or rate by default, the 办件 of ``partitions`` (owned, their evaluated
+        records read to the end) that came due by ``now``; returns how many records."""
         count = 0
         for partition in partitions:
             heap = self._due.get(partition)
@@ -108,24 +119,33 @@ class InvitationStep:
             while heap and heap[0][0] <= now:
                 due, key = heapq.heappop(heap)
                 entry = self.state.get(key)
-                if entry is None or entry.get("due") != due or not is_due(entry, now, self.rules):
-                    continue  # changed, rated, invited or stale since it was queued
-                offer = invitation(entry, now)
-                self._outbox.add(
-                    self.invitations_topic, offer.transaction_id.encode(), offer.to_json_bytes()
-                )
-                self.state[key] = invited(entry, now)
-                count += 1
+                if entry is not None:  # else expired since it was queued
+                    count += self._send(key, entry, due, now)
         return count
+
+    def _send(self, key: str, entry: Entry, due: float, now: float) -> int:
+        """What came due at ``due`` for ``entry``, if it still stands (not changed, rated,
+        sent or stale since it was queued)."""
+        offer: Invitation | DefaultRating
+        if entry.get("due") == due and is_due(entry, now, self.rules):
+            offer = invitation(entry, now)
+            topic, entry = self.invitations_topic, invited(entry, now)
+        elif entry.get("default_due") == due and is_default_due(entry, now, self.rules):
+            offer = default_rating(entry, now)
+            topic, entry = self.default_ratings_topic, defaulted(entry, now)
+        else:
+            return 0
+        self._outbox.add(topic, offer.transaction_id.encode(), offer.to_json_bytes())
+        self.state[key] = entry
+        return 1
 
     def _index(self, partition: int) -> list[tuple[float, str]]:
         prefix = f"{partition}|"
         heap = [
-            (entry["due"], key)
+            (due, key)
             for key in self.state
-            if key.startswith(prefix)
-            and (entry := self.state.get(key)) is not None
-            and pending(entry)
+            if key.startswith(prefix) and (entry := self.state.get(key)) is not None
+            for due in _due_times(entry)
         ]
         heapq.heapify(heap)
         return heap
@@ -144,3 +164,9 @@ class InvitationStep:
     def forget_partition(self, partition: int) -> None:
         self._due.pop(partition, None)
         self.read.pop(partition, None)
+
+
+def _due_times(entry: Entry) -> list[float]:
+    """When something may still come due for ``entry``."""
+    times = [float(entry["due"])] if pending(entry) else []
+    return times + ([float(entry["default_due"])] if pending_default(entry) else [])

@@ -106,7 +106,7 @@ def _invitations(worker: Worker) -> None:
             return
         wall, partitions = read
         try:
-            worker.invitations.invite_due(wall, partitions)
+            worker.invitations.send_due(wall, partitions)
             worker.invitations.expire(wall, partitions)
         except Exception:  # a timer that raises stops the worker; the next look tries again
             log.exception("inviting failed; trying again in %.0f s", INVITE_EVERY_S)

@@ -92,7 +92,7 @@ def main(count: int) -> None:
     grown = rss_mb() - before
     changelog = sum(len(pydantic_core.to_json(entry)) for entry in state.values())
     started = time.perf_counter()
-    invited = step.invite_due(START.timestamp() + 4 * 86_400, range(PARTITIONS))
+    invited = step.send_due(START.timestamp() + 4 * 86_400, range(PARTITIONS))
     look_s = time.perf_counter() - started
     print(f"办件 {count:,}, evaluated {rated:,} ({len(marks):,} records), entries {len(state):,}")
     print(f"per 办件: {made_s / count * 1e6:.1f} µs; per evaluated transaction: "

@@ -74,6 +74,7 @@ def unique_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "topic_transactions": f"t{tag}.transactions.done",
         "topic_transactions_valid": f"t{tag}.transactions.valid",
         "topic_invitations": f"t{tag}.invitations",
+        "topic_default_ratings": f"t{tag}.ratings.default",
         "topic_partitions": 2,
         "app_id": f"hcp-test-{tag}",
         "sink_group": f"hcp-test-sink-{tag}",

@@ -74,3 +74,17 @@ def test_min_insync_replicas_may_not_exceed_the_replication_factor() -> None:
         clickhouse_port=19000,
     )
     assert cluster.clickhouse_servers == ["127.0.0.1:19000", "127.0.0.1:19001", "127.0.0.1:19002"]
+
+
+def test_a_default_rating_comes_after_the_invitation_and_before_the_horizon() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from runtime.settings import Settings
+
+    with pytest.raises(ValidationError, match="less than transaction_horizon_days"):
+        Settings(default_rating_after_days=15, transaction_horizon_days=15)
+    with pytest.raises(ValidationError, match="must come after invitation_after_hours"):
+        Settings(default_rating_after_days=2, invitation_after_hours=72)
+    assert Settings(default_rating_after_days=7).follows_unrated
+    assert not Settings(invitation_after_hours=0).follows_unrated

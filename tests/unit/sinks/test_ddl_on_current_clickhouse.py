@@ -1066,12 +1066,26 @@ INVITATIONS = [
      sh("2024-03-05 00:10:02")),
 ]  # fmt: skip
 
+DEFAULT_COLUMNS = ("transaction_id", "service_code", "department_code", "region_code",
+                   "channel", "hall_code", "window_code", "level", "completed_at",
+                   "defaulted_at")  # fmt: skip
+DEFAULTED_T2 = ("T2", "S1", "D1", "310101", "counter", "H1", "W1", 3, sh("2024-03-01 11:00:00"),
+                sh("2024-03-08 11:00:02"))  # fmt: skip
+DEFAULT_RATINGS = [
+    DEFAULTED_T2,
+    DEFAULTED_T2,  # sent again after a crash: one default rating
+    # T4 rated by default, then its late evaluation came: counted as evaluated, not here
+    ("T4", "S2", "D1", "310104", "web", "", "", 3, sh("2024-03-02 00:10:00"),
+     sh("2024-03-09 00:10:02")),
+]  # fmt: skip
+
 
 def insert_coverage(insert: Insert, database: str = "") -> None:
     prefix = f"{database}." if database else ""
     insert(f"{prefix}transactions", TRANSACTION_COLUMNS, TRANSACTIONS)
     insert(f"{prefix}ratings", COVERAGE_RATINGS_COLUMNS, COVERAGE_RATINGS)
     insert(f"{prefix}invitations", INVITATION_COLUMNS, INVITATIONS)
+    insert(f"{prefix}default_ratings", DEFAULT_COLUMNS, DEFAULT_RATINGS)
 
 
 def check_coverage(rows: Rows, database: str = "") -> None:
@@ -1105,6 +1119,13 @@ def check_coverage(rows: Rows, database: str = "") -> None:
         ("2024-03-04", "S1", 1, 0),
         ("2024-03-05", "S2", 1, 1),
     ]
+    defaulted = rows(
+        f"SELECT toString(day), service_code, window_code, defaulted "
+        f"FROM {prefix}default_ratings_daily"
+    )
+    assert [tuple(plain(row)) for row in defaulted] == [("2024-03-01", "S1", "W1", 1)]
+    # a default rating is not an evaluation: T2 stays unevaluated in coverage_daily
+    assert sorted(tuple(plain(row)) for row in daily)[0][-1] == 1
     if not database:  # the report's queries name the tables unqualified: the current database
         check_coverage_report(rows)
 
@@ -1122,6 +1143,7 @@ def check_coverage_report(rows: Rows) -> None:
     assert [p for p, *_ in found.unevaluated] == ["H2"]
     assert (found.invited, found.rated_after_invitation) == (2, 1)
     assert found.no_transaction_id == 1
+    assert found.defaulted == 1
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,12 @@ from schemas.codes import Channel
 from schemas.transaction import Transaction
 from streams.invitations.book import (
     InvitationRules,
+    default_rating,
+    defaulted,
     expired,
     invitation,
+    invited,
+    is_default_due,
     is_due,
     with_evaluation,
     with_transaction,
@@ -75,3 +79,32 @@ def test_the_invitation_carries_the_transaction_and_no_applicant() -> None:
         "transaction_id", "service_code", "department_code", "region_code", "channel",
         "hall_code", "window_code", "completed_at", "due_at", "invited_at",
     }  # fmt: skip
+
+
+DEFAULTS = InvitationRules(after_s=72 * 3600, horizon_s=15 * 86_400, default_after_s=7 * 86_400)
+
+
+def test_an_invited_transaction_keeps_its_fields_until_its_default_rating() -> None:
+    entry = with_transaction(None, transaction(), DEFAULTS)
+    entry = invited(entry, T + DEFAULTS.after_s)
+    assert "offer" in entry and is_default_due(entry, T + DEFAULTS.default_after_s, DEFAULTS)
+    rating = default_rating(entry, T + DEFAULTS.default_after_s)
+    assert rating.level == 3 and rating.transaction_id == "T1"
+    done = defaulted(entry, T + DEFAULTS.default_after_s)
+    assert "offer" not in done  # nothing more can come due: the fields are not kept
+    assert not is_default_due(done, T + DEFAULTS.default_after_s + 1, DEFAULTS)
+
+
+def test_without_default_ratings_an_invited_entry_drops_its_fields() -> None:
+    entry = invited(with_transaction(None, transaction(), RULES), T + RULES.after_s)
+    assert "offer" not in entry and "default_due" not in entry
+
+
+def test_a_rated_transaction_gets_no_default_rating() -> None:
+    entry = with_evaluation(with_transaction(None, transaction(), DEFAULTS), T + 60, DEFAULTS)
+    assert not is_default_due(entry, T + DEFAULTS.default_after_s, DEFAULTS)
+
+
+def test_a_default_rating_past_the_horizon_is_not_given() -> None:
+    entry = with_transaction(None, transaction(), DEFAULTS)
+    assert not is_default_due(entry, T + DEFAULTS.horizon_s, DEFAULTS)

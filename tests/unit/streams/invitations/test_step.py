@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from runtime.settings import Settings
-from schemas.invitation import Invitation
+from schemas.invitation import DefaultRating, Invitation
 from streams.testing import InMemoryPipeline
 from streams.topology import evaluated_topic
 
@@ -86,3 +86,63 @@ def test_no_invitations_and_no_evaluated_records_when_the_setting_is_zero() -> N
     assert pipeline.invite(AT + AFTER + 5) == 0
     assert pipeline.log(evaluated_topic(settings)).records() == []
     assert pipeline.log(settings.topic_transactions_valid).records() != []
+
+
+def defaulted(pipeline: InMemoryPipeline) -> list[str]:
+    log = pipeline.log(pipeline.settings.topic_default_ratings)
+    return sorted(
+        DefaultRating.from_json_bytes(r.value).transaction_id for r in log.records() if r.value
+    )
+
+
+def test_no_default_rating_unless_the_setting_is_on() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.default_rating_after_days == 0  # off by default, as the issue asks
+    pipeline = InMemoryPipeline(settings)
+    pipeline.send(settings.topic_transactions, [transaction(1)], at=AT + 600)
+    pipeline.run()
+    assert pipeline.invite(AT + 14 * 86_400) == 1  # the invitation, nothing else
+    assert defaulted(pipeline) == []
+
+
+def test_unrated_transactions_are_rated_by_default_once_after_the_invitation() -> None:
+    settings = Settings(_env_file=None, default_rating_after_days=7)  # type: ignore[call-arg]
+    pipeline = InMemoryPipeline(settings)
+    # T0 rated before the default, T1 rated after its invitation, T2..T3 never rated
+    pipeline.send_raw([evaluation(0)], at=AT + 600)
+    pipeline.send(settings.topic_transactions, [transaction(n) for n in range(4)], at=AT + 700)
+    pipeline.run()
+    assert pipeline.invite(AT + AFTER + 5) == 3  # T1, T2, T3 invited
+    assert defaulted(pipeline) == []
+    pipeline.send_raw([evaluation(1)], at=AT + AFTER + 3600)
+    pipeline.run()
+
+    week = 7 * 86_400
+    assert pipeline.invite(AT + week - 60) == 0
+    assert pipeline.invite(AT + week + 5) == 2
+    assert defaulted(pipeline) == ["T2", "T3"]
+    sent = pipeline.values(settings.topic_default_ratings)[0]
+    assert sent["level"] == 3 and sent["defaulted_at"] and "invited_at" not in sent
+    # a default rating is not an evaluation: nothing reached ratings.valid for it
+    rated = {v["transaction_id"] for v in pipeline.values(settings.topic_valid)}
+    assert rated == {"T0", "T1"}
+
+    pipeline.crash()
+    pipeline.replay(settings.topic_raw)
+    pipeline.replay(settings.topic_transactions)
+    pipeline.run()
+    assert pipeline.invite(AT + week + 60) == 0
+    assert defaulted(pipeline) == ["T2", "T3"]
+    assert invited(pipeline) == ["T1", "T2", "T3"]
+
+
+def test_default_ratings_alone_need_no_invitations() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, invitation_after_hours=0, default_rating_after_days=7
+    )
+    pipeline = InMemoryPipeline(settings)
+    pipeline.send_raw([evaluation(0)], at=AT + 600)
+    pipeline.send(settings.topic_transactions, [transaction(n) for n in range(2)], at=AT + 700)
+    pipeline.run()
+    assert pipeline.invite(AT + 7 * 86_400 + 5) == 1
+    assert defaulted(pipeline) == ["T1"] and invited(pipeline) == []
