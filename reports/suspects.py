@@ -1,5 +1,9 @@
 """What `haochaping suspects` shows: flagged evaluations by department, hall window or staff
-member, with their evidence, and the departments whose 好评率 is implausibly perfect.
+member, with their evidence, and the departments whose 好评率 is implausibly perfect; and the
+signal of issue 28: first-round evaluations on a channel that always serves a 办件 whose
+办件 never came within the horizon (``unknown_transaction``; the screening's own
+``no_transaction`` is an evaluation naming none), for the office to review like a
+flagged one (the worker cannot know it: the horizon is days past its screening windows).
 
 Queries only (run on 18.16 and on a current ClickHouse alike); the command renders them.
 """
@@ -7,7 +11,7 @@ Queries only (run on 18.16 and on a current ClickHouse alike); the command rende
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -68,6 +72,71 @@ ORDER BY p_value, day, department_code
 LIMIT %(limit)s
 """
 
+UNKNOWN_TRANSACTION_REASON: Final = "unknown_transaction"
+# The evaluations the 办件 feed could have matched (evaluated after its first 办件, and more
+# than the horizon ago) that name a 办件 never reported, on the given channels, not reviewed
+# yet. The row has the shape of PENDING rows (workorders/casefiles.py), score 0.
+WITHOUT_TRANSACTION: Final = """
+SELECT evaluation_id, ['unknown_transaction'] AS reasons, toFloat64(0) AS score, department_code,
+       service_code, channel, level, hall_code, window_code, staff_id,
+       toUnixTimestamp(evaluated_at) AS at
+FROM ratings FINAL
+WHERE evaluation_round = 1 AND transaction_id != '' AND channel IN %(channels)s
+  AND evaluated_at < now() - %(horizon_s)s
+  AND toUnixTimestamp(evaluated_at) >=
+  (
+      -- no 办件 yet: the feed has not started, and no evaluation lacks one
+      SELECT if(count() = 0, toUnixTimestamp(now()), toUnixTimestamp(min(completed_at)))
+      FROM transactions
+  )
+  AND transaction_id NOT IN (SELECT transaction_id FROM transactions)
+  AND evaluation_id NOT IN
+  (
+      SELECT case_id FROM case_events WHERE event IN ('suspect_confirmed', 'suspect_cleared')
+  )
+ORDER BY at DESC, evaluation_id
+LIMIT %(limit)s
+"""
+
+
+def required_channels(setting: str) -> tuple[str, ...]:
+    """The channels of HAOCHAPING_SCREEN_TRANSACTION_CHANNELS, each a known channel."""
+    from schemas.codes import Channel
+    from streams.screening.screener import channel_set
+
+    names = tuple(sorted(channel_set(setting)))
+    known = [channel.value for channel in Channel]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(
+            f"HAOCHAPING_SCREEN_TRANSACTION_CHANNELS names unknown channels {unknown}; "
+            f"known: {', '.join(known)}"
+        )
+    return names
+
+
+def without_transaction(
+    execute: Execute, *, channels: tuple[str, ...], horizon_days: int, limit: int
+) -> list[tuple[Any, ...]]:
+    if not channels:
+        return []
+    params = {"channels": channels, "horizon_s": horizon_days * 86_400, "limit": limit}
+    return execute(WITHOUT_TRANSACTION, params)
+
+
+def with_signal(
+    pending: list[tuple[Any, ...]], unmatched: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The pending suspects, each also without a 办件 gaining the reason, then the evaluations
+    only this signal offers. Rows are (evaluation_id, reasons, score, ...)."""
+    lacking = {row[0] for row in unmatched}
+    merged = [
+        (row[0], [*row[1], UNKNOWN_TRANSACTION_REASON], *row[2:]) if row[0] in lacking else row
+        for row in pending
+    ]
+    flagged = {row[0] for row in pending}
+    return merged + [row for row in unmatched if row[0] not in flagged]
+
 
 @dataclass(frozen=True)
 class Suspects:
@@ -75,6 +144,8 @@ class Suspects:
     summary: list[tuple[Any, ...]]
     evidence: list[tuple[Any, ...]]
     perfect: list[tuple[Any, ...]]
+    # not reviewed yet, whatever the status asked: a signal, not a flag
+    without_transaction: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def suspects(
@@ -85,6 +156,8 @@ def suspects(
     status: Status = "pending",
     limit: int = 20,
     now: datetime | None = None,
+    channels: tuple[str, ...],
+    horizon_days: int,
 ) -> Suspects:
     since = int(((now or datetime.now()) - timedelta(days=days)).timestamp())
     params = {"since": since, "status": status, "limit": limit, "p": PERFECT_P_VALUE}
@@ -94,4 +167,7 @@ def suspects(
         summary=execute(SUMMARY.format(column=column, status=_STATUS), params),
         evidence=execute(EVIDENCE.format(status=_STATUS), params),
         perfect=execute(PERFECT, params),
+        without_transaction=without_transaction(
+            execute, channels=channels, horizon_days=horizon_days, limit=limit
+        ),
     )

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from reports.suspects import required_channels
 from runtime.settings import Settings
 from schemas.actions import CATEGORIES
 from schemas.catalogue import DEPARTMENT_NAMES, SERVICE_NAMES
@@ -41,6 +42,8 @@ class Desk:
 
     def __init__(self, settings: Settings, read: Execute, send: Send) -> None:
         self.settings, self.read, self.send = settings, read, send
+        # checked here, so that a wrong name stops the dashboard at start, in one line
+        self.transaction_channels = required_channels(settings.screen_transaction_channels)
         self.users = Users(settings.users_file)
         self.throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
         self.calendar = WorkingCalendar()

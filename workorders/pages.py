@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from reports.suspects import UNKNOWN_TRANSACTION_REASON, with_signal, without_transaction
 from runtime.clock import CHINA
 from schemas.actions import CaseAction
 from workorders import casefiles
@@ -254,6 +255,23 @@ def _sent(desk: Desk, request: Request, case_id: str) -> dict[str, str] | None:
     return {"state": state, "text": f"未办理：{text}"}
 
 
+# the reasons in Chinese where the office reads them; the screening's own stay as it names them
+REASON_LABELS: Final = {UNKNOWN_TRANSACTION_REASON: "办件未报送"}
+
+
+def _pending_suspects(desk: Desk) -> list[tuple[Any, ...]]:
+    """What the screening flagged, and the evaluations whose 办件 never came (issue 28)."""
+    s = desk.settings
+    flagged = desk.read(casefiles.PENDING_SUSPECTS, {"limit": 200})
+    unmatched = without_transaction(
+        desk.read,
+        channels=desk.transaction_channels,
+        horizon_days=s.transaction_horizon_days,
+        limit=200,
+    )
+    return with_signal(flagged, unmatched)
+
+
 async def suspects(desk: Desk, request: Request) -> Response:
     """The screening's suspects waiting for the office's verdict, with a button for each."""
     user = desk.user_of(request)
@@ -273,9 +291,18 @@ async def suspects(desk: Desk, request: Request) -> Response:
         except FormProblem as problem:
             return desk.render(request, "denied.html", 400, user=user, message=str(problem))
         return await _send(desk, action, f"/suspects?case={evaluation_id}")
-    rows = await run_in_threadpool(desk.read, casefiles.PENDING_SUSPECTS, {"limit": 200})
+    rows = await run_in_threadpool(_pending_suspects, desk)
     case_id = request.query_params.get("case", "")
     sent = (
         await run_in_threadpool(_sent, desk, request, case_id) if CASE_ID.match(case_id) else None
     )
-    return desk.render(request, "suspects.html", user=user, rows=rows, sent=sent, when=_when)
+    return desk.render(
+        request,
+        "suspects.html",
+        user=user,
+        rows=rows,
+        sent=sent,
+        when=_when,
+        horizon_days=desk.settings.transaction_horizon_days,
+        reason_labels=REASON_LABELS,
+    )

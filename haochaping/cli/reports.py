@@ -134,7 +134,7 @@ def suspects(
     limit: Annotated[int, typer.Option(min=1, max=MAX_ROWS, help="rows per table")] = 20,
 ) -> None:
     """Suspect evaluations (刷好评, 恶意差评) by department, window or staff, with evidence."""
-    from reports.suspects import COLUMN
+    from reports.suspects import COLUMN, required_channels
     from reports.suspects import suspects as find
     from sinks.clickhouse import connect
 
@@ -143,6 +143,10 @@ def suspects(
     if status not in ("pending", "confirmed", "cleared", "all"):
         fail(f"--status must be pending, confirmed, cleared or all, not {status!r}")
     settings = get_settings()
+    try:
+        channels = required_channels(settings.screen_transaction_channels)
+    except ValueError as problem:
+        fail(str(problem))
     with one_line_errors(settings):
         client = connect(settings, analyst=True)
         found = find(
@@ -151,8 +155,11 @@ def suspects(
             by=by,  # type: ignore[arg-type]
             status=status,  # type: ignore[arg-type]
             limit=limit,
+            channels=channels,
+            horizon_days=settings.transaction_horizon_days,
         )
     _render_suspects(found, days=days, status=status)
+    _render_without_transaction(found, horizon_days=settings.transaction_horizon_days)
 
 
 SUSPECT_COLUMNS = (
@@ -208,6 +215,23 @@ def _render_suspects(found: Any, *, days: int, status: str) -> None:
             (
                 (str(day), dept, total, f"{rate:.2%}", f"{p:.1e}")
                 for day, dept, total, rate, p in found.perfect
+            ),
+            empty="none",
+        )
+    )
+
+
+def _render_without_transaction(found: Any, *, horizon_days: int) -> None:
+    from haochaping.render import table
+
+    out.print(
+        table(
+            f"evaluations whose 办件 never came within {horizon_days} days, not reviewed yet "
+            "(issue 28's signal; confirm or clear like a suspect)",
+            ("evaluation", "evaluated (Shanghai)", "department", "service", "channel", "level"),
+            (
+                (row[0], f"{datetime.fromtimestamp(row[10], CHINA):%Y-%m-%d %H:%M}", *row[3:7])
+                for row in found.without_transaction
             ),
             empty="none",
         )

@@ -1144,6 +1144,14 @@ def check_coverage_report(rows: Rows) -> None:
     assert (found.invited, found.rated_after_invitation) == (2, 1)
     assert found.no_transaction_id == 1
     assert found.defaulted == 1
+    # issue 28's screening signal: e9 names a 办件 never reported (e10 names none: the
+    # worker's own no_transaction flag is for that)
+    from reports.suspects import without_transaction
+
+    unmatched = without_transaction(rows, channels=("qrcode", "web"), horizon_days=15, limit=10)
+    assert [row[0] for row in unmatched] == ["e9"]
+    assert list(unmatched[0][1]) == ["unknown_transaction"]
+    assert without_transaction(rows, channels=("counter",), horizon_days=15, limit=10) == []
 
 
 @pytest.fixture(scope="module")
@@ -1159,3 +1167,24 @@ def test_evaluation_rates_count_each_transaction_once_whatever_the_order(coverag
         check_coverage_report(coverage_db.rows)
     finally:
         coverage_db.execute("USE haochaping")
+
+
+def test_no_evaluation_is_said_to_lack_its_transaction_before_the_feed_starts(
+    chdb_db: Chdb,
+) -> None:
+    from reports.suspects import without_transaction
+
+    database = "haochaping_feed"
+    migrated(chdb_db, database).insert(
+        f"{database}.ratings", COVERAGE_RATINGS_COLUMNS, COVERAGE_RATINGS[-2:]
+    )
+    chdb_db.execute(f"USE {database}")
+    try:
+        find = lambda: without_transaction(  # noqa: E731
+            chdb_db.rows, channels=("qrcode", "web"), horizon_days=15, limit=10
+        )
+        assert find() == []  # e9 names T9, but no 办件 has come yet at all
+        chdb_db.insert(f"{database}.transactions", TRANSACTION_COLUMNS, TRANSACTIONS[:1])
+        assert [row[0] for row in find()] == ["e9"]
+    finally:
+        chdb_db.execute("USE haochaping")

@@ -137,14 +137,20 @@ def check_the_suspects_command_queries(query: Rows) -> None:
         by="window",
         status="all",
         now=datetime.fromisoformat("2024-03-03T00:00:00+08:00"),
+        channels=("counter", "qrcode", "web"),
+        horizon_days=15,
     )
     assert [row[:6] for row in found.summary] == [("W1", 2, 2, 0, 1, 1)]
     assert [row[0] for row in found.evidence] == ["e1", "e2"]
     assert found.perfect == []  # p = 0.16: luck explains D2
+    # no 办件 at all (the feed has not started): no evaluation is said to lack one
+    assert found.without_transaction == []
     pending = report.suspects(
         lambda sql, p: query(sql, p),
         days=5,
         now=datetime.fromisoformat("2024-03-03T00:00:00+08:00"),
+        channels=(),
+        horizon_days=15,
     )
     assert pending.summary == [] and pending.evidence == []
 

@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dashboard.app import create_app
+from reports import suspects
 from runtime.settings import Settings
 from schemas.actions import CaseAction
 from workorders import casefiles, submit
@@ -48,6 +49,10 @@ class Fakes:
         if sql == casefiles.PENDING_SUSPECTS:
             return [("S9", ["staff_farming"], 0.9, "D-A", "S1", "counter", 5, "H1", "W1", "P1",
                      OPENED)]  # fmt: skip
+        if sql == suspects.WITHOUT_TRANSACTION:
+            lacking = ["unknown_transaction"]
+            return [("S9", lacking, 0.0, "D-A", "S1", "counter", 5, "H1", "W1", "P1", OPENED),
+                    ("X7", lacking, 0.0, "D-B", "S2", "qrcode", 1, "", "", "", OPENED)]  # fmt: skip
         if sql == submit.VERDICT_REFUSAL:
             return [("只有好差评办公室可以这样做 / only the office may do this",)]
         return []
@@ -209,6 +214,8 @@ def test_the_office_confirms_a_suspect_with_one_button(settings: Settings, fakes
     client = signed_in(settings, fakes, "office-1")
     page = client.get("/suspects")
     assert page.status_code == 200 and "staff_farming" in page.text
+    # issue 28's signal: S9 also lacks its 办件, X7 is offered by that signal alone
+    assert "staff_farming、办件未报送" in page.text and 'data-evaluation="X7"' in page.text
     form = {"csrf": csrf(page.text), "evaluation_id": "S9", "department_code": "D-A",
             "action": "confirm_suspect"}  # fmt: skip
     answer = client.post("/suspects", data=form)
