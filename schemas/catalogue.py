@@ -126,8 +126,11 @@ DISTRICTS: tuple[District, ...] = (
 )
 DISTRICT_BY_CODE: dict[str, District] = {d.code: d for d in DISTRICTS}
 
-_CENTRE_WINDOWS = 8
-_COMMUNITY_WINDOWS = 4
+# Windows in proportion to the people a district's halls serve: one window per 60,000
+# residents in each hall, at least 8 in a centre and 4 in a community hall. A city's evaluations
+# (the demo's 8 a second) then reach each window at a human pace, 8–15 people an hour
+# (channels/simulation/windows.py), as Shanghai's centres have dozens of windows.
+_RESIDENTS_10K_PER_WINDOW = 6
 _STAFF_PER_WINDOW = 2
 
 
@@ -150,18 +153,22 @@ def _hall(district: District, n: int, name: str, region_code: str, windows: int)
     )
 
 
+def _windows(district: District, at_least: int) -> int:
+    return max(at_least, district.population_10k // _RESIDENTS_10K_PER_WINDOW)
+
+
 def _district_halls(district: District) -> tuple[Hall, ...]:
     # Every district has one 行政服务中心 and (in this catalogue) two 社区事务受理服务中心,
     # the latter carrying 12-digit street-level region codes so consumers see both lengths.
     return (
-        _hall(district, 1, f"{district.name}行政服务中心", district.code, _CENTRE_WINDOWS),
+        _hall(district, 1, f"{district.name}行政服务中心", district.code, _windows(district, 8)),
         *(
             _hall(
                 district,
                 n,
                 f"{district.name}第{n - 1}社区事务受理服务中心",
                 f"{district.code}{n - 1:03d}000",
-                _COMMUNITY_WINDOWS,
+                _windows(district, 4),
             )
             for n in (2, 3)
         ),

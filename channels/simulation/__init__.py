@@ -47,6 +47,10 @@ Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
   - ``malicious_campaign``: five accounts on one network post bad reviews of one department
     whose comments are abuse or advertising (恶意差评), 20–90 s apart.
 
+A hall window serves one person at a time (channels/simulation/windows.py): a window used
+less than 4 minutes ago passes the next person to the hall's window free longest, so windows
+see ratings at a human pace, not a pad pressed every few seconds.
+
 Every evaluation carries what a channel knows of the client: a hall pad or kiosk its
 ``device_id`` and the hall's LAN address, the app its install id and a public address, the
 web portal the address; hotline and SMS neither. These are drawn from a generator of their

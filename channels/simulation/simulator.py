@@ -52,6 +52,7 @@ from channels.simulation.vocabulary import (
     SURGE_TAGS,
     TAGS_BY_LEVEL,
 )
+from channels.simulation.windows import WindowPace
 from runtime.clock import CHINA
 from schemas.catalogue import (
     DEPARTMENTS,
@@ -134,6 +135,7 @@ class Simulator:
         # devices, addresses and planted fakes: a generator of their own, so adding them did
         # not change the evaluations a seed gives
         self.net_rng = Random(seed * 7919 + 17)
+        self.windows = WindowPace()
 
     # --- picking --------------------------------------------------------------------------
 
@@ -383,7 +385,7 @@ class Simulator:
         if hall is not None:
             ev["hall_code"] = hall.code
             if channel != "kiosk":  # a kiosk stands in the hall, not at a window
-                window = self.rng.choice(hall.windows)
+                window = self.windows.seat(hall, self.rng.choice(hall.windows), at)
                 ev["window_code"] = window.code
                 ev["staff_id"] = self.rng.choice(window.staff_ids)
         self._client(ev, channel, hall)
