@@ -165,22 +165,13 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
     log in as their own user, with the ACLs services.sh set for the default names (the
     topics, groups and app id of this test start with them)."""
     tag = uuid.uuid4().hex[:10]
-    names = {
-        "topic_raw": f"ratings.raw-{tag}",
-        "topic_valid": f"ratings.valid-{tag}",
-        "topic_rejected": f"ratings.rejected-{tag}",
-        "topic_windows": f"satisfaction.windows-{tag}",
-        "topic_alerts": f"alerts.spikes-{tag}",
-        "topic_cases": f"cases.events-{tag}",
-        "topic_case_actions": f"cases.actions-{tag}",
-        "topic_case_warnings": f"alerts.cases-{tag}",
-        "topic_suspect": f"ratings.suspect-{tag}",
-        "topic_transactions": f"transactions.done-{tag}",
-        "topic_transactions_valid": f"transactions.valid-{tag}",
-        "topic_invitations": f"invitations-{tag}",
-        "app_id": f"haochaping-t{tag}",
-        "sink_group": f"haochaping-sink-{tag}",
+    # every topic under its default name and the tag: the ACLs are prefixed by the defaults
+    names: dict[str, str] = {
+        name: f"{field.default}-{tag}"
+        for name, field in Settings.model_fields.items()
+        if name.startswith("topic_") and isinstance(field.default, str)
     }
+    names |= {"app_id": f"haochaping-t{tag}", "sink_group": f"haochaping-sink-{tag}"}
 
     base = unique_settings(tmp_path, **names)
 

@@ -22,7 +22,11 @@ from tests.integration.harness import Service, read_topic, scalar, send_timed, w
 
 RATE = 7.0  # evaluations per second, all departments together
 DEPARTMENTS = synthetic_departments(21)
-SURGING = DEPARTMENTS[5].code
+# A department with 4.9 % of the traffic: its surge (3 times that, 60 % bad, 25 s) is about
+# 15 bad reviews whatever the simulator draws. DEPARTMENTS[5] (1.6 %) made it 4 to 8, on the
+# edge of what the detector may call a surge: the test passed or failed with the draws (it
+# failed when the simulator's hall windows changed, issue 28), not with the clock it tests.
+SURGING = DEPARTMENTS[2].code
 
 Timed = list[tuple[float, bytes | None, bytes]]
 
