@@ -86,38 +86,32 @@ def pending_default(entry: Entry) -> bool:
 def is_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
     """Pending, due, and not so stale that the applicant would not remember it (a 办件 read
     past its horizon, after an outage or a replay)."""
-    if not pending(entry):
-        return False
-    due = float(entry["due"])
-    return due <= now < due - rules.after_s + rules.horizon_s
+    return pending(entry) and _within(entry, "due", now, rules)
 
 
 def is_default_due(entry: Entry, now: float, rules: InvitationRules) -> bool:
     """Pending a default rating, due, and within the horizon (a 办件 read past it gets none:
     its evaluation could still be on its way, unseen)."""
-    if not pending_default(entry):
-        return False
-    due = float(entry["default_due"])
-    return due <= now < due - rules.default_after_s + rules.horizon_s
+    return pending_default(entry) and _within(entry, "default_due", now, rules)
+
+
+def _within(entry: Entry, due: str, now: float, rules: InvitationRules) -> bool:
+    """``entry[due]`` has come by ``now``, and its 办件's horizon has not passed."""
+    return float(entry[due]) <= now < float(entry["offer"]["completed_at"]) + rules.horizon_s
 
 
 def invitation(entry: Entry, now: float) -> Invitation:
-    offer = entry["offer"]
-    return Invitation(
-        **{k: v for k, v in offer.items() if k != "completed_at"},
-        completed_at=_utc(offer["completed_at"]),
-        due_at=_utc(entry["due"]),
-        invited_at=_utc(now),
-    )
+    return Invitation(**_fields(entry), due_at=_utc(entry["due"]), invited_at=_utc(now))
 
 
 def default_rating(entry: Entry, now: float) -> DefaultRating:
+    return DefaultRating(**_fields(entry), defaulted_at=_utc(now))
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    """What an invitation and a default rating both say of the 办件 (its kept ``offer``)."""
     offer = entry["offer"]
-    return DefaultRating(
-        **{k: v for k, v in offer.items() if k != "completed_at"},
-        completed_at=_utc(offer["completed_at"]),
-        defaulted_at=_utc(now),
-    )
+    return {**offer, "completed_at": _utc(offer["completed_at"])}
 
 
 def invited(entry: Entry, now: float) -> Entry:
