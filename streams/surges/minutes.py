@@ -34,10 +34,11 @@ never back. Heartbeats are records, so a replay moves the clock exactly as the f
 A second look: a judged minute keeps its partials for ``recheck_s`` of event time past its
 end. Partials that still change it (evaluations that arrived after it was judged: a slow pad,
 a batch of late ones, a partition that was idle) mark it changed; once no new change has come
-for ``grace_s`` (by arrival time) it is handed over again with the keys that changed, at most
-``second_looks`` times. Each look is a test at the detector's ``alpha``, so a minute with late
-evaluations can raise a false alarm at most ``1 + second_looks`` times as often as one without;
-minutes without late evaluations are looked at once, as before.
+for ``grace_s`` (by arrival or event time), or a minute and the grace after the first change,
+it is handed over again with the keys that changed, at most ``second_looks`` times. Each look
+is a test at the detector's ``alpha``, so a minute with late evaluations can raise a false
+alarm at most ``1 + second_looks`` times as often as one without; minutes without late
+evaluations are looked at once, as before.
 
 Early looks: a minute still in progress is handed over with its counts so far each time event
 time passes another ``early_every_s`` into it (at most once per step, until it is complete), so
@@ -183,7 +184,8 @@ class MinuteMerger:
                 f"{dimension}|{start}", {"looks": 1, "changed": [], "since": self.now}
             )
             if not review["changed"]:
-                review["since"], review["since_event"] = self.now, self.watermark
+                review["first"], review["first_event"] = self.now, self.watermark
+            review["since"], review["since_event"] = self.now, self.watermark
             if entry["key"] not in review["changed"]:
                 review["changed"].append(entry["key"])
         return True
@@ -214,12 +216,24 @@ class MinuteMerger:
         source[2:] = [max(source[2], bound) if len(source) > 2 else bound, self.now]
 
     def _settled(self, review: dict[str, Any]) -> bool:
-        """No change for ``grace_s`` since the first one after the last look: by arrival
-        time (live), or by event time (a worker catching up on a backlog, whose partials all
-        arrive within seconds)."""
+        """No change for ``grace_s`` since the last one, by arrival time (live) or by event
+        time (a worker catching up on a backlog, whose partials all arrive within seconds);
+        or the first change after the last look waited a minute and the grace (late
+        evaluations of one minute that arrive with the same delay trickle in over a minute:
+        by then they are all there, and a minute changed without pause still gets its look).
+
+        Settling ``grace_s`` after the *first* change judged a minute whose late evaluations
+        were still arriving: evaluations 3 minutes late, read 5 s at a time, were judged on
+        their first 15 s and then 30 s, both too few, and the alert came 3 minutes late."""
+        since, since_event = review["since"], review.get("since_event", self.watermark)
+        first = review.get("first", since)
+        first_event = review.get("first_event", since_event)
+        wait = MINUTE + self.grace_s
         return (
-            self.now - review["since"] >= self.grace_s
-            or self.watermark - review.get("since_event", self.watermark) >= self.grace_s
+            self.now - since >= self.grace_s
+            or self.watermark - since_event >= self.grace_s
+            or self.now - first >= wait
+            or self.watermark - first_event >= wait
         )
 
     def _reviewable(self, start: int) -> bool:

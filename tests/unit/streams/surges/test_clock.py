@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
 from runtime.settings import Settings
@@ -47,18 +48,23 @@ def fast_pad() -> list[Message]:
 
 
 def run(
-    messages: list[Message], partition_of: Callable[[int], int | None] = lambda minute: None
+    messages: list[Message],
+    partition_of: Callable[[int], int | None] = lambda minute: None,
+    every_s: int = 60,
 ) -> InMemoryPipeline:
-    """Each minute's messages sent at that minute's end, then processed, as test_pipeline
-    does; ``partition_of(minute number)`` pins the partition they go to (None: their key's)."""
+    """Each ``every_s``'s messages sent at its end, then processed, as test_pipeline does
+    with minutes; ``partition_of(minute number)`` pins the partition they go to (None: their
+    key's)."""
     pipeline = InMemoryPipeline(SETTINGS)
-    by_minute: dict[int, list[tuple[bytes | None, bytes]]] = {}
+    batches: dict[int, list[tuple[bytes | None, bytes]]] = {}
     for at, key, value in sorted(messages, key=lambda m: m[0]):
-        by_minute.setdefault(int(at // 60), []).append((key, value))
-    first = min(by_minute)
-    for minute in sorted(by_minute):
+        batches.setdefault(int(at // every_s), []).append((key, value))
+    first = min(batches) * every_s // 60
+    for batch in sorted(batches):
         pipeline.send_raw(
-            by_minute[minute], at=minute * 60 + 59, partition=partition_of(minute - first)
+            batches[batch],
+            at=batch * every_s + every_s - 1,
+            partition=partition_of(batch * every_s // 60 - first),
         )
         pipeline.run()
     return pipeline
@@ -195,11 +201,14 @@ def test_the_pending_partials_of_a_minute_are_one_record_and_load_back() -> None
     )
 
 
-def test_a_surge_whose_evaluations_arrive_three_minutes_late_opens_one_alert_on_a_second_look() -> (
-    None
-):
+@pytest.mark.parametrize("every_s", [60, 5], ids=["read-a-minute-at-a-time", "read-every-5s"])
+def test_a_surge_whose_evaluations_arrive_three_minutes_late_opens_one_alert_on_a_second_look(
+    every_s: int,
+) -> None:
+    """Read 5 s at a time (a live worker), the late evaluations of a minute trickle in for a
+    minute: its second look must wait for them (it once judged the first 15 s, then 30 s)."""
     messages = delayed(traffic(surge=True), SURGING, 180)
-    pipeline = run(messages)
+    pipeline = run(messages, every_s=every_s)
     department = alerts(pipeline)
     assert {a["key"] for a in department} == {SURGING}
     opened = [a for a in department if a["state"] == "opened"]
@@ -209,6 +218,8 @@ def test_a_surge_whose_evaluations_arrive_three_minutes_late_opens_one_alert_on_
     assert surge_start <= window_start < surge_start + timedelta(minutes=2)
     # opened when the late evaluations were there, i.e. after the minute was first judged
     assert datetime.fromisoformat(opened[0]["at"]) >= window_start + timedelta(minutes=3)
+    # on the whole minute, however the worker read it
+    assert (opened[0]["bad"], opened[0]["total"]) == bad_and_total(messages, SURGING, window_start)
     # the surge's later minutes, seen quiet at first, did not resolve it early: it resolves
     # once, after the surge has ended
     resolved = [a for a in department if a["state"] == "resolved"]

@@ -80,6 +80,38 @@ def test_late_partials_of_a_judged_minute_bring_a_second_look_once_they_settle()
     assert merger.complete() == []
 
 
+def test_late_partials_that_trickle_in_are_judged_once_they_stop_not_on_the_first_ones() -> None:
+    """A judged minute whose evaluations all come 3 minutes late, read 5 s at a time: its
+    second look waits until they stop (the first ones alone were too few to judge)."""
+    merger = MinuteMerger(grace_s=15, recheck_s=600, second_looks=2)
+    t = START + 240
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1], key="D2"), at=t)
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1], start=START + 180), at=t)
+    [first] = merger.complete()
+    assert first.changed is None
+    for step in range(12):  # a bad review every 5 s for a minute
+        merger.add(partial(1, step + 1, [step + 1, 0, 0, 0, 0]), at=t + 5 * step)
+        assert merger.complete() == [], step  # still coming
+    merger.add(partial(0, 2, [0, 0, 0, 0, 2], start=START + 180), at=t + 70)
+    [second] = merger.complete()
+    assert second.changed == frozenset({"D1"}) and second.counts["D1"] == (12, 12)
+
+
+def test_a_minute_changed_without_pause_still_gets_its_look_after_a_minute_and_the_grace() -> None:
+    merger = MinuteMerger(grace_s=15, recheck_s=600, second_looks=2)
+    t = START + 240
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1]), at=t)
+    merger.add(partial(0, 1, [0, 0, 0, 0, 1], start=START + 180), at=t)
+    [first] = merger.complete()
+    assert first.window_start == START and first.changed is None
+    looks = []
+    for step in range(40):  # a change every 5 s for over 3 minutes
+        merger.add(partial(1, step + 1, [step + 1, 0, 0, 0, 0]), at=t + 5 * step)
+        looks += [(5 * step, m.counts["D1"][1]) for m in merger.complete() if m.changed]
+    # the first change came at t: looks at t + 75 and, after the next first change, 75 s later
+    assert looks == [(75, 16), (155, 32)]
+
+
 def test_a_judged_minute_is_dropped_once_the_recheck_horizon_has_passed() -> None:
     merger = MinuteMerger(grace_s=10, recheck_s=150)
     merger.add(partial(0, 1, [1, 0, 0, 0, 0]), at=START)
