@@ -8,7 +8,8 @@
 #   status  what supervisord says of each program
 #   logs    where the logs are, and their last lines
 # The programs get this shell's environment (HAOCHAPING_* settings) and each its own secrets,
-# only those it needs (issue 29): .deploy/secrets/<program>.env (mode 0600), written here from
+# only those it needs (issue 29), and its own Kafka user on the SASL listener (KAFKA_ANONYMOUS=1:
+# the anonymous PLAINTEXT listener, for development): .deploy/secrets/<program>.env (mode 0600), written here from
 # the environment or .deploy/secrets.env (deploy/services.sh generates it), which supervisord.conf
 # hands each program as HAOCHAPING_ENV_FILE in place of .deploy/secrets.env: the evaluator
 # secret to the worker's two halves, the writer's password to the sink, the analyst's and the
@@ -36,6 +37,34 @@ secrets_for() {
     done >"$HCP_SECRETS/$program.env"
 }
 
+# one value of deploy/services.sh's Kafka login file (.deploy/kafka/sasl.env)
+sasl_value() {
+    local file="$ROOT/.deploy/kafka/sasl.env"
+    [[ -f "$file" ]] && sed -n "s/^$1=//p" "$file" | tail -n 1
+    return 0
+}
+
+# A program's Kafka login, added to its file (issue 29, part 3): by default each program logs in
+# on the SASL listener as its own SCRAM user, whose ACLs allow only its job. The anonymous
+# PLAINTEXT listener (a super user) is for development only: KAFKA_ANONYMOUS=1 keeps the programs
+# there, and Kafka settings in the environment (HAOCHAPING_KAFKA_BOOTSTRAP or _SECURITY_PROTOCOL)
+# are taken as they are.
+kafka_login_for() {
+    local program=$1 user=$2 bootstrap password
+    [[ "${KAFKA_ANONYMOUS:-0}" == 1 ]] && return 0
+    [[ -z "${HAOCHAPING_KAFKA_BOOTSTRAP:-}${HAOCHAPING_KAFKA_SECURITY_PROTOCOL:-}" ]] || return 0
+    bootstrap="$(sasl_value KAFKA_SASL_BOOTSTRAP)"
+    password="$(sasl_value "KAFKA_SASL_${user^^}_PASSWORD")"
+    if [[ -z "$bootstrap" || -z "$password" ]]; then
+        echo "supervise: no Kafka login for user $user in .deploy/kafka/sasl.env (deploy/services.sh up writes it unless KAFKA_SASL_PORT=0); to run the programs anonymously over PLAINTEXT in development, set KAFKA_ANONYMOUS=1" >&2
+        return 1
+    fi
+    printf '%s\n' "HAOCHAPING_KAFKA_BOOTSTRAP=$bootstrap" \
+        "HAOCHAPING_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" \
+        "HAOCHAPING_KAFKA_SASL_USERNAME=$user" \
+        "HAOCHAPING_KAFKA_SASL_PASSWORD=$password" >>"$HCP_SECRETS/$program.env"
+}
+
 program_secrets() {
     mkdir -p "$HCP_SECRETS"
     secrets_for worker HAOCHAPING_EVALUATOR_SECRET
@@ -45,6 +74,10 @@ program_secrets() {
         HAOCHAPING_DASHBOARD_SESSION_SECRET
     secrets_for notify HAOCHAPING_WEBHOOK_SECRET
     secrets_for notify-cases
+    # the dashboard's office and department pages write cases.actions: the department user
+    kafka_login_for worker worker && kafka_login_for follow-up worker \
+        && kafka_login_for sink sink && kafka_login_for notify notify \
+        && kafka_login_for notify-cases notify && kafka_login_for dashboard department
 }
 
 running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
@@ -57,9 +90,13 @@ up)
     if running; then echo "supervisord: already running (pid $(cat "$PIDFILE"))"; exit 0; fi
     program_secrets
     "$BIN/supervisord" -c "$CONF"
+    kafka="as the environment says (HAOCHAPING_KAFKA_*; anonymous PLAINTEXT if unset)"
+    if grep -q '^HAOCHAPING_KAFKA_SASL_USERNAME=' "$HCP_SECRETS/worker.env"; then
+        kafka="each program as its own SASL user (worker, sink, notify, department)"
+    fi
     for _ in $(seq 1 50); do running && break; sleep 0.2; done
     running || { echo "supervisord: did not start; see $HCP_STATE/supervisord.log" >&2; exit 1; }
-    echo "supervisord: started pid $(cat "$PIDFILE"): worker (ingest and follow-up), sink, notify (surges and cases) and dashboard (logs in .deploy/supervisor/)"
+    echo "supervisord: started pid $(cat "$PIDFILE"): worker (ingest and follow-up), sink, notify (surges and cases) and dashboard (logs in .deploy/supervisor/); Kafka: $kafka"
     ;;
 down)
     if ! running; then echo "supervisord: not running"; exit 0; fi

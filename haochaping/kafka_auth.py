@@ -115,8 +115,10 @@ def grants(settings: Settings) -> list[Grant]:
         # the sink reads what it lands, in its own group
         *(Grant(SINK, topic, name, (READ, DESCRIBE)) for name in landed),
         Grant(SINK, group, s.sink_group, (READ, DESCRIBE)),
-        # the notifier faces the internet's webhooks: alerts.spikes only, in its own group
+        # the notifiers face the internet's webhooks: alerts.spikes (surges) and alerts.cases
+        # (the departments' case warnings) only, in their own groups
         Grant(NOTIFY, topic, s.topic_alerts, (READ, DESCRIBE)),
+        Grant(NOTIFY, topic, s.topic_case_warnings, (READ, DESCRIBE)),
         Grant(NOTIFY, group, s.notify_group, (READ, DESCRIBE)),
     ]
     for other in (s.sink_group, s.notify_group):

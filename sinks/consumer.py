@@ -282,6 +282,14 @@ def make_consumer(
     missing = [topic for topic in topics if not consumer.partitions_for_topic(topic)]
     if missing:
         consumer.close()
-        raise TopicsMissing(f"topics missing: {', '.join(missing)} (run `haochaping topics`)")
+        # a SASL user sees only the topics its ACLs let it describe: say which user looked
+        who = (
+            f", or let Kafka user {settings.kafka_sasl_username} read them (docs/security.md)"
+            if settings.kafka_security_protocol.startswith("SASL_")
+            else ""
+        )
+        raise TopicsMissing(
+            f"topics missing: {', '.join(missing)} (run `haochaping topics`{who})"
+        )
     consumer.subscribe(topics)
     return consumer

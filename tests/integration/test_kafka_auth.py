@@ -9,13 +9,14 @@ passwords into .deploy/kafka/sasl.env; without them this test fails, it never sk
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
@@ -25,6 +26,7 @@ from haochaping.kafka_auth import (
     ADMIN,
     CHANNEL,
     DEPARTMENT,
+    NOTIFY,
     PASSWORD_VARS,
     PLAINTEXT_BOOTSTRAP_VAR,
     SASL_BOOTSTRAP_VAR,
@@ -32,6 +34,7 @@ from haochaping.kafka_auth import (
     WORKER,
     read_env_file,
 )
+from haochaping.topics import ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from tests.integration.harness import (
@@ -44,6 +47,7 @@ from tests.integration.harness import (
     unique_settings,
     wait_until,
 )
+from tests.integration.test_case_notify import receiver, warning
 
 pytestmark = pytest.mark.integration
 
@@ -206,6 +210,45 @@ def test_worker_and_sink_run_as_their_users(sasl_env: dict[str, str], tmp_path: 
         cleanup(admin)
     for service in (worker, sink):
         assert "AuthorizationFailed" not in service.output(), service.output()[-3000:]
+
+
+def test_the_case_notifier_reads_case_warnings_as_the_notify_user(
+    sasl_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`make up` runs both notifiers as `notify` (deploy/supervise.sh): the case notifier
+    must read alerts.cases, in its group, with that user's ACLs and nothing more."""
+    tag = uuid.uuid4().hex[:10]
+    names = {
+        "topic_case_warnings": f"alerts.cases-{tag}",
+        "notify_group": f"haochaping-notify-{tag}",
+    }
+    with receiver() as (posts, base):
+        settings = unique_settings(
+            tmp_path, case_webhooks={"*": f"{base}/all"}, case_group_wait_s=1.0, **names
+        )
+
+        def as_user(user: str) -> Settings:
+            return settings.model_copy(
+                update=login(sasl_env, user).model_dump(include=LOGIN_FIELDS)
+            )
+
+        ensure_topics(as_user(ADMIN))
+        out = KafkaProducer(
+            bootstrap_servers=as_user(ADMIN).kafka_servers, **kafka_security(as_user(ADMIN))
+        )
+        case = warning("c-notify-user", "D-A")
+        out.send(names["topic_case_warnings"], key=case.kafka_key(), value=case.to_json_bytes())
+        out.flush(timeout=30)
+        out.close()
+        notifier = Service(
+            as_user(NOTIFY), "notify", tmp_path / "notify.log", "--stream", "cases"
+        )
+        try:
+            wait_until("the warning at the webhook", lambda: len(posts) >= 1, services=[notifier])
+        finally:
+            notifier.stop()
+    assert "AuthorizationFailed" not in notifier.output(), notifier.output()[-3000:]
+    assert "c-notify-user" in json.dumps(posts, ensure_ascii=False)
 
 
 LOGIN_FIELDS = {

@@ -30,31 +30,93 @@ NEEDS = {
     "notify": set(),
     "notify-cases": set(),
 }
+# each program's Kafka user: its own, whose ACLs allow only its job (haochaping/kafka_auth.py)
+KAFKA_USERS = {
+    "worker": "worker",
+    "follow-up": "worker",
+    "sink": "sink",
+    "dashboard": "department",
+    "notify": "notify",
+    "notify-cases": "notify",
+}
+SASL_ENV = {
+    "KAFKA_SASL_BOOTSTRAP": "127.0.0.1:9094",
+    "KAFKA_PLAINTEXT_BOOTSTRAP": "127.0.0.1:9092",
+    **{f"KAFKA_SASL_{u.upper()}_PASSWORD": f"{u}-kafka-pw" for u in set(KAFKA_USERS.values())},
+    "KAFKA_SASL_ADMIN_PASSWORD": "admin-kafka-pw",
+    "KAFKA_SASL_CHANNEL_PASSWORD": "channel-kafka-pw",
+}
+KAFKA_LOGIN = {
+    "HAOCHAPING_KAFKA_BOOTSTRAP",
+    "HAOCHAPING_KAFKA_SECURITY_PROTOCOL",
+    "HAOCHAPING_KAFKA_SASL_USERNAME",
+    "HAOCHAPING_KAFKA_SASL_PASSWORD",
+}
 
 
-def program_secrets(root: Path) -> None:
-    (root / "deploy").mkdir()
+def program_secrets(
+    root: Path, sasl: bool = True, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    (root / "deploy").mkdir(parents=True)
     shutil.copy(ROOT / "deploy" / "supervise.sh", root / "deploy" / "supervise.sh")
-    (root / ".deploy").mkdir()
+    (root / ".deploy" / "kafka").mkdir(parents=True)
     (root / ".deploy" / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in ALL.items()))
-    env = {k: v for k, v in os.environ.items() if k not in ALL}
-    subprocess.run(
+    if sasl:
+        (root / ".deploy" / "kafka" / "sasl.env").write_text(
+            "".join(f"{k}={v}\n" for k, v in SASL_ENV.items())
+        )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ALL and not k.startswith("HAOCHAPING_KAFKA_") and k != "KAFKA_ANONYMOUS"
+    }
+    return subprocess.run(
         ["bash", "-c", f"source {root}/deploy/supervise.sh && program_secrets"],
-        check=True, env=env, timeout=30,
+        env=env | (extra or {}), timeout=30, capture_output=True, text=True,
     )  # fmt: skip
 
 
-def test_each_program_file_holds_only_what_it_needs(tmp_path: Path) -> None:
-    program_secrets(tmp_path)
-    folder = tmp_path / ".deploy" / "secrets"
+def written(root: Path) -> dict[str, dict[str, str]]:
+    folder = root / ".deploy" / "secrets"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    written = {}
+    out = {}
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-        lines = path.read_text().splitlines()
-        written[path.stem] = {line.split("=", 1)[0] for line in lines}
-        assert all(ALL[line.split("=", 1)[0]] == line.split("=", 1)[1] for line in lines)
-    assert written == NEEDS
+        out[path.stem] = dict(line.split("=", 1) for line in path.read_text().splitlines())
+    return out
+
+
+def test_each_program_file_holds_only_what_it_needs(tmp_path: Path) -> None:
+    assert program_secrets(tmp_path).returncode == 0
+    files = written(tmp_path)
+    assert {program: set(values) - KAFKA_LOGIN for program, values in files.items()} == NEEDS
+    for program, values in files.items():
+        assert all(ALL[k] == v for k, v in values.items() if k not in KAFKA_LOGIN)
+        # and its own Kafka user on the SASL listener, with that user's password only
+        user = KAFKA_USERS[program]
+        assert {k: v for k, v in values.items() if k in KAFKA_LOGIN} == {
+            "HAOCHAPING_KAFKA_BOOTSTRAP": "127.0.0.1:9094",
+            "HAOCHAPING_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "HAOCHAPING_KAFKA_SASL_USERNAME": user,
+            "HAOCHAPING_KAFKA_SASL_PASSWORD": f"{user}-kafka-pw",
+        }, program
+
+
+def test_without_a_kafka_login_the_programs_are_refused_unless_anonymous_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    refused = program_secrets(tmp_path / "a", sasl=False)
+    assert refused.returncode != 0
+    assert "no Kafka login for user worker" in refused.stderr
+    assert "KAFKA_ANONYMOUS=1" in refused.stderr
+    anonymous = program_secrets(tmp_path / "b", sasl=True, extra={"KAFKA_ANONYMOUS": "1"})
+    assert anonymous.returncode == 0, anonymous.stderr
+    assert {p: set(v) for p, v in written(tmp_path / "b").items()} == NEEDS
+    # Kafka settings the operator put in the environment are theirs: no login is added
+    told = program_secrets(
+        tmp_path / "c", extra={"HAOCHAPING_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
+    )
+    assert told.returncode == 0 and {p: set(v) for p, v in written(tmp_path / "c").items()} == NEEDS
 
 
 def test_supervisord_hands_each_program_its_own_file() -> None:
