@@ -54,7 +54,7 @@ class InvitationStep:
         outbox: OutboxPort,
         invitations_topic: str,
         transactions_topic: str,
-        default_ratings_topic: str = "",
+        default_ratings_topic: str,
     ) -> None:
         self.rules = rules
         self.state = state

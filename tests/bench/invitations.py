@@ -77,6 +77,7 @@ def main(count: int) -> None:
         outbox=ListOutbox(),
         invitations_topic="invitations",
         transactions_topic="transactions.valid",
+        default_ratings_topic="ratings.default",
     )
     made, marks = transactions(count), evaluated(count)
     rated = count - count // 3
