@@ -9,8 +9,8 @@
 #   logs    where the logs are, and their last lines
 # The programs get this shell's environment (HAOCHAPING_* settings) and each its own secrets,
 # only those it needs (issue 29), and its own Kafka user on the SASL listener (KAFKA_ANONYMOUS=1:
-# the anonymous PLAINTEXT listener, for development): .deploy/secrets/<program>.env (mode 0600), written here from
-# the environment or .deploy/secrets.env (deploy/services.sh generates it), which supervisord.conf
+# the anonymous PLAINTEXT listener, for development): .deploy/secrets/<program>.env (mode
+# 0600), written here from the environment or .deploy/secrets.env (deploy/services.sh generates it), which supervisord.conf
 # hands each program as HAOCHAPING_ENV_FILE in place of .deploy/secrets.env: the evaluator
 # secret to the worker's two halves, the writer's password to the sink, the analyst's and the
 # evaluator's to the dashboard, the webhook's signing key to the notifier, nothing to the case
@@ -24,24 +24,21 @@ PIDFILE="$HCP_STATE/supervisord.pid"
 BIN="$ROOT/.venv/bin"
 mkdir -p "$HCP_STATE"
 
+# the last value of NAME in a NAME=value file (nothing if the file or the name is missing)
+file_value() {
+    [[ -f "$1" ]] && sed -n "s/^$2=//p" "$1" | tail -n 1
+    return 0
+}
+
 # one program's secrets file: NAME=value for each name given that has a value
 secrets_for() {
     local program=$1 name value
     shift
     for name in "$@"; do
         value="${!name:-}"
-        if [[ -z "$value" && -f "$ROOT/.deploy/secrets.env" ]]; then
-            value="$(sed -n "s/^$name=//p" "$ROOT/.deploy/secrets.env" | tail -n 1)"
-        fi
+        [[ -n "$value" ]] || value="$(file_value "$ROOT/.deploy/secrets.env" "$name")"
         if [[ -n "$value" ]]; then printf '%s=%s\n' "$name" "$value"; fi
     done >"$HCP_SECRETS/$program.env"
-}
-
-# one value of deploy/services.sh's Kafka login file (.deploy/kafka/sasl.env)
-sasl_value() {
-    local file="$ROOT/.deploy/kafka/sasl.env"
-    [[ -f "$file" ]] && sed -n "s/^$1=//p" "$file" | tail -n 1
-    return 0
 }
 
 # A program's Kafka login, added to its file (issue 29, part 3): by default each program logs in
@@ -50,11 +47,11 @@ sasl_value() {
 # there, and Kafka settings in the environment (HAOCHAPING_KAFKA_BOOTSTRAP or _SECURITY_PROTOCOL)
 # are taken as they are.
 kafka_login_for() {
-    local program=$1 user=$2 bootstrap password
+    local program=$1 user=$2 logins="$ROOT/.deploy/kafka/sasl.env" bootstrap password
     [[ "${KAFKA_ANONYMOUS:-0}" == 1 ]] && return 0
     [[ -z "${HAOCHAPING_KAFKA_BOOTSTRAP:-}${HAOCHAPING_KAFKA_SECURITY_PROTOCOL:-}" ]] || return 0
-    bootstrap="$(sasl_value KAFKA_SASL_BOOTSTRAP)"
-    password="$(sasl_value "KAFKA_SASL_${user^^}_PASSWORD")"
+    bootstrap="$(file_value "$logins" KAFKA_SASL_BOOTSTRAP)"
+    password="$(file_value "$logins" "KAFKA_SASL_${user^^}_PASSWORD")"
     if [[ -z "$bootstrap" || -z "$password" ]]; then
         echo "supervise: no Kafka login for user $user in .deploy/kafka/sasl.env (deploy/services.sh up writes it unless KAFKA_SASL_PORT=0); to run the programs anonymously over PLAINTEXT in development, set KAFKA_ANONYMOUS=1" >&2
         return 1

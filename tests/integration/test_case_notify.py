@@ -17,6 +17,7 @@ import pytest
 from kafka import KafkaProducer
 
 from haochaping.topics import ensure_topics
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from schemas.cases import CaseWarning
 from tests.integration.harness import Service, unique_settings, wait_until
@@ -55,7 +56,9 @@ def warning(case_id: str, department: str, kind: str = "overdue") -> CaseWarning
 
 
 def publish(settings: Settings, warnings: list[CaseWarning]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers, acks="all", **kafka_security(settings)
+    )
     for w in warnings:
         producer.send(settings.topic_case_warnings, key=w.kafka_key(), value=w.to_json_bytes())
     producer.flush(timeout=30)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
 
@@ -47,7 +47,7 @@ from tests.integration.harness import (
     unique_settings,
     wait_until,
 )
-from tests.integration.test_case_notify import receiver, warning
+from tests.integration.test_case_notify import publish, receiver, warning
 
 pytestmark = pytest.mark.integration
 
@@ -233,13 +233,7 @@ def test_the_case_notifier_reads_case_warnings_as_the_notify_user(
             )
 
         ensure_topics(as_user(ADMIN))
-        out = KafkaProducer(
-            bootstrap_servers=as_user(ADMIN).kafka_servers, **kafka_security(as_user(ADMIN))
-        )
-        case = warning("c-notify-user", "D-A")
-        out.send(names["topic_case_warnings"], key=case.kafka_key(), value=case.to_json_bytes())
-        out.flush(timeout=30)
-        out.close()
+        publish(as_user(ADMIN), [warning("c-notify-user", "D-A")])
         notifier = Service(
             as_user(NOTIFY), "notify", tmp_path / "notify.log", "--stream", "cases"
         )
