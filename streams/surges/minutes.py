@@ -225,16 +225,13 @@ class MinuteMerger:
         Settling ``grace_s`` after the *first* change judged a minute whose late evaluations
         were still arriving: evaluations 3 minutes late, read 5 s at a time, were judged on
         their first 15 s and then 30 s, both too few, and the alert came 3 minutes late."""
-        since, since_event = review["since"], review.get("since_event", self.watermark)
-        first = review.get("first", since)
-        first_event = review.get("first_event", since_event)
-        wait = MINUTE + self.grace_s
-        return (
-            self.now - since >= self.grace_s
-            or self.watermark - since_event >= self.grace_s
-            or self.now - first >= wait
-            or self.watermark - first_event >= wait
-        )
+        last = (review["since"], review.get("since_event", self.watermark))
+        first = (review.get("first", last[0]), review.get("first_event", last[1]))
+        return self._passed(last, self.grace_s) or self._passed(first, MINUTE + self.grace_s)
+
+    def _passed(self, since: tuple[int, int], seconds: int) -> bool:
+        """``seconds`` have passed since ``since`` (arrival time, event time) by either."""
+        return self.now - since[0] >= seconds or self.watermark - since[1] >= seconds
 
     def _reviewable(self, start: int) -> bool:
         """A judged minute can still get a second look (its late partials are kept)."""
