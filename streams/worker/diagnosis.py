@@ -21,6 +21,7 @@ def stall_evidence(app: Any) -> str:
         ("agents", _agents),
         ("tasks", _tasks),
         ("consumer", _consumer),
+        ("acks", _acks),
         ("fetcher", _fetcher),
         ("partitions (aiokafka)", _partition_states),
         ("consumer thread tasks", _thread_tasks),
@@ -74,6 +75,32 @@ def _consumer(app: Any) -> str:
         rows.append(
             f"{tp.topic}:{tp.partition} read={read.get(tp)} committed={committed.get(tp)}"
             f"{' paused' if tp in paused else ''}"
+        )
+    return "\n".join(rows)
+
+
+def _acks(app: Any) -> str:
+    """What keeps each partition's commit where it is: Faust commits the run of acknowledged
+    offsets that follows the committed one, so a hole at the head holds it for ever."""
+    consumer = app.consumer
+    acked = getattr(consumer, "_acked", {})
+    gaps = getattr(consumer, "_gap", {})
+    unacked: dict[Any, list[Any]] = {}
+    for message in list(getattr(consumer, "_unacked_messages", ())):
+        unacked.setdefault(message.tp, []).append(message)
+    rows = [f"generation={getattr(app, 'consumer_generation_id', '?')}"]
+    tps = set(acked) | set(gaps) | set(unacked)
+    for tp in sorted(tps, key=lambda tp: (tp.topic, tp.partition)):
+        offsets = sorted(acked.get(tp, ()))
+        held = sorted(unacked.get(tp, ()), key=lambda message: message.offset)
+        rows.append(
+            f"{tp.topic}:{tp.partition} acked={len(offsets)} first={offsets[:5]} "
+            f"gaps={sorted((i.begin, i.end) for i in gaps.get(tp, ()))[:3]} "
+            f"unacked={len(held)} "
+            + " ".join(
+                f"{m.offset}(refs={m.refcount} acked={m.acked} gen={m.generation_id})"
+                for m in held[:3]
+            )
         )
     return "\n".join(rows)
 

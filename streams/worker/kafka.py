@@ -1,7 +1,8 @@
 """Faust's Kafka driver as the worker needs it: subclasses and the app's configuration.
 
 - ``SourcePartitionTable``: state written in batches or timers moves with its source partition
-- ``IdempotentTransport``: an idempotent producer, prompt fetches, no record left undelivered
+- ``IdempotentTransport``: an idempotent producer, prompt fetches, no record left undelivered,
+  none of a past generation delivered, each acknowledged offset committed once
 - ``watch_deliveries``: a record batch Kafka did not take ends the process before its commit
 """
 
@@ -25,6 +26,8 @@ from runtime.watchdog import exit_undelivered
 from streams.ingest.rekey import state_partition
 from streams.records import Record
 from streams.topology import follow_up_group
+from streams.worker.commits import ExactCommits
+from streams.worker.generations import CurrentGenerationOnly
 from streams.worker.undelivered import RefetchUndelivered
 
 
@@ -143,10 +146,12 @@ class PromptConsumerThread(AiokafkaConsumerThread):
         return consumer
 
 
-class PromptConsumer(RefetchUndelivered, AiokafkaConsumer):
+class PromptConsumer(ExactCommits, CurrentGenerationOnly, RefetchUndelivered, AiokafkaConsumer):
     """Faust's aiokafka consumer, with fetches the broker holds for at most
-    ``FETCH_MAX_WAIT_MS``, and records it took but did not deliver fetched again
-    (streams/worker/undelivered.py)."""
+    ``FETCH_MAX_WAIT_MS``, records it took but did not deliver fetched again
+    (streams/worker/undelivered.py), none of a past generation delivered or marked read
+    (streams/worker/generations.py), and commits that count each offset once
+    (streams/worker/commits.py)."""
 
     def _new_consumer_thread(self) -> PromptConsumerThread:
         return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)

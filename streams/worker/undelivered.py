@@ -12,6 +12,10 @@ part 3, seen in CI as a case action never judged after a restart).
 So after each batch the worker compares what it took with what it yielded and moves
 aiokafka's position back to the first record not yielded. Moving back is always safe: the
 worker is at-least-once and every step is idempotent; it never moves a position forward.
+Unless a rebalance is under way (the flow stopped) or came since the batch was taken: the
+new generation seeks every partition to its committed offset, and a position moved to the old
+batch's first undelivered record after that seek would skip the records between the two,
+which nobody processed yet.
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ class RefetchUndelivered:
     full is fetched again from its first undelivered record."""
 
     _taken: Mapping[Any, Sequence[Any]] | None = None
+    _taken_generation: int | None = None
 
     async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
         records = await super()._getmany(active_partitions, timeout)  # type: ignore[misc]
         self._taken = records
+        self._taken_generation = _generation(self)
         return records
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
@@ -67,6 +73,8 @@ class RefetchUndelivered:
         consumer: Any = self
         if not missed or _stopping(consumer):
             return  # a process shutting down reads nothing more: its successor reads the commit
+        if not consumer.flow_active or _generation(consumer) != self._taken_generation:
+            return  # a rebalance: the new generation reads from the committed offsets
         assigned = consumer.assignment()
         for tp, offset in missed.items():
             position = _position(consumer, tp)
@@ -74,18 +82,22 @@ class RefetchUndelivered:
                 continue  # revoked (its next owner reads from the commit), or already back
             log.warning(
                 "records %s:%d from offset %d to %d were fetched but not delivered "
-                "(flow %s, partition %s); fetching them again",
+                "(partition %s); fetching them again",
                 tp.topic,
                 tp.partition,
                 offset,
                 position - 1,
-                "active" if consumer.flow_active else "stopped",
                 "active" if tp in (consumer._active_partitions or ()) else "inactive",
             )
             try:
                 await consumer.seek(tp, offset)
             except Exception as exc:  # a rebalance took it meanwhile: its seek wins
                 log.info("no refetch of %s:%d: %s", tp.topic, tp.partition, exc)
+
+
+def _generation(consumer: Any) -> int | None:
+    app = getattr(consumer, "app", None)
+    return getattr(app, "consumer_generation_id", None)
 
 
 def _stopping(consumer: Any) -> bool:

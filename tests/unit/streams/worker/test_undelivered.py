@@ -101,3 +101,28 @@ def test_an_app_shutting_down_fetches_nothing_again() -> None:
     consumer.app = SimpleNamespace(should_stop=True)  # type: ignore[attr-defined]
     assert drain(consumer) == [4]
     assert consumer.seeks == []
+
+
+def test_a_batch_cut_short_by_a_rebalance_is_left_to_the_new_generations_seek() -> None:
+    """The new generation sought every partition to its commit (below the batch's first
+    undelivered record): moving the position to that record would skip the ones between."""
+    consumer = Consumer({ACTIONS: records(4, 5, 6)}, yield_upto=4, position=9)
+    consumer.app = SimpleNamespace(should_stop=False, consumer_generation_id=1)  # type: ignore[attr-defined]
+
+    async def main() -> list[int]:
+        offsets = []
+        async for _, message in consumer.getmany(1.0):
+            offsets.append(message.offset)
+            consumer.app.consumer_generation_id = 2  # type: ignore[attr-defined]
+        return offsets
+
+    assert asyncio.run(main()) == [4]
+    assert consumer.seeks == []
+
+
+def test_a_batch_cut_short_by_a_stopped_flow_is_left_to_the_rebalances_seek() -> None:
+    # Faust stops the flow when partitions are revoked; the assignment seeks to the commit
+    consumer = Consumer({ACTIONS: records(4, 5, 6)}, yield_upto=4, position=7)
+    consumer.flow_active = False
+    assert drain(consumer) == [4]
+    assert consumer.seeks == []
