@@ -10,11 +10,12 @@
 # The programs get this shell's environment (HAOCHAPING_* settings) and each its own secrets,
 # only those it needs (issue 29), and its own Kafka user on the SASL listener (KAFKA_ANONYMOUS=1:
 # the anonymous PLAINTEXT listener, for development): .deploy/secrets/<program>.env (mode
-# 0600), written here from the environment or .deploy/secrets.env (deploy/services.sh generates it), which supervisord.conf
-# hands each program as HAOCHAPING_ENV_FILE in place of .deploy/secrets.env: the evaluator
-# secret to the worker's two halves, the writer's password to the sink, the analyst's and the
-# evaluator's to the dashboard, the webhook's signing key to the notifier, nothing to the case
-# notifier. Never the administrator's or the proxy's. A value in the environment wins.
+# 0600), written here from the environment or .deploy/secrets.env (deploy/services.sh
+# generates it), which supervisord.conf hands each program as HAOCHAPING_ENV_FILE in place of
+# .deploy/secrets.env: the evaluator secret to the worker's two halves, the writer's password
+# to the sink, the analyst's and the evaluator's to the dashboard, the webhook's signing key to
+# the notifier, nothing to the case notifier. Never the administrator's or the proxy's. A value
+# in the environment wins.
 set -euo pipefail
 umask 077 # the programs' logs and state are the owner's alone (issue 29)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
