@@ -451,6 +451,9 @@ cmd_cluster_kill() {
 cmd_cluster_env() {
     local hosts
     printf 'HAOCHAPING_KAFKA_BOOTSTRAP=127.0.0.1:%s,127.0.0.1:%s,127.0.0.1:%s\n' "${CK_PORTS[@]}"
+    # the cluster is a rig for failure tests: anonymous PLAINTEXT (not the login of
+    # .deploy/secrets.env, which is the single-node broker's)
+    printf 'HAOCHAPING_KAFKA_SECURITY_PROTOCOL=PLAINTEXT\n'
     printf 'HAOCHAPING_TOPIC_REPLICATION=3\nHAOCHAPING_TOPIC_MIN_INSYNC_REPLICAS=2\n'
     printf 'HAOCHAPING_CLICKHOUSE_HOST=127.0.0.1\nHAOCHAPING_CLICKHOUSE_PORT=%s\n' "${CC_PORTS[0]}"
     hosts="127.0.0.1:${CC_PORTS[1]}"

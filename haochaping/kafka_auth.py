@@ -1,11 +1,18 @@
 """The Kafka users of the pipeline and what each may do: SCRAM-SHA-512 logins on the SASL
 listener of ``deploy/services.sh`` and the ACLs of the broker's StandardAuthorizer.
 
-``python -m haochaping.kafka_auth --bootstrap 127.0.0.1:9092 --env-file .deploy/kafka/sasl.env``
-(run by ``deploy/services.sh up``) keeps the passwords in the env file, generating the
-missing ones, sets every user's SCRAM credential, creates the ACLs below and deletes any
-other ACL of these users. It connects to the PLAINTEXT listener, where ``User:ANONYMOUS`` is
-a super user (docs/security.md, Kafka authentication). Running it again changes nothing.
+``deploy/services.sh up`` runs it three times (docs/security.md, Kafka authentication):
+
+- ``--settle --env-file .deploy/kafka/sasl.env`` before the broker starts: every password
+  the file lacks is added (from the environment, else random), none in it is changed yet;
+- ``--format-scram --env-file ...`` when it formats a new storage: prints the
+  ``kafka-storage format --add-scram`` argument that gives ``haochaping-admin`` its login from
+  the start (salted, so the password itself is on no command line);
+- ``--bootstrap 127.0.0.1:9094 --env-file ...`` once the broker answers: logs in as
+  ``haochaping-admin`` (``--anonymous``: over the development PLAINTEXT listener), sets every
+  user's SCRAM credential (a password given in the environment replaces the file's),
+  creates the ACLs below and deletes any other ACL of these users, then writes the file.
+  Running it again changes nothing.
 
 Every topic and group ACL is PREFIXED on the configured name, so ``ratings.raw`` also covers
 ``ratings.raw-<suffix>`` (tests, a second environment): a name that merely starts like one
@@ -15,6 +22,7 @@ of ours is covered too, so do not create unrelated topics under these prefixes.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import sys
@@ -54,6 +62,9 @@ PASSWORD_VARS: dict[str, str] = {
     SINK: "KAFKA_SASL_SINK_PASSWORD",
     NOTIFY: "KAFKA_SASL_NOTIFY_PASSWORD",
 }
+# the node's own login on its CONTROLLER listener (SASL PLAIN: a controller cannot check SCRAM
+# logins, they live in the metadata it serves); only server.properties uses it
+CONTROLLER_PASSWORD_VAR = "KAFKA_SASL_CONTROLLER_PASSWORD"
 SASL_BOOTSTRAP_VAR = "KAFKA_SASL_BOOTSTRAP"
 PLAINTEXT_BOOTSTRAP_VAR = "KAFKA_PLAINTEXT_BOOTSTRAP"
 SCRAM_ITERATIONS = 8192
@@ -175,6 +186,34 @@ def passwords(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def settled(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The file's values with every missing password added (from ``environ``, else random).
+    A password already in the file stays until the broker has taken the new one (``apply``):
+    the admin logs in with it. The controller's is read at the broker's start only, so a new
+    one in ``environ`` replaces it here."""
+    values = read_env_file(path)
+    for var in (*PASSWORD_VARS.values(), CONTROLLER_PASSWORD_VAR):
+        if var == CONTROLLER_PASSWORD_VAR and environ.get(var):
+            values[var] = environ[var]
+        values.setdefault(var, environ.get(var) or secrets.token_urlsafe(24))
+    return values
+
+
+def format_scram(user: str, password: str, salt: bytes | None = None) -> str:
+    """The ``--add-scram`` argument of ``kafka-storage format`` for ``user``: its SCRAM-SHA-512
+    salt and salted password (as kafka-python derives them for the admin API), never the
+    password itself."""
+    credential = UserScramCredentialUpsertion(
+        user, ScramMechanism.SCRAM_SHA_512, password, iterations=SCRAM_ITERATIONS, salt=salt
+    )
+    encode = base64.b64encode
+    return (
+        f"SCRAM-SHA-512=[name={user},iterations={SCRAM_ITERATIONS},"
+        f'salt="{encode(credential.salt).decode()}",'
+        f'saltedpassword="{encode(credential.salted_password).decode()}"]'
+    )
+
+
 def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     """Written whole, mode 0600 from the start (never readable by others, even briefly)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +221,7 @@ def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write("# Kafka SCRAM users of haochaping (docs/security.md, Kafka authentication)\n")
+        out.write("# Kafka logins of haochaping (docs/security.md, Kafka authentication)\n")
         out.writelines(f"{name}={value}\n" for name, value in values.items())
     os.replace(tmp, path)
 
@@ -257,40 +296,82 @@ def describe_grants(settings: Settings) -> Iterable[str]:
         yield f"{g.user} {verb} {ops} on {g.kind.name.lower()}s prefixed {g.prefix!r}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m haochaping.kafka_auth", description=__doc__)
-    parser.add_argument("--bootstrap", help="PLAINTEXT listener (super user)")
+    parser.add_argument("--bootstrap", help="the listener to apply through")
+    parser.add_argument(
+        "--anonymous",
+        action="store_true",
+        help="--bootstrap is the development PLAINTEXT listener (ANONYMOUS is a super user)",
+    )
     parser.add_argument("--sasl-bootstrap", default="", help="SASL listener, noted in the file")
     parser.add_argument("--env-file", type=Path, help="passwords file (0600)")
     parser.add_argument("--print", action="store_true", help="only print the grants")
-    args = parser.parse_args(argv)
-    # topic names, app id and sink group as the clients see them (HAOCHAPING_* and .env)
-    # the Kafka login of the clients plays no part here: this connects as ANONYMOUS
-    settings = Settings(kafka_security_protocol="PLAINTEXT")
-    if args.print:
-        print("\n".join(describe_grants(settings)))
-        return 0
-    if not (args.bootstrap and args.env_file):
-        parser.error("--bootstrap and --env-file are required (or --print)")
+    parser.add_argument("--settle", action="store_true", help="only add missing passwords")
+    parser.add_argument(
+        "--format-scram", action="store_true", help="print the admin's --add-scram argument"
+    )
+    return parser
 
-    logins = passwords(args.env_file, os.environ)
-    values = {PASSWORD_VARS[user]: password for user, password in logins.items()}
-    values[PLAINTEXT_BOOTSTRAP_VAR] = args.bootstrap
-    if args.sasl_bootstrap:
-        values[SASL_BOOTSTRAP_VAR] = args.sasl_bootstrap
-    write_env_file(args.env_file, values)
 
-    admin = KafkaAdminClient(
+def _admin(args: argparse.Namespace, kept: Mapping[str, str]) -> KafkaAdminClient:
+    """A client of the broker as a super user: ANONYMOUS on the development listener, else
+    haochaping-admin with the password the broker has (the file's, before any change)."""
+    login: dict[str, str] = {"security_protocol": "PLAINTEXT"}
+    if not args.anonymous:
+        password = kept.get(PASSWORD_VARS[ADMIN])
+        if not password:
+            raise SystemExit(f"kafka auth: no {PASSWORD_VARS[ADMIN]} in {args.env_file}")
+        login = {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": ADMIN,
+            "sasl_plain_password": password,
+        }
+    return KafkaAdminClient(
         bootstrap_servers=args.bootstrap.split(","),
         client_id="haochaping-kafka-auth",
         request_timeout_ms=15_000,
         bootstrap_timeout_ms=10_000,
+        **login,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # topic names, app id and sink group as the clients see them (HAOCHAPING_* and .env);
+    # the Kafka login of the clients plays no part here
+    settings = Settings(kafka_security_protocol="PLAINTEXT")
+    if args.print:
+        print("\n".join(describe_grants(settings)))
+        return 0
+    if not args.env_file:
+        parser.error("--env-file is required (or --print)")
+    if args.settle:
+        write_env_file(args.env_file, settled(args.env_file, os.environ))
+        return 0
+    kept = read_env_file(args.env_file)
+    if args.format_scram:
+        print(format_scram(ADMIN, kept[PASSWORD_VARS[ADMIN]]))
+        return 0
+    if not args.bootstrap:
+        parser.error("--bootstrap is required (or --settle, --format-scram, --print)")
+
+    logins = passwords(args.env_file, os.environ)
+    admin = _admin(args, kept)
     try:
         for line in apply(admin, settings, logins):
             print(f"kafka auth: {line}")
     finally:
         admin.close()
+    values = dict(kept) | {PASSWORD_VARS[user]: password for user, password in logins.items()}
+    values.pop(PLAINTEXT_BOOTSTRAP_VAR, None)
+    if args.anonymous:
+        values[PLAINTEXT_BOOTSTRAP_VAR] = args.bootstrap
+    if args.sasl_bootstrap:
+        values[SASL_BOOTSTRAP_VAR] = args.sasl_bootstrap
+    write_env_file(args.env_file, values)
     print(f"kafka auth: passwords in {args.env_file} (mode 0600)")
     return 0
 

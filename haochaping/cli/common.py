@@ -72,7 +72,7 @@ def one_line_errors(settings: Settings) -> Iterator[None]:
     try:
         yield
     except (KafkaConnectionError, KafkaTimeoutError):
-        fail(f"Kafka at {settings.kafka_bootstrap} is unreachable; start it with `make up`")
+        fail(kafka_unreachable(settings))
     except KafkaError as exc:
         fail(f"Kafka at {settings.kafka_bootstrap}: {exc}")
     except ch_errors.ServerException as exc:
@@ -84,6 +84,19 @@ def one_line_errors(settings: Settings) -> Iterator[None]:
                 f"unreachable ({describe(exc)}); start it with `make up`"
             )
         raise
+
+
+def kafka_unreachable(settings: Settings) -> str:
+    """What to do when no broker answered: a login-less client finds none since the broker of
+    `make up` takes logins only (docs/security.md, Kafka authentication)."""
+    message = f"Kafka at {settings.kafka_bootstrap} is unreachable; start it with `make up`"
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        message += (
+            " (its broker takes logins only, on 127.0.0.1:9094: run this from the checkout, "
+            "whose .deploy/secrets.env has the login, or set HAOCHAPING_KAFKA_BOOTSTRAP, "
+            "_SECURITY_PROTOCOL=SASL_PLAINTEXT, _SASL_USERNAME and _SASL_PASSWORD)"
+        )
+    return message
 
 
 def kafka_reachable(settings: Settings) -> None:

@@ -10,6 +10,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -18,13 +19,17 @@ pytestmark = pytest.mark.integration
 def test_naming_a_topic_does_not_create_it() -> None:
     settings = Settings()
     name = f"never-created-{uuid.uuid4().hex[:10]}"
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, max_block_ms=3000)
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
+        max_block_ms=3000,
+    )
     try:
         with pytest.raises(KafkaTimeoutError):
             producer.send(name, b"a typo's record").get(timeout=10)
     finally:
         producer.close(timeout=5)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     try:
         assert name not in admin.list_topics()
     finally:

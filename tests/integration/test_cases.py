@@ -17,6 +17,7 @@ from clickhouse_driver import Client
 from kafka import KafkaConsumer, KafkaProducer
 
 from channels.simulation import Simulator
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
 from streams.cases.book import CaseBook, CasePolicy
@@ -120,7 +121,11 @@ def expected_warnings(events: list[CaseEvent], partitions: int) -> set[tuple[str
 
 
 def produce(settings: Settings, events: list[CaseEvent]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
+        acks="all",
+    )
     for e in events:
         producer.send(settings.topic_cases, key=e.case_id.encode(), value=e.to_json_bytes())
     producer.flush()
@@ -168,6 +173,7 @@ def test_a_month_of_cases_across_national_day_warns_exactly_once(
     consumer = KafkaConsumer(
         settings.topic_case_warnings,
         bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )
@@ -242,7 +248,10 @@ def test_a_bad_review_opens_a_case_with_its_deadlines(
             "at": "2026-10-09T10:00:00+08:00",
             "department_code": "D1",
         }
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+        producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_servers,
+            **kafka_security(settings),
+        )
         producer.send(settings.topic_cases, key=b"c-1", value=json.dumps(bad_event).encode())
         producer.flush()
         producer.close()

@@ -9,13 +9,18 @@ from typing import Any
 from kafka import KafkaProducer
 
 from haochaping.topics import ensure_topics
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from streams.worker.gaps import fetch_range
 
 
 def test_a_range_of_offsets_is_fetched_in_order(settings: Settings) -> None:
     ensure_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
+        acks="all",
+    )
     for n in range(10):
         producer.send(settings.topic_raw, key=b"k", value=f"v{n}".encode(), partition=1)
     producer.flush(timeout=30)

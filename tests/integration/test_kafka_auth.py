@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,10 +64,14 @@ def sasl_env() -> dict[str, str]:
         f"{SASL_ENV} names no SASL listener: start the services with `deploy/services.sh up` "
         "(it opens one on KAFKA_SASL_PORT, 9094 unless set; KAFKA_SASL_PORT=0 turns it off)"
     )
-    plaintext = Settings().kafka_bootstrap
-    assert values.get(PLAINTEXT_BOOTSTRAP_VAR) == plaintext, (
-        f"{SASL_ENV} belongs to the broker at {values.get(PLAINTEXT_BOOTSTRAP_VAR)}, "
-        f"the tests use {plaintext}"
+    ours = Settings()
+    broker = values.get(
+        SASL_BOOTSTRAP_VAR
+        if ours.kafka_security_protocol == "SASL_PLAINTEXT"
+        else PLAINTEXT_BOOTSTRAP_VAR
+    )
+    assert broker == ours.kafka_bootstrap, (
+        f"{SASL_ENV} belongs to the broker at {broker}, the tests use {ours.kafka_bootstrap}"
     )
     return values
 
@@ -128,6 +133,35 @@ def assert_writes(settings: Settings, allowed: str, refused: str) -> None:
         # the refused record is reported again by close(): that is the refusal, not news
         with contextlib.suppress(DeliveryFailed):
             out.close()
+
+
+def anonymous_admin(address: str) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        bootstrap_servers=[address],
+        security_protocol="PLAINTEXT",
+        request_timeout_ms=BOUND_MS,
+        bootstrap_timeout_ms=BOUND_MS,
+    )
+
+
+def test_no_listener_takes_an_anonymous_client() -> None:
+    """What `make up` and `make test` start has no anonymous listener (issue 29): a client
+    without a login gets nothing from any listener of the broker, the controller's included.
+    The broker of before had a PLAINTEXT listener where such a client could do anything
+    (User:ANONYMOUS was a super user), and its controller listener took it too."""
+    config = (SASL_ENV.parent / "server.properties").read_text()
+    assert "mode: logins" in config, (
+        "the broker was started with KAFKA_ANONYMOUS=1 (development): restart it without, "
+        "`deploy/services.sh down && deploy/services.sh up`"
+    )
+    listeners = re.search(r"^listeners=(.*)$", config, re.M)
+    assert listeners, config
+    addresses = re.findall(r"//(127\.0\.0\.1:\d+)", listeners.group(1))
+    for address in addresses:
+        with pytest.raises(KafkaTimeoutError, match="Unable to bootstrap"):
+            anonymous_admin(address).close()
+    assert len(addresses) == 2, listeners.group(0)  # the SASL one and the controller's
+    assert "User:ANONYMOUS" not in config
 
 
 def test_channel_writes_evaluations_but_not_case_events(

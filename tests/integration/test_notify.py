@@ -18,6 +18,7 @@ from kafka import KafkaProducer
 
 from haochaping.topics import ensure_topics
 from notify.messages import EVENT_ID_HEADER, event_id
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from schemas.alerts import AlertEvent
 from tests.alert_events import numbered_alert as alert
@@ -75,7 +76,11 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 
 def publish(settings: Settings, events: list[AlertEvent], timestamp_ms: int | None = None) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
+        acks="all",
+    )
     for e in events:
         producer.send(
             settings.topic_alerts,

@@ -10,6 +10,7 @@ from clickhouse_driver import Client
 from kafka import KafkaConsumer
 
 from channels.simulation import Simulator
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from tests.integration.harness import Service, scalar, send, unique_settings, wait_until
 
@@ -60,6 +61,7 @@ def test_personal_data_reaches_neither_ratings_valid_nor_clickhouse(
     consumer = KafkaConsumer(
         settings.topic_valid,
         bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )

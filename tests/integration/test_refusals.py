@@ -15,13 +15,14 @@ from pydantic import SecretStr
 
 from channels.producer import ChannelProducer, DeliveryFailed
 from channels.simulation import Simulator
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, wait_until
 
 
 def test_the_channel_producer_reports_what_it_could_not_deliver(settings: Settings) -> None:
     small = f"{settings.topic_raw}.small"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     admin.create_topics(
         {
             small: {
@@ -33,7 +34,7 @@ def test_the_channel_producer_reports_what_it_could_not_deliver(settings: Settin
         wait_for_metadata=True,
     )
     try:
-        producer = ChannelProducer(settings.kafka_servers, small)
+        producer = ChannelProducer(settings.kafka_servers, small, **kafka_security(settings))
         evaluation = Simulator(seed=3).evaluation(datetime.now(UTC))
         producer.send(evaluation)  # fits
         evaluation = dict(evaluation, evaluation_id="too-big", comment="很好" * 900)
@@ -56,7 +57,9 @@ def test_the_channel_producer_refuses_an_invalid_evaluation_before_sending(
 ) -> None:
     from pydantic import ValidationError
 
-    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+    producer = ChannelProducer(
+        settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+    )
     evaluation = dict(Simulator(seed=4).evaluation(datetime.now(UTC)), level=7)
     with pytest.raises(ValidationError):
         producer.send(evaluation)
@@ -78,7 +81,7 @@ def test_a_worker_without_an_evaluator_secret_refuses_to_start(settings: Setting
 def test_a_record_the_sink_cannot_land_goes_to_rejected_and_does_not_stall(
     settings: Settings, clickhouse: Client, tmp_path: Path
 ) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     producer.send(settings.topic_valid, key=b"broken", value=b"{not an evaluation")
     producer.send(settings.topic_windows, key=b"0|x", value=json.dumps({"no": "window"}).encode())
     producer.flush()

@@ -19,6 +19,7 @@ from kafka import KafkaProducer
 
 from channels.simulation import FRAUD_SCENARIOS, KIND_VALID, Simulator
 from runtime.clock import CHINA
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from schemas.cases import CaseEvent
 from tests.integration.harness import Service, scalar, send, wait_until
@@ -155,7 +156,11 @@ def test_exclusions_move_the_official_rate_exactly_and_a_replay_changes_nothing(
     ]
 
     def send_decisions() -> None:
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+        producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_servers,
+            **kafka_security(settings),
+            acks="all",
+        )
         for case_id, kind, when in decisions:
             producer.send(
                 settings.topic_cases,
@@ -245,7 +250,11 @@ def send_markers(settings: Settings, simulator: Simulator, now: datetime) -> lis
     """One evaluation (of another department) and one case event per partition of
     ratings.raw and cases.events: once they landed, so did everything sent before them."""
     other = simulator.departments[1]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        **kafka_security(settings),
+        acks="all",
+    )
     ids = []
     for partition in range(settings.topic_partitions):
         ev = simulator.evaluation(now - timedelta(minutes=1), department=other, level=5)

@@ -13,6 +13,7 @@ from pathlib import Path
 from clickhouse_driver import Client
 
 from channels.simulation import Simulator
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.integration.expected import (
@@ -159,7 +160,7 @@ def test_a_sink_stuck_on_a_hung_connection_exits_to_be_restarted_and_then_lands_
     stuck = settings.model_copy(
         update={"clickhouse_port": black_hole.getsockname()[1], "sink_stall_s": 10.0}
     )
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     evaluation = next(m for m in Simulator(seed=7).stream(20) if m.kind == "valid")
     producer.send(settings.topic_raw, evaluation.value, key=evaluation.key)
     producer.flush()

@@ -3,23 +3,31 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import stat
 from pathlib import Path
 
 import pytest
 from kafka.admin import ACLOperation, ACLPermissionType, ResourceType
 
+from haochaping.cli.common import kafka_unreachable
 from haochaping.kafka_auth import (
+    ADMIN,
     CHANNEL,
+    CONTROLLER_PASSWORD_VAR,
     DEPARTMENT,
     NOTIFY,
     PASSWORD_VARS,
     SINK,
     WORKER,
     acls,
+    format_scram,
     grants,
     passwords,
     read_env_file,
+    settled,
     write_env_file,
 )
 from runtime.kafka_security import kafka_security
@@ -139,3 +147,52 @@ def test_passwords_are_kept_given_or_made(tmp_path: Path) -> None:
     again = passwords(path, {PASSWORD_VARS[SINK]: "given"})
     assert again == {**first, SINK: "given"}
     assert read_env_file(path)[PASSWORD_VARS[CHANNEL]] == first[CHANNEL]
+
+
+def test_settling_adds_missing_passwords_and_changes_none(tmp_path: Path) -> None:
+    """Before the broker starts: a password the file has is the one the broker has, and the
+    admin logs in with it, so a new one given in the environment waits for ``apply``; only
+    the controller's (read at the broker's start) is taken at once."""
+    path = tmp_path / "sasl.env"
+    write_env_file(path, {PASSWORD_VARS[ADMIN]: "kept-admin-password", "OTHER": "x"})
+    values = settled(
+        path,
+        {
+            PASSWORD_VARS[ADMIN]: "new-admin-password",
+            PASSWORD_VARS[SINK]: "given-sink-password",
+            CONTROLLER_PASSWORD_VAR: "given-controller-password",
+        },
+    )
+    assert values[PASSWORD_VARS[ADMIN]] == "kept-admin-password"
+    assert values[PASSWORD_VARS[SINK]] == "given-sink-password"
+    assert values[CONTROLLER_PASSWORD_VAR] == "given-controller-password"
+    assert values["OTHER"] == "x"
+    made = {values[PASSWORD_VARS[user]] for user in (CHANNEL, DEPARTMENT, WORKER, NOTIFY)}
+    assert len(made) == 4 and all(len(pw) >= 24 for pw in made)
+
+
+def test_the_admin_login_for_the_storage_format_holds_no_password() -> None:
+    salt = b"0123456789abcdefghijklmn"
+    argument = format_scram(ADMIN, "the-admin-password", salt=salt)
+    found = re.fullmatch(
+        r'SCRAM-SHA-512=\[name=haochaping-admin,iterations=8192,salt="([^"]+)",'
+        r'saltedpassword="([^"]+)"\]',
+        argument,
+    )
+    assert found, argument
+    assert "the-admin-password" not in argument
+    assert base64.b64decode(found.group(1)) == salt
+    # RFC 5802's Hi(): what a SCRAM client computes from the salt the broker sends it
+    expected = hashlib.pbkdf2_hmac("sha512", b"the-admin-password", salt, 8192)
+    assert base64.b64decode(found.group(2)) == expected
+    assert format_scram(ADMIN, "the-admin-password") != format_scram(ADMIN, "the-admin-password")
+
+
+def test_a_client_without_a_login_is_told_where_the_broker_is() -> None:
+    """The broker of `make up` takes logins only (issue 29): a command run outside the checkout
+    (no .deploy/secrets.env) tries the PLAINTEXT default and must say what to do."""
+    anonymous = kafka_unreachable(Settings())
+    assert "127.0.0.1:9092 is unreachable" in anonymous
+    assert "127.0.0.1:9094" in anonymous and "_SECURITY_PROTOCOL=SASL_PLAINTEXT" in anonymous
+    logged_in = kafka_unreachable(sasl(kafka_bootstrap="127.0.0.1:9094"))
+    assert logged_in == "Kafka at 127.0.0.1:9094 is unreachable; start it with `make up`"

@@ -21,6 +21,12 @@ ALL = {
     "HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD": "analyst-pw",
     "CLICKHOUSE_EVALUATOR_PASSWORD": "evaluator-pw",
     "CLICKHOUSE_PROXY_PASSWORD": "proxy-pw",
+    # the checkout's own Kafka login, the administrator's (deploy/services.sh writes it): for
+    # the operator's commands and the tests, never for a supervised program
+    "HAOCHAPING_KAFKA_BOOTSTRAP": "127.0.0.1:9094",
+    "HAOCHAPING_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+    "HAOCHAPING_KAFKA_SASL_USERNAME": "haochaping-admin",
+    "HAOCHAPING_KAFKA_SASL_PASSWORD": "admin-kafka-pw",
 }
 NEEDS = {
     "worker": {"HAOCHAPING_EVALUATOR_SECRET"},
