@@ -16,6 +16,8 @@ from pathlib import Path
 import faust
 
 from runtime.collector import tune_collector
+from runtime.settings import Settings
+from streams.worker.kafka import faust_credentials
 
 
 def main() -> None:
@@ -24,6 +26,8 @@ def main() -> None:
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
+        # the login of the checkout's settings (.deploy/secrets.env), as the bench's own
+        broker_credentials=faust_credentials(Settings()),
         store="memory://",
         web_enabled=False,
         consumer_auto_offset_reset="earliest",

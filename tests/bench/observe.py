@@ -119,6 +119,7 @@ async def _read(
         group_id=None,
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        **kafka_security(settings),
     )
     await consumer.start()
     try:

@@ -16,6 +16,7 @@ made by ``make bench``; ``schemas`` needs nothing but pydantic):
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import timedelta
@@ -24,14 +25,28 @@ from typing import Any
 
 from pydantic import ValidationError
 from quixstreams import Application
+from quixstreams.kafka.configuration import ConnectionConfig
 
 from schemas.evaluation import RawEvaluation
+
+
+def _connection(bootstrap: str) -> ConnectionConfig:
+    """The bench's Kafka login, from the environment tests/bench/run.py gives this process."""
+    if os.environ.get("HAOCHAPING_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") == "PLAINTEXT":
+        return ConnectionConfig(bootstrap_servers=bootstrap)
+    return ConnectionConfig(
+        bootstrap_servers=bootstrap,
+        security_protocol="sasl_plaintext",
+        sasl_mechanism=os.environ.get("HAOCHAPING_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        sasl_username=os.environ["HAOCHAPING_KAFKA_SASL_USERNAME"],
+        sasl_password=os.environ["HAOCHAPING_KAFKA_SASL_PASSWORD"],
+    )
 
 
 def main() -> None:
     bootstrap, topic_name, group, expected, result, state_dir = sys.argv[1:7]
     app = Application(
-        broker_address=bootstrap,
+        broker_address=_connection(bootstrap),
         consumer_group=group,
         auto_offset_reset="earliest",
         state_dir=state_dir,

@@ -31,6 +31,7 @@ from rich.console import Console
 from channels.producer import ChannelProducer
 from channels.simulation import Simulator
 from haochaping.topics import ensure_topics
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.clickhouse import connect
 from tests.bench.observe import (
@@ -45,7 +46,7 @@ from tests.bench.observe import (
     wait_for,
 )
 from tests.bench.scrub_fuzz import slowest_input
-from tests.integration.harness import Service, cleanup, prepare, unique_settings
+from tests.integration.harness import Service, cleanup, env_for, prepare, unique_settings
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -74,7 +75,9 @@ def produce(
     rhythm: a busy hour all along) instead of being the wall clock at sending, which stamps
     the whole pre-filled topic within seconds and puts every hall pad, device and network
     over its per-minute limit (the screening then flags a quarter of the traffic)."""
-    producer = ChannelProducer(settings.kafka_servers, settings.topic_raw)
+    producer = ChannelProducer(
+        settings.kafka_servers, settings.topic_raw, **kafka_security(settings)
+    )
     sent_at: list[float] = []
     started = time.perf_counter()
     messages = Simulator(seed).stream(
@@ -105,6 +108,7 @@ async def ceiling(settings: Settings, count: int) -> float:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        **kafka_security(settings),
     )
     await consumer.start()
     seen, first, first_batch = 0, 0.0, 0
@@ -153,7 +157,10 @@ def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] |
             settings.topic_raw, group, str(count), str(workdir / "peer.json"),
             str(workdir / "peer-state")]  # fmt: skip
     try:
-        measured = timed_process(argv, workdir / "peer.json", workdir / "peer.log", timeout=900)
+        # its Kafka login travels in the environment (not on a command line), as for the worker
+        measured = timed_process(
+            argv, workdir / "peer.json", workdir / "peer.log", timeout=900, env=env_for(settings)
+        )
     finally:
         _delete_topics_of(settings, group)
     if isinstance(measured, str):
@@ -163,13 +170,13 @@ def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] |
 
 
 def timed_process(
-    argv: list[str], result: Path, log: Path, timeout: float
+    argv: list[str], result: Path, log: Path, timeout: float, env: dict[str, str] | None = None
 ) -> tuple[float, float] | str:
     """Run a measured process (the floor, the peer) until it writes ``result`` (events,
     seconds, CPU seconds): its evaluations/s and CPU seconds per 1,000, or the tail of its log
     when it ended or timed out without a result."""
     with open(log, "wb") as output:
-        process = subprocess.Popen(argv, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + timeout
         while not result.exists():
@@ -186,7 +193,7 @@ def timed_process(
 
 def _delete_topics_of(settings: Settings, group: str) -> None:
     """Quix names its repartition and changelog topics after the consumer group."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
     try:
         theirs = [topic for topic in admin.list_topics() if group in topic]
         if theirs:
