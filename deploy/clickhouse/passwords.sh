@@ -40,6 +40,10 @@ ch_demo_mode() {
     esac
 }
 
+# What a password may be: written unquoted into an env file and into XML (and, for Kafka's,
+# inside the quotes of server.properties), so only characters safe in all of them
+CH_PASSWORD_PATTERN='^[A-Za-z0-9._~+/=@%:,^-]{12,}$'
+
 # ch_password_ok NAME VALUE: one line on stderr and status 1 when VALUE may not be used
 ch_password_ok() {
     local name="$1" value="$2"
@@ -47,8 +51,7 @@ ch_password_ok() {
         printf '%s\n' "$CH_WHO: refusing $name: '$value' is a documented example password (set HAOCHAPING_DEMO_MODE=true for a demo, or unset it, or remove its line from the secrets file, to have one generated)" >&2
         return 1
     fi
-    # written unquoted into an env file and into XML: keep to characters safe in both
-    if [[ ! "$value" =~ ^[A-Za-z0-9._~+/=@%:,^-]{12,}$ ]]; then
+    if [[ ! "$value" =~ $CH_PASSWORD_PATTERN ]]; then
         printf '%s\n' "$CH_WHO: refusing $name: use 12 or more letters, digits or ._~+/=@%:,^- (unset it, or remove its line from the secrets file, to have one generated)" >&2
         return 1
     fi
