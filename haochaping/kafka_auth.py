@@ -43,7 +43,9 @@ from kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
+from pydantic import SecretStr
 
+from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 
 ADMIN = "haochaping-admin"
@@ -314,26 +316,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _admin(args: argparse.Namespace, kept: Mapping[str, str]) -> KafkaAdminClient:
+def _admin(
+    args: argparse.Namespace, settings: Settings, kept: Mapping[str, str]
+) -> KafkaAdminClient:
     """A client of the broker as a super user: ANONYMOUS on the development listener, else
     haochaping-admin with the password the broker has (the file's, before any change)."""
-    login: dict[str, str] = {"security_protocol": "PLAINTEXT"}
+    login = settings  # PLAINTEXT
     if not args.anonymous:
         password = kept.get(PASSWORD_VARS[ADMIN])
         if not password:
             raise SystemExit(f"kafka auth: no {PASSWORD_VARS[ADMIN]} in {args.env_file}")
-        login = {
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": ADMIN,
-            "sasl_plain_password": password,
-        }
+        login = settings.model_copy(
+            update={
+                "kafka_security_protocol": "SASL_PLAINTEXT",
+                "kafka_sasl_mechanism": "SCRAM-SHA-512",
+                "kafka_sasl_username": ADMIN,
+                "kafka_sasl_password": SecretStr(password),
+            }
+        )
     return KafkaAdminClient(
         bootstrap_servers=args.bootstrap.split(","),
         client_id="haochaping-kafka-auth",
         request_timeout_ms=15_000,
         bootstrap_timeout_ms=10_000,
-        **login,
+        **kafka_security(login),
     )
 
 
@@ -359,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--bootstrap is required (or --settle, --format-scram, --print)")
 
     logins = passwords(args.env_file, os.environ)
-    admin = _admin(args, kept)
+    admin = _admin(args, settings, kept)
     try:
         for line in apply(admin, settings, logins):
             print(f"kafka auth: {line}")
