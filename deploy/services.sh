@@ -44,6 +44,13 @@
 #                                  one; all recorded in .deploy/secrets.env (mode 0600). The
 #                                  examples *-change-me are refused unless
 #                                  HAOCHAPING_DEMO_MODE=true (docs/security.md, ClickHouse users)
+#   SERVICE_USERS          [auto]  auto: when `up` runs as root, Kafka and ClickHouse each run
+#                                  as a system user of its own (haochaping-kafka,
+#                                  haochaping-clickhouse, created if missing, members of
+#                                  haochaping-services, the group that may pass .deploy), each
+#                                  owning only its folder under .deploy (deploy/run-as.sh);
+#                                  otherwise as the user who runs `up`. 1: insist (refused
+#                                  unless root). 0: as the user who runs `up`, even root.
 #   START_TIMEOUT          [120]   seconds `up` waits for each service
 #   STOP_TIMEOUT           [20]    seconds `down` waits after TERM before KILL
 #
@@ -95,6 +102,11 @@ C_OUT="$C_DIR/clickhouse.out"
 C_USERS="$C_DIR/users.xml"
 C_USERS_TEMPLATE="$DEPLOY_SRC/clickhouse/users.template.xml"
 
+SERVICE_USERS="${SERVICE_USERS:-auto}"
+SERVICE_GROUP=haochaping-services
+K_USER=haochaping-kafka
+C_USER=haochaping-clickhouse
+
 say() { printf '%s\n' "$*"; }
 
 # `env` arguments that start a daemon without any password or secret of this shell in its
@@ -130,10 +142,70 @@ apt_install() {
 }
 
 # What an earlier run (before the umask above) left readable to others: taken back.
+# .deploy itself is left to service_users_up: a running broker of its own user must never lose
+# its way in, not even for a moment (its log folder would go offline).
 private_state() {
-    [ -d "$STATE" ] && chmod -R go-rwx "$STATE"
-    return 0
+    [ -d "$STATE" ] || return 0
+    find "$STATE" -mindepth 1 -perm /077 -exec chmod go-rwx {} +
+    own_users || chmod go-rwx "$STATE"
 }
+
+# ---------------------------------------------------------------- the services' users
+
+# Whether Kafka and ClickHouse run as users of their own (SERVICE_USERS, issue 29): a broker
+# or a database server holding every raw evaluation should not hold root's rights too, nor
+# each other's files.
+own_users() {
+    case "$SERVICE_USERS" in
+        auto) [ "$(id -u)" -eq 0 ] ;;
+        1) [ "$(id -u)" -eq 0 ] || die "SERVICE_USERS=1 needs root, to create and become the services' users; run \`up\` as root or set SERVICE_USERS=auto"
+           ;;
+        0) return 1 ;;
+        *) die "SERVICE_USERS must be auto, 1 or 0, not '$SERVICE_USERS'" ;;
+    esac
+}
+
+# the system user $1 (it runs $2), created with its group and in $SERVICE_GROUP if missing
+service_user() {
+    getent group "$SERVICE_GROUP" >/dev/null || groupadd --system "$SERVICE_GROUP"
+    if ! id -u "$1" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+            --user-group --groups "$SERVICE_GROUP" "$1"
+        say "users: created system user $1 (runs $2)"
+    elif ! id -nG "$1" | tr ' ' '\n' | grep -qx "$SERVICE_GROUP"; then
+        usermod --append --groups "$SERVICE_GROUP" "$1"
+    fi
+}
+
+# .deploy may be passed (not listed) by the services' group, so each service reaches its own
+# 0700 folder; everything else in it stays root's alone.
+service_users_up() {
+    own_users || return 0
+    service_user "$K_USER" Kafka
+    service_user "$C_USER" ClickHouse
+    chgrp "$SERVICE_GROUP" "$STATE"
+    chmod 0710 "$STATE"
+}
+
+# folder $1 and all in it handed to user $2, but for the files after it (root's, 0600)
+service_owns() {
+    own_users || return 0
+    local dir=$1 user=$2
+    shift 2
+    chown -R "$user:$user" "$dir"
+    [ $# -eq 0 ] || chown root:root "$@"
+}
+
+# the words that start a program as user $1: deploy/run-as.sh lets it reach the checkout even
+# where a folder above it is root's alone (a fresh clone under `mktemp -d`)
+run_as() {
+    RUN_AS=() RUN_AS_USER="$(id -un)"
+    own_users || return 0
+    RUN_AS=(bash "$DEPLOY_SRC/run-as.sh" "$1" "$ROOT" --) RUN_AS_USER=$1
+}
+
+# the user a running process runs as
+process_user() { stat -c %U "/proc/$1" 2>/dev/null || printf '?'; }
 
 # true if something accepts TCP connections on 127.0.0.1:$1
 # A Kafka cluster id is 16 random bytes, base64url without padding (22 chars). One that starts
@@ -509,13 +581,16 @@ kafka_start() {
     kafka_config
     kafka_format
     : >"$K_OUT"
+    # the broker reads its config (which holds its own logins) but never sasl.env (every user's)
+    service_owns "$K_DIR" "$K_USER" "$K_SASL_ENV"
+    run_as "$K_USER"
     (
         cd "$K_DIR"
         no_secrets
-        env "${NO_SECRETS[@]}" nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$K_CONF" >"$K_OUT" 2>&1 </dev/null &
+        env "${NO_SECRETS[@]}" nohup "${RUN_AS[@]}" java "${KAFKA_JVM[@]}" kafka.Kafka "$K_CONF" >"$K_OUT" 2>&1 </dev/null &
         echo $! >"$K_PID"
     )
-    say "kafka: started pid $(cat "$K_PID") ($(kafka_describe), controller :$KAFKA_CONTROLLER_PORT)"
+    say "kafka: started pid $(cat "$K_PID") as $RUN_AS_USER ($(kafka_describe), controller :$KAFKA_CONTROLLER_PORT)"
     wait_ready kafka "$K_PID" kafka.Kafka kafka_ready "$K_OUT" "$K_LOGS/server.log"
 }
 
@@ -687,6 +762,8 @@ clickhouse_users() {
     chmod 700 "$C_DIR"
     ch_users_file "$C_USERS_TEMPLATE" "$C_USERS" || exit 1
     ch_cluster_file "$C_DIR/config.d/haochaping_public.xml" "$CLICKHOUSE_PORT" || exit 1
+    # rewritten files are new ones of root's: the running server must still read them
+    service_owns "$C_DIR" "$C_USER"
 }
 
 clickhouse_up() {
@@ -723,15 +800,16 @@ clickhouse_up() {
     clickhouse_config
     local cmd
     cmd="$(ch_server_cmd)"
+    run_as "$C_USER"
     (
         cd "$C_DIR"
         umask 077 # what the server writes (its preprocessed configs hold the proxy's password)
         # shellcheck disable=SC2086  # $cmd may be "/usr/bin/clickhouse server"
         no_secrets
-        env "${NO_SECRETS[@]}" nohup $cmd --config-file="$C_CONF" >"$C_OUT" 2>&1 </dev/null &
+        env "${NO_SECRETS[@]}" nohup "${RUN_AS[@]}" $cmd --config-file="$C_CONF" >"$C_OUT" 2>&1 </dev/null &
         echo $! >"$C_PID"
     )
-    say "clickhouse: started pid $(cat "$C_PID") (tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
+    say "clickhouse: started pid $(cat "$C_PID") as $RUN_AS_USER (tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
     wait_ready clickhouse "$C_PID" clickhouse ch_ping "$C_OUT" "$C_LOGS/clickhouse-server.err.log" "$C_LOGS/clickhouse-server.log"
 }
 
@@ -756,6 +834,7 @@ cmd_up() {
     local t0=$SECONDS
     secrets_file
     clickhouse_passwords
+    service_users_up
     promtool_install
     clickhouse_up
     kafka_up
@@ -793,7 +872,7 @@ cmd_status() {
     CLICKHOUSE_HTTP_PORT="${p:-$CLICKHOUSE_HTTP_PORT}"
     if pid="$(live_pid "$K_PID" kafka.Kafka)"; then
         if kafka_ready; then
-            say "kafka:      running (pid $pid, $(kafka_describe))"
+            say "kafka:      running (pid $pid as $(process_user "$pid"), $(kafka_describe))"
         else
             say "kafka:      starting/not answering (pid $pid, $(kafka_describe))"; rc=3
         fi
@@ -802,7 +881,7 @@ cmd_status() {
     fi
     if pid="$(live_pid "$C_PID" clickhouse)"; then
         if ch_ping; then
-            say "clickhouse: running (pid $pid, tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
+            say "clickhouse: running (pid $pid as $(process_user "$pid"), tcp 127.0.0.1:$CLICKHOUSE_PORT, http :$CLICKHOUSE_HTTP_PORT)"
         else
             say "clickhouse: starting/not answering (pid $pid, tcp 127.0.0.1:$CLICKHOUSE_PORT)"; rc=3
         fi
