@@ -7,7 +7,10 @@
 # same absolute paths, the rest of the covered folder stays hidden from it, and nothing changes
 # for anyone else on the machine. Needs root (deploy/services.sh calls it only as root).
 #
-# Usage:  deploy/run-as.sh USER PATH [PATH ...] -- COMMAND [ARG ...]
+# Usage:  deploy/run-as.sh [--stay-root] USER PATH [PATH ...] -- COMMAND [ARG ...]
+#
+# --stay-root: COMMAND keeps root's rights in that namespace (supervisord, which starts each of
+# its programs as its own user: USER is one of them, the one the paths are checked for).
 #
 # The process keeps its pid through every step (unshare, this script again inside the
 # namespace, setpriv and COMMAND are each exec'd), so a pid file written by the caller names
@@ -16,9 +19,10 @@ set -euo pipefail
 
 die() { printf 'run-as.sh: %s\n' "$*" >&2; exit 1; }
 
-inside=0
+inside=0 stay=()
 if [ "${1:-}" = --inside ]; then inside=1; shift; fi
-[ $# -ge 4 ] || die "usage: run-as.sh USER PATH [PATH ...] -- COMMAND [ARG ...]"
+if [ "${1:-}" = --stay-root ]; then stay=(--stay-root); shift; fi
+[ $# -ge 4 ] || die "usage: run-as.sh [--stay-root] USER PATH [PATH ...] -- COMMAND [ARG ...]"
 user=$1
 shift
 paths=()
@@ -29,7 +33,7 @@ shift
 id -u "$user" >/dev/null 2>&1 || die "no user $user"
 
 if [ "$inside" -eq 0 ]; then
-    exec unshare --mount --propagation private -- "$0" --inside "$user" "${paths[@]}" -- "$@"
+    exec unshare --mount --propagation private -- bash "$0" --inside "${stay[@]}" "$user" "${paths[@]}" -- "$@"
 fi
 
 group="$(id -g "$user")" # its primary group
@@ -63,11 +67,13 @@ done
     mount -t tmpfs -o mode=0755,size=1m haochaping-run-as "$cover"
 done
 for i in "${!held[@]}"; do
-    mkdir -p "${targets[$i]}"
+    # folders made on the way, in the cover, must be passable whatever the caller's umask
+    (umask 022 && mkdir -p "${targets[$i]}")
     mount --move "${held[$i]}" "${targets[$i]}"
     rmdir "${held[$i]}"
 done
 for path in "${paths[@]}"; do
     as_user test -x "$path" || die "$user cannot enter $path (its own mode keeps it out)"
 done
+[ ${#stay[@]} -eq 0 ] || exec "$@"
 exec setpriv --reuid="$user" --regid="$group" --init-groups --inh-caps=-all -- "$@"

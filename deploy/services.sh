@@ -46,11 +46,10 @@
 #                                  HAOCHAPING_DEMO_MODE=true (docs/security.md, ClickHouse users)
 #   SERVICE_USERS          [auto]  auto: when `up` runs as root, Kafka and ClickHouse each run
 #                                  as a system user of its own (haochaping-kafka,
-#                                  haochaping-clickhouse, created if missing, members of
-#                                  haochaping-services, the group that may pass .deploy), each
-#                                  owning only its folder under .deploy (deploy/run-as.sh);
-#                                  otherwise as the user who runs `up`. 1: insist (refused
-#                                  unless root). 0: as the user who runs `up`, even root.
+#                                  haochaping-clickhouse, created if missing), each owning only
+#                                  its folder under .deploy (deploy/service-users.sh,
+#                                  deploy/run-as.sh); otherwise as the user who runs `up`.
+#                                  1: insist (refused unless root). 0: the user who runs `up`.
 #   START_TIMEOUT          [120]   seconds `up` waits for each service
 #   STOP_TIMEOUT           [20]    seconds `down` waits after TERM before KILL
 #
@@ -102,8 +101,6 @@ C_OUT="$C_DIR/clickhouse.out"
 C_USERS="$C_DIR/users.xml"
 C_USERS_TEMPLATE="$DEPLOY_SRC/clickhouse/users.template.xml"
 
-SERVICE_USERS="${SERVICE_USERS:-auto}"
-SERVICE_GROUP=haochaping-services
 K_USER=haochaping-kafka
 C_USER=haochaping-clickhouse
 
@@ -146,36 +143,17 @@ apt_install() {
 # its way in, not even for a moment (its log folder would go offline).
 private_state() {
     [ -d "$STATE" ] || return 0
-    find "$STATE" -mindepth 1 -perm /077 -exec chmod go-rwx {} +
+    local keep=()
+    # and the folders the services' group may pass (group_passes) stay so while they run
+    getent group "$SERVICE_GROUP" >/dev/null && keep=(! -group "$SERVICE_GROUP")
+    find "$STATE" -mindepth 1 -perm /077 "${keep[@]}" -exec chmod go-rwx {} +
     own_users || chmod go-rwx "$STATE"
 }
 
 # ---------------------------------------------------------------- the services' users
 
-# Whether Kafka and ClickHouse run as users of their own (SERVICE_USERS, issue 29): a broker
-# or a database server holding every raw evaluation should not hold root's rights too, nor
-# each other's files.
-own_users() {
-    case "$SERVICE_USERS" in
-        auto) [ "$(id -u)" -eq 0 ] ;;
-        1) [ "$(id -u)" -eq 0 ] || die "SERVICE_USERS=1 needs root, to create and become the services' users; run \`up\` as root or set SERVICE_USERS=auto"
-           ;;
-        0) return 1 ;;
-        *) die "SERVICE_USERS must be auto, 1 or 0, not '$SERVICE_USERS'" ;;
-    esac
-}
-
-# the system user $1 (it runs $2), created with its group and in $SERVICE_GROUP if missing
-service_user() {
-    getent group "$SERVICE_GROUP" >/dev/null || groupadd --system "$SERVICE_GROUP"
-    if ! id -u "$1" >/dev/null 2>&1; then
-        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-            --user-group --groups "$SERVICE_GROUP" "$1"
-        say "users: created system user $1 (runs $2)"
-    elif ! id -nG "$1" | tr ' ' '\n' | grep -qx "$SERVICE_GROUP"; then
-        usermod --append --groups "$SERVICE_GROUP" "$1"
-    fi
-}
+# shellcheck source=deploy/service-users.sh
+. "$DEPLOY_SRC/service-users.sh"
 
 # .deploy may be passed (not listed) by the services' group, so each service reaches its own
 # 0700 folder; everything else in it stays root's alone.
@@ -183,8 +161,7 @@ service_users_up() {
     own_users || return 0
     service_user "$K_USER" Kafka
     service_user "$C_USER" ClickHouse
-    chgrp "$SERVICE_GROUP" "$STATE"
-    chmod 0710 "$STATE"
+    group_passes "$STATE"
 }
 
 # folder $1 and all in it handed to user $2, but for the files after it (root's, 0600)
@@ -192,7 +169,7 @@ service_owns() {
     own_users || return 0
     local dir=$1 user=$2
     shift 2
-    chown -R "$user:$user" "$dir"
+    hand_over "$dir" "$user"
     [ $# -eq 0 ] || chown root:root "$@"
 }
 
@@ -204,10 +181,6 @@ run_as() {
     RUN_AS=(bash "$DEPLOY_SRC/run-as.sh" "$1" "$ROOT" --) RUN_AS_USER=$1
 }
 
-# the user a running process runs as
-process_user() { stat -c %U "/proc/$1" 2>/dev/null || printf '?'; }
-
-# true if something accepts TCP connections on 127.0.0.1:$1
 # A Kafka cluster id is 16 random bytes, base64url without padding (22 chars). One that starts
 # with "-" is read by StorageTool's argument parser as an option, so (as Kafka's own
 # Uuid.randomUuid does) draw again until it does not.
@@ -220,6 +193,7 @@ new_cluster_id() {
     printf '%s\n' "$id"
 }
 
+# true if something accepts TCP connections on 127.0.0.1:$1
 port_open() {
     timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }

@@ -16,6 +16,8 @@
 # to the sink, the analyst's and the evaluator's to the dashboard, the webhook's signing key to
 # the notifier, nothing to the case notifier. Never the administrator's or the proxy's. A value
 # in the environment wins.
+# Run as root, each program runs as a system user of its own, one per set of secrets
+# (PROGRAM_USER below; SERVICE_USERS=0: all as root), owning its secrets file and state.
 set -euo pipefail
 umask 077 # the programs' logs and state are the owner's alone (issue 29)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,6 +80,72 @@ program_secrets() {
         && kafka_login_for notify-cases notify && kafka_login_for dashboard department
 }
 
+# shellcheck source=deploy/service-users.sh
+. "$ROOT/deploy/service-users.sh"
+
+# Each program's system user when run as root (SERVICE_USERS, issue 29): one per set of
+# secrets, so that the dashboard cannot read the writer's password nor the worker the
+# analyst's. supervisord.conf starts each program as HCP_USER_<PROGRAM>.
+declare -A PROGRAM_USER=(
+    [worker]=haochaping-worker [follow-up]=haochaping-worker [sink]=haochaping-sink
+    [notify]=haochaping-notify [notify-cases]=haochaping-notify [dashboard]=haochaping-dashboard
+)
+
+# HCP_USER_<PROGRAM>, as supervisord.conf reads them
+program_user_names() {
+    local program user name
+    for program in "${!PROGRAM_USER[@]}"; do
+        user="${PROGRAM_USER[$program]}"
+        own_users || user="$(id -un)"
+        name="HCP_USER_${program//-/_}"
+        export "${name^^}=$user"
+    done
+}
+program_user_names
+
+# the worker's Faust state folder (its tables' local copies), under the checkout by default
+worker_data() {
+    local data="${HAOCHAPING_WORKER_DATA_DIR:-.data/faust}"
+    [[ "$data" == /* ]] || data="$ROOT/${data%%/*}" # .data/faust: all of .data
+    printf '%s\n' "$data"
+}
+
+# The worker's temporary files (jieba's dictionary cache) in a folder of its own, not in the
+# shared /tmp, where another local user could plant a cache for it to load
+HCP_WORKER_TMP="$(worker_data)/tmp"
+export HCP_WORKER_TMP
+
+# the users made and handed what their programs read and write: their secrets file, the
+# worker its state, the dashboard the sign-in users (HAOCHAPING_USERS_FILE; kept theirs when
+# `haochaping users` rewrites it). Without users of their own, all are this user's.
+program_users() {
+    local program user users_file
+    mkdir -p "$HCP_WORKER_TMP"
+    own_users || return 0
+    for user in $(printf '%s\n' "${PROGRAM_USER[@]}" | sort -u); do service_user "$user" "supervised programs"; done
+    group_passes "$ROOT/.deploy"
+    group_passes "$HCP_SECRETS"
+    for program in "${!PROGRAM_USER[@]}"; do
+        hand_over "$HCP_SECRETS/$program.env" "${PROGRAM_USER[$program]}"
+    done
+    hand_over "$(worker_data)" haochaping-worker
+    users_file="${HAOCHAPING_USERS_FILE:-.deploy/users.json}"
+    [[ "$users_file" == /* ]] || users_file="$ROOT/$users_file"
+    [[ -f "$users_file" ]] || printf '{"users": []}\n' >"$users_file"
+    hand_over "$users_file" haochaping-dashboard
+}
+
+# supervisord, as root inside deploy/run-as.sh's namespace when the programs have users of
+# their own: they must reach the checkout and the .venv's Python (pyenv's, in root's home)
+start_supervisord() {
+    local launch=() python_home
+    if own_users; then
+        python_home="$("$BIN/python" -c 'import sys; print(sys.base_prefix)')"
+        launch=(bash "$ROOT/deploy/run-as.sh" --stay-root haochaping-worker "$ROOT" "$python_home" --)
+    fi
+    "${launch[@]}" "$BIN/supervisord" -c "$CONF"
+}
+
 running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 # sourced (tests/unit/deploy/test_supervised_secrets.py): the functions only
@@ -87,7 +155,8 @@ case "${1:-}" in
 up)
     if running; then echo "supervisord: already running (pid $(cat "$PIDFILE"))"; exit 0; fi
     program_secrets
-    "$BIN/supervisord" -c "$CONF"
+    program_users
+    start_supervisord
     kafka="as the environment says (HAOCHAPING_KAFKA_*; anonymous PLAINTEXT if unset)"
     if grep -q '^HAOCHAPING_KAFKA_SASL_USERNAME=' "$HCP_SECRETS/worker.env"; then
         kafka="each program as its own SASL user (worker, sink, notify, department)"

@@ -2,8 +2,9 @@
 argon2 (argon2-cffi's defaults, RFC 9106's second recommendation). No user and no password
 ship with the project: ``haochaping users add`` makes them.
 
-The file is written whole to a temporary file and renamed over the old one, with mode 0600:
-a crash never leaves half a file, and only the account running the dashboard reads hashes.
+The file is written whole to a temporary file and renamed over the old one, with mode 0600 and
+the old one's owner: a crash never leaves half a file, and only the account running the
+dashboard reads hashes.
 """
 
 from __future__ import annotations
@@ -111,12 +112,25 @@ class Users:
         fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".users-")
         try:
             os.fchmod(fd, 0o600)
+            _keep_owner(fd, self.path)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(body, out, ensure_ascii=False, indent=1)
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def _keep_owner(fd: int, path: Path) -> None:
+    """Root (`haochaping users` on a server) rewrites the file for the dashboard's own user
+    (deploy/supervise.sh hands it over): the new file keeps the old one's owner."""
+    if os.geteuid() != 0:
+        return
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        return
+    os.fchown(fd, old.st_uid, old.st_gid)
 
 
 def _id(user: User) -> str:

@@ -3,8 +3,8 @@ logs hold raw evaluations (comments with phone numbers, raw evaluator ids), Clic
 every evaluation, .deploy/secrets.env the generated passwords. An outside audit found Kafka's
 log files world-readable. `deploy/services.sh` (and deploy/supervise.sh) run with umask 077
 and take back what an earlier run left open; this walks the running services' .deploy.
-Run as root, Kafka and ClickHouse are users of their own (test_service_users.py): then
-.deploy itself may be passed, not listed, by their group, haochaping-services."""
+Run as root, the services are users of their own (test_service_users.py): then .deploy (and
+.deploy/secrets) may be passed, not listed, by their group, haochaping-services."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ SERVICES_GROUP = "haochaping-services"
 
 def open_bits(path: Path, info: os.stat_result) -> int:
     """The mode bits that let someone other than the owner in, but the services' group's
-    right to pass .deploy."""
+    right to pass a folder (.deploy, .deploy/secrets) on the way to their own."""
     bits = info.st_mode & OTHERS
-    if path == DEPLOY and bits == stat.S_IXGRP and _group_name(info.st_gid) == SERVICES_GROUP:
+    passable = stat.S_ISDIR(info.st_mode) and bits == stat.S_IXGRP
+    if passable and _group_name(info.st_gid) == SERVICES_GROUP:
         return 0
     return bits
 

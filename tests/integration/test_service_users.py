@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,71 @@ def test_no_service_reads_the_others_files_or_the_checkouts_secrets() -> None:
         if can_read(user, path)
     ]
     assert let_in == []
+
+
+SUPERVISE = CHECKOUT / "deploy" / "supervise.sh"
+SUPERVISORD_PID = DEPLOY / "supervisor" / "supervisord.pid"
+PROGRAM_USERS = {
+    "worker": "haochaping-worker",
+    "follow-up": "haochaping-worker",
+    "sink": "haochaping-sink",
+    "notify": "haochaping-notify",
+    "notify-cases": "haochaping-notify",
+    "dashboard": "haochaping-dashboard",
+}
+
+
+def supervise(command: str) -> subprocess.CompletedProcess[str]:
+    # as `make up` runs it: none of this test process's Kafka or ClickHouse settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HAOCHAPING_", "CLICKHOUSE_"))}
+    return subprocess.run(
+        ["bash", str(SUPERVISE), command], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def program_pids() -> dict[str, int]:
+    """The programs supervisord reports RUNNING, with their pids."""
+    status = supervise("status").stdout
+    found = re.findall(r"^(\S+)\s+RUNNING\s+pid (\d+)", status, re.M)
+    return {name: int(pid) for name, pid in found}
+
+
+def supervisor_logs() -> str:
+    return supervise("logs").stdout[-6000:]
+
+
+@pytest.fixture
+def supervised() -> Iterator[None]:
+    """supervisord with its programs, as `make up` starts it (reused if `make demo` left it)."""
+    already = (
+        SUPERVISORD_PID.is_file() and Path(f"/proc/{SUPERVISORD_PID.read_text().strip()}").exists()
+    )
+    if not already:
+        started = supervise("up")
+        assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield
+    finally:
+        if not already:
+            supervise("down")
+
+
+def test_each_supervised_program_runs_as_the_user_of_its_secrets(supervised: None) -> None:
+    deadline = time.monotonic() + 90
+    pids = program_pids()
+    while set(pids) != set(PROGRAM_USERS) and time.monotonic() < deadline:
+        time.sleep(1)
+        pids = program_pids()
+    assert set(pids) == set(PROGRAM_USERS), supervisor_logs()
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    users = {
+        name: pwd.getpwuid(Path(f"/proc/{pid}").stat().st_uid).pw_name for name, pid in pids.items()
+    }
+    assert users == {name: user if AS_ROOT else me for name, user in PROGRAM_USERS.items()}
+    # the worker's temporary files are in a folder of its own, not the shared /tmp: it writes
+    # jieba's dictionary cache there when it starts
+    cache = CHECKOUT / ".data" / "tmp" / "jieba.cache"
+    while not cache.is_file() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert cache.is_file(), supervisor_logs()
+    assert pwd.getpwuid(cache.stat().st_uid).pw_name == users["worker"]

@@ -18,21 +18,37 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="only root can become 
 
 
 def run_as(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(RUN_AS), *args], capture_output=True, text=True, timeout=30)
+    # umask 077, as deploy/services.sh and deploy/supervise.sh call it
+    return subprocess.run(
+        ["bash", "-c", 'umask 077 && exec bash "$@"', "bash", str(RUN_AS), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @pytest.fixture
 def hidden_checkout(tmp_path: Path) -> Path:
-    """A checkout (0755, a file of the user's) inside a 0700 folder of root's, beside a secret."""
+    """A checkout (0755, a file of the user's) two open folders down a 0700 folder of root's
+    (as pyenv's Python is in /root), beside a secret."""
     tmp_path.chmod(0o700)
-    checkout = tmp_path / "fresh"
+    checkout = tmp_path / "pyenv" / "versions" / "fresh"
     (checkout / "data").mkdir(parents=True)
-    checkout.chmod(0o755)
-    (checkout / "data").chmod(0o755)
+    for folder in (
+        tmp_path / "pyenv",
+        tmp_path / "pyenv" / "versions",
+        checkout,
+        checkout / "data",
+    ):
+        folder.chmod(0o755)
     (checkout / "data" / "config").write_text("listen=127.0.0.1\n")
     (checkout / "data" / "config").chmod(0o644)
     (tmp_path / "secret").write_text("root's own\n")
     return checkout
+
+
+def secret_beside(checkout: Path) -> Path:
+    return checkout.parents[2] / "secret"
 
 
 @needs_root
@@ -59,7 +75,7 @@ def test_the_user_reaches_the_checkout_by_the_same_paths_and_nothing_beside_it(
     hidden_checkout: Path,
 ) -> None:
     config = hidden_checkout / "data" / "config"
-    secret = hidden_checkout.parent / "secret"
+    secret = secret_beside(hidden_checkout)
     script = f'id -un; cat {config}; test -e {secret} && echo "secret seen" || echo "secret hidden"'
     done = run_as(USER, str(hidden_checkout), "--", "bash", "-c", script)
     assert done.returncode == 0, done.stderr
@@ -93,5 +109,16 @@ def test_a_wrong_call_is_answered_in_one_line() -> None:
     done = run_as(USER, "/tmp")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "run-as.sh: usage: run-as.sh USER PATH [PATH ...] -- COMMAND [ARG ...]"
+        "run-as.sh: usage: run-as.sh [--stay-root] USER PATH [PATH ...] -- COMMAND [ARG ...]"
     ]
+
+
+@needs_root
+def test_stay_root_keeps_roots_rights_in_the_same_view(hidden_checkout: Path) -> None:
+    """supervisord stays root (it starts each program as its own user) but sees the checkout
+    as its programs will."""
+    secret = secret_beside(hidden_checkout)
+    script = f'id -u; test -e {secret} && echo "secret seen" || echo "secret hidden"'
+    done = run_as("--stay-root", USER, str(hidden_checkout), "--", "bash", "-c", script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["0", "secret hidden"]

@@ -65,6 +65,7 @@ def program_secrets(
 ) -> subprocess.CompletedProcess[str]:
     (root / "deploy").mkdir(parents=True)
     shutil.copy(ROOT / "deploy" / "supervise.sh", root / "deploy" / "supervise.sh")
+    shutil.copy(ROOT / "deploy" / "service-users.sh", root / "deploy" / "service-users.sh")
     (root / ".deploy" / "kafka").mkdir(parents=True)
     (root / ".deploy" / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in ALL.items()))
     if sasl:
@@ -133,6 +134,9 @@ def test_supervisord_hands_each_program_its_own_file() -> None:
     for program in programs:
         environment = conf.get(f"program:{program}", "environment")
         assert f'HAOCHAPING_ENV_FILE="%(ENV_HCP_SECRETS)s/{program}.env"' in environment
+        # as the user of its own secrets (deploy/supervise.sh: PROGRAM_USER)
+        user = "HCP_USER_" + program.replace("-", "_").upper()
+        assert conf.get(f"program:{program}", "user") == f"%(ENV_{user})s"
 
 
 def test_settings_read_the_programs_file_in_place_of_the_shared_one(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ disabled users and wrong passwords alike refused."""
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -37,6 +39,19 @@ def test_the_file_holds_argon2_hashes_readable_by_the_owner_only(tmp_path: Path)
     assert PASSWORD not in text
     assert json.loads(text)["users"][0]["password_hash"].startswith("$argon2id$")
     assert not list(path.parent.glob(".users-*"))  # no temporary file left behind
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can write a file for another user")
+def test_root_adding_a_user_leaves_the_file_to_the_dashboards_user(tmp_path: Path) -> None:
+    """deploy/supervise.sh hands the file to haochaping-dashboard; `haochaping users add`, run
+    as root while the dashboard runs, must not take it back (the sign-in would fail)."""
+    path = tmp_path / "users.json"
+    path.write_text('{"users": []}\n')
+    nobody = pwd.getpwnam("nobody")
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    Users(path).add("office-1", "office", PASSWORD, ())
+    assert (path.stat().st_uid, path.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_a_disabled_user_cannot_sign_in_nor_keep_a_session(tmp_path: Path) -> None:
