@@ -167,10 +167,12 @@ service_users_up() {
 # folder $1 and all in it handed to user $2, but for the files after it (root's, 0600)
 service_owns() {
     own_users || return 0
-    local dir=$1 user=$2
+    local dir=$1 user=$2 file
     shift 2
     hand_over "$dir" "$user"
-    [ $# -eq 0 ] || chown root:root "$@"
+    for file in "$@"; do
+        if [ -e "$file" ]; then chown root:root "$file"; fi
+    done
 }
 
 # the words that start a program as user $1: deploy/run-as.sh lets it reach the checkout even

@@ -142,6 +142,13 @@ start_supervisord() {
     if own_users; then
         python_home="$("$BIN/python" -c 'import sys; print(sys.base_prefix)')"
         launch=(bash "$ROOT/deploy/run-as.sh" --stay-root haochaping-worker "$ROOT" "$python_home" --)
+        # a checkout cloned (or a .venv installed) under umask 077 is root's alone: say so now,
+        # not in six programs' restart loops
+        if ! bash "$ROOT/deploy/run-as.sh" haochaping-worker "$ROOT" "$python_home" -- \
+            test -r "$ROOT/runtime/settings.py" -a -r "$BIN/haochaping"; then
+            echo "supervise: the programs' users cannot read the checkout or its .venv (made under umask 077?): make its files readable to others (not .deploy), or set SERVICE_USERS=0 to run them as $(id -un)" >&2
+            return 1
+        fi
     fi
     "${launch[@]}" "$BIN/supervisord" -c "$CONF"
 }

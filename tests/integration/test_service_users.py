@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +122,12 @@ def supervised() -> Iterator[None]:
         SUPERVISORD_PID.is_file() and Path(f"/proc/{SUPERVISORD_PID.read_text().strip()}").exists()
     )
     if not already:
+        for step in ("topics", "migrate"):  # `make up`'s, before supervise.sh up
+            done = subprocess.run(
+                [str(Path(sys.executable).parent / "haochaping"), step],
+                cwd=CHECKOUT, capture_output=True, text=True, timeout=180,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
         started = supervise("up")
         assert started.returncode == 0, started.stdout + started.stderr
     try:

@@ -163,6 +163,7 @@ def test_services_sh_refuses_an_example_before_starting_anything(tmp_path: Path)
     """The real deploy/services.sh, copied so that its state folder is a temporary one."""
     shutil.copytree(ROOT / "deploy" / "clickhouse", tmp_path / "deploy" / "clickhouse")
     shutil.copy(ROOT / "deploy" / "services.sh", tmp_path / "deploy" / "services.sh")
+    shutil.copy(ROOT / "deploy" / "service-users.sh", tmp_path / "deploy" / "service-users.sh")
     done = subprocess.run(
         ["bash", str(tmp_path / "deploy" / "services.sh"), "up"],
         env=clean_env(HAOCHAPING_CLICKHOUSE_ANALYST_PASSWORD="analyst-change-me"),
