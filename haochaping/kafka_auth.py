@@ -179,9 +179,8 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def passwords(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Each user's password: given in ``environ``, else kept in the file, else new."""
-    kept = read_env_file(path)
+def passwords(kept: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Each user's password: given in ``environ``, else ``kept`` (the file's), else new."""
     return {
         user: environ.get(var) or kept.get(var) or secrets.token_urlsafe(24)
         for user, var in PASSWORD_VARS.items()
@@ -364,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bootstrap:
         parser.error("--bootstrap is required (or --settle, --format-scram, --print)")
 
-    logins = passwords(args.env_file, os.environ)
+    logins = passwords(kept, os.environ)
     admin = _admin(args, settings, kept)
     try:
         for line in apply(admin, settings, logins):

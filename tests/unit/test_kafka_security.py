@@ -140,11 +140,11 @@ def test_acls_follow_the_configured_names() -> None:
 
 def test_passwords_are_kept_given_or_made(tmp_path: Path) -> None:
     path = tmp_path / "sasl.env"
-    first = passwords(path, {})
+    first = passwords(read_env_file(path), {})
     assert set(first) == set(PASSWORD_VARS) and len(set(first.values())) == len(first)
     write_env_file(path, {PASSWORD_VARS[user]: pw for user, pw in first.items()})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    again = passwords(path, {PASSWORD_VARS[SINK]: "given"})
+    again = passwords(read_env_file(path), {PASSWORD_VARS[SINK]: "given"})
     assert again == {**first, SINK: "given"}
     assert read_env_file(path)[PASSWORD_VARS[CHANNEL]] == first[CHANNEL]
 
