@@ -207,9 +207,18 @@ live_pid() {
     pid="$(tr -dc '0-9' <"$file")"
     [ -n "$pid" ] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    # guard against a recycled pid: the process must be the one we started
+    # guard against a recycled pid: the process must be the one we started. A process in the
+    # middle of an exec (deploy/run-as.sh execs four times on its way to the service) shows
+    # an empty command line for an instant: read again rather than call it gone (a broker
+    # taken for dead was then stopped by wait_ready mid-start, 1 cold start in 31)
+    local cmdline="" tries
     if [ -r "/proc/$pid/cmdline" ]; then
-        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern" || return 1
+        for tries in 1 2 3 4 5 6 7 8 9 10; do
+            cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+            [ -z "$cmdline" ] || break
+            sleep 0.1
+        done
+        grep -q -- "$pattern" <<<"$cmdline" || return 1
     fi
     printf '%s' "$pid"
 }
