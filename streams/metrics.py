@@ -27,6 +27,12 @@ offset_jumps = Counter(
     "records Faust handed over ahead of earlier offsets of their partition, across batches "
     "(a prefetched record after a seek); within a batch they are put back in order",
 )
+offset_gaps_fetched = Counter(
+    "haochaping_offset_gaps_fetched_total",
+    "records of the worker's follow-up topics that Faust passed over (taken for offsets with "
+    "no record), fetched by the worker itself and processed in place",
+    ["topic"],
+)
 miskeyed = Counter(
     "haochaping_miskeyed_total",
     "accepted evaluations found outside their contract key's partition of ratings.raw (keyed "

@@ -29,6 +29,7 @@ from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import State, StepStates, build_steps
 from streams.screening.comments import load_segmenter
 from streams.topology import StepName, feed, follow_up_inputs, forget, routes, routes_of, steps_of
+from streams.worker.gaps import NextOffsets, fill_follow_up_gaps
 from streams.worker.kafka import (
     aiokafka_producer,
     faust_app,
@@ -53,6 +54,7 @@ class Worker:
         self.secret = evaluator_secret(settings)
         self.app = faust_app(settings)
         self.outbox = Outbox()
+        self.next_offsets = NextOffsets()  # of the follow-up agents' partitions
         # agents and timers hand over in turn, so that records reach Kafka in the order the
         # steps added them (a heartbeat after the partials it vouches for)
         self._handing_over = asyncio.Lock()
@@ -126,6 +128,7 @@ class Worker:
         for tp in revoked:
             if tp.topic in steps:
                 forget(self.steps, steps[tp.topic], tp.partition)
+            self.next_offsets.forget((tp.topic, tp.partition))
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -190,7 +193,7 @@ def _follow_up_agent(worker: Worker, step: StepName) -> None:
     async def follow_up(stream: faust.StreamT) -> None:
         batches = stream.take_events(route.batch, within=within)  # type: ignore[attr-defined]
         async for events in batches:
-            records = [record_of(event) for event in events]
+            records = await fill_follow_up_gaps(worker, [record_of(event) for event in events])
             if step == "screening" and not worker.screening.rebuilt:
                 await rebuild_screening(worker, min(record.offset for record in records))
             feed(worker.steps, step, records)

@@ -27,11 +27,21 @@ async def rebuild_screening(worker: Worker, until: int) -> None:
     async with side_consumer(settings, tp) as consumer:
         since_ms = int((time.time() - step.rebuild_span_s) * 1000)
         found = await consumer.offsets_for_times({tp: since_ms})
-        position = found[tp].offset if found.get(tp) is not None else until
-        async for records in batches(consumer, tp, position, until, idle_s=5, max_records=2000):
+        position = last = found[tp].offset if found.get(tp) is not None else until
+        # the broker has every offset before ``until`` (a record at it was just read): a
+        # pause is a slow broker or a busy loop, not the end, so it is waited out long
+        async for records in batches(consumer, tp, position, until, idle_s=60, max_records=2000):
             facts = unbundle_facts(r.value for r in records)
             step.rebuild(facts)
             count += len(facts)
+            last = records[-1].offset + 1
+    if last < until:
+        log.warning(
+            "screening: the facts at offsets %d..%d could not be read in 60 s; the state is "
+            "rebuilt without them (flags that needed them are missed)",
+            last,
+            until - 1,
+        )
     step.rebuilt = True
     log.info(
         "screening: state rebuilt from %d facts before offset %d in %.1f s",

@@ -319,10 +319,14 @@ def test_a_restarted_worker_rebuilds_the_screening_and_flags_the_same(
     memory.run(batch=1000)
     expected = {event["evaluation_id"] for event in memory.values(settings.topic_suspect)}
     planted = {json.loads(m.value)["evaluation_id"] for m in messages if m.planted}
+    first_half = {json.loads(m.value)["evaluation_id"] for m in messages[:half]}
+    missed = planted - landed
     print(
         f"\n[screening] restart: {len(landed)} suspects landed, {len(expected)} in one go; "
-        f"planted {len(planted)}, flagged {len(landed & planted)}"
+        f"planted {len(planted)}, flagged {len(landed & planted)}; missed {len(missed)}, "
+        f"{len(missed & first_half)} of them sent before the restart"
     )
+    print("\n".join(line for line in second.output().splitlines() if "screening" in line))
     assert landed & planted == expected & planted == planted
     # the only order-dependent signal (window_share) may differ by a window-hour at most
     assert len(landed ^ expected) <= 0.001 * len(valid)

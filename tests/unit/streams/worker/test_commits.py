@@ -59,9 +59,6 @@ def test_fausts_own_commit_moved_one_offset_at_a_time_past_them() -> None:
 
 
 def test_a_gap_leaves_the_record_after_it_to_its_own_acknowledgement() -> None:
-    class Exact(ExactCommits, AiokafkaConsumer):
-        pass
-
     def gaps(consumer_class: type[Any]) -> list[tuple[int, int]]:
         consumer = consumer_of(consumer_class, [10], committed=10)
         # Faust's fetch loop: record 15 read after 10
@@ -70,10 +67,51 @@ def test_a_gap_leaves_the_record_after_it_to_its_own_acknowledgement() -> None:
 
     assert gaps(Exact) == [(11, 15)]  # 11..14: 15 is committed when it is acknowledged
     assert gaps(AiokafkaConsumer) == [(11, 16)]  # Faust's: 15 taken as a gap too
-    # with 10 and 16 acknowledged and 15 still being processed, Faust's committed past 15
+    # with 10 and 16 acknowledged and 15 still being processed, Faust's committed past 15;
+    # the gap waits for 15
     commits = []
     for consumer_class in (Exact, AiokafkaConsumer):
         consumer = consumer_of(consumer_class, [10, 16], committed=10)
         asyncio.run(consumer._add_gap(DONE, 11, 15))
         commits.append(consumer._new_offset(DONE))
-    assert commits == [15, 17]
+    assert commits == [11, 17]
+
+
+class Exact(ExactCommits, AiokafkaConsumer):
+    pass
+
+
+def test_a_gap_counts_only_once_the_record_after_it_is_acknowledged() -> None:
+    """Seen after a restart: the fetch loop took 1012..1243 for a gap (a prefetched 1244, not
+    delivered); 1011..1020 were then acknowledged, and Faust committed 1244."""
+    acked = list(range(1011, 1021))
+    faust_own = consumer_of(AiokafkaConsumer, acked, committed=1011)
+    asyncio.run(faust_own._add_gap(DONE, 1012, 1244))
+    rounds = []
+    for _ in range(10):  # a commit a second
+        rounds.append(faust_own._new_offset(DONE))
+        faust_own._committed_offset[DONE] = rounds[-1]
+    assert rounds[-1] == 1245  # 1021..1244 never processed
+    consumer = consumer_of(Exact, acked, committed=1011)
+    asyncio.run(consumer._add_gap(DONE, 1012, 1244))
+    assert consumer._new_offset(DONE) == 1021
+    consumer._committed_offset[DONE] = 1021
+    # the records come again in order; once 1244 is acknowledged the rest counts as read
+    for offset in range(1021, 1245):
+        consumer._acked[DONE].append(offset)
+        consumer._acked_index[DONE].add(offset)
+    assert consumer._new_offset(DONE) == 1245
+    assert not consumer._gap[DONE]
+
+
+def test_a_gap_the_records_never_fill_is_passed_once_the_record_after_it_is_done() -> None:
+    """Records gone (retention) or fetched by the agents themselves (streams/worker/gaps.py):
+    nothing is acknowledged inside the gap, and the commit moves past it with the record
+    after it."""
+    consumer = consumer_of(Exact, [10], committed=10)
+    asyncio.run(consumer._add_gap(DONE, 11, 20))
+    assert consumer._new_offset(DONE) == 11
+    consumer._committed_offset[DONE] = 11
+    consumer._acked[DONE].append(20)
+    consumer._acked_index[DONE].add(20)
+    assert consumer._new_offset(DONE) == 21
