@@ -144,6 +144,8 @@ async def fill_follow_up_gaps(worker: Worker, records: list[Record]) -> list[Rec
     if unknown:
         for where, offset in (await _resume_points(worker, unknown)).items():
             offsets.resume_at(where, offset)
+        for r in records:
+            offsets.resume_at((r.topic, r.partition), r.offset)  # what is still unknown
     fetched: list[Record] = []
     for topic, partition, start, end in offsets.gaps(records):
         found = await fetch_range(worker, topic, partition, start, end)
@@ -168,5 +170,8 @@ async def _resume_points(worker: Worker, partitions: Iterable[Partition]) -> dic
             found[partition] = offset
     rest = [partition for partition in partitions if partition not in found]
     if rest:
-        found |= await log_starts(worker.settings, rest)
+        try:
+            found |= await log_starts(worker.settings, rest)
+        except Exception as exc:  # a check only: its batch is taken as the start instead
+            log.warning("no log start of %s to check the first batch from: %s", rest, exc)
     return found
