@@ -218,6 +218,8 @@ class Screener:
             for reason, field_name in BURST_KEYS.items():
                 where = getattr(fact, field_name)
                 if where:
+                    if field_name == "window_code":
+                        where = f"{fact.hall_code}|{where}"  # unique within its hall only
                     self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, kept, reason)
 
     def _count(self, key: str, fact: ScreenFact, kept: ScreenFact, limit: int, reason: str) -> None:
@@ -284,7 +286,10 @@ class Screener:
     def _share(self, fact: ScreenFact, kept: ScreenFact) -> None:
         """The window's top ratings this hour against its own history and its hall's."""
         rules = self.rules
-        hour_key = f"{self.PREFIX}q|{fact.window_code}|{window_start(fact.at, 3600)}"
+        # a window code is unique within its hall only (issue 28's 办件 name W1 in two halls):
+        # a window is its hall's and its own code, so that hour ⊆ history ⊆ hall holds
+        window = f"{fact.hall_code}|{fact.window_code}"
+        hour_key = f"{self.PREFIX}q|{window}|{window_start(fact.at, 3600)}"
         hour = self._get(hour_key) or {"ids": [], "top": {}}
         if fact.evaluation_id in hour["ids"]:
             return  # a replay: counted already
@@ -292,12 +297,15 @@ class Screener:
         hour["ids"].append(fact.evaluation_id)
         if is_top:
             hour["top"][fact.evaluation_id] = kept
-        history_key = f"{self.PREFIX}Q|{fact.window_code}"
+        history_key = f"{self.PREFIX}Q|{window}"
         peers_key = f"{self.PREFIX}P|{fact.hall_code}"
         counts = {}
         for key in (history_key, peers_key):
-            seen = self._get(key) or {"n": 0, "top": 0}
-            seen = {"n": seen["n"] + 1, "top": seen["top"] + int(is_top), "at": fact.at}
+            seen = self._get(key) or {"n": 0, "top": 0, "at": fact.at}
+            # the newest time, not the last one's: expiry must not drop a window's history
+            # while an hour of it that came earlier stays (facts come out of order)
+            at = max(seen["at"], fact.at)
+            seen = {"n": seen["n"] + 1, "top": seen["top"] + int(is_top), "at": at}
             self._put(key, seen)
             counts[key] = seen
         if hour.get("over"):

@@ -155,6 +155,26 @@ def test_a_window_at_its_usual_share_is_not_flagged() -> None:
     assert screener.screen(facts) == []
 
 
+def test_two_halls_with_a_window_of_the_same_code_are_two_windows() -> None:
+    """Window codes are unique within a hall only (W1 of H1 and of H2 in issue 28's tests):
+    one window of both made an hour hold more evaluations than its hall, and the share's
+    prior divided by zero, which failed the whole batch's screening."""
+    screener = Screener({}, ScreenRules(share_min_total=12, share_alpha=1e-5, burst_run=6))
+    facts = [
+        fact(f"{hall}-{i}", T0 + i * 100, level=5 if i % 2 else 4, window_code="W1",
+             hall_code=hall)
+        for i in range(20)
+        for hall in ("H1", "H2")
+    ]  # fmt: skip
+    assert screener.screen(facts) == []
+    # a run of top ratings split between the two W1s is no run at either
+    split = [
+        fact(f"r{i}", T0 + 5000 + i * 5, window_code="W1", hall_code=("H1", "H2")[i % 2])
+        for i in range(8)
+    ]
+    assert screener.screen(split) == []
+
+
 def test_facts_travel_as_rows_and_records_of_objects_are_still_read() -> None:
     facts = [
         fact("a", T0, evaluator="ev1", comment="太慢了"),
