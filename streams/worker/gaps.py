@@ -169,9 +169,17 @@ async def _resume_points(worker: Worker, partitions: Iterable[Partition]) -> dic
         if offset := committed.get(partition):
             found[partition] = offset
     rest = [partition for partition in partitions if partition not in found]
+    starts: dict[Partition, int] = {}
     if rest:
         try:
-            found |= await log_starts(worker.settings, rest)
+            starts = await log_starts(worker.settings, rest)
         except Exception as exc:  # a check only: its batch is taken as the start instead
             log.warning("no log start of %s to check the first batch from: %s", rest, exc)
-    return found
+    log.info(
+        "follow-up: reading from %s",
+        ", ".join(
+            f"{t}:{p} at {o} ({'log start' if (t, p) in starts else 'commit'})"
+            for (t, p), o in sorted((found | starts).items())
+        ),
+    )
+    return found | starts
