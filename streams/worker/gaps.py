@@ -28,7 +28,7 @@ from streams import metrics
 from streams.ingest.rekey import REKEYED_BASE
 from streams.records import Record
 from streams.topology import rekeyed_topic
-from streams.worker.side_reader import batches, log_starts, side_consumer
+from streams.worker.side_reader import batches, side_consumer
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -87,7 +87,7 @@ class NextOffsets:
         return {(r.topic, r.partition) for r in records} - self._next.keys()
 
     def resume_at(self, partition: Partition, offset: int) -> None:
-        """Where reading starts in this process: the group's commit, or the log's start."""
+        """Where reading starts in this process: the group's commit, or 0 without one."""
         self._next.setdefault(partition, offset)
 
     def gaps(self, records: Iterable[Record]) -> list[tuple[str, int, int, int]]:
@@ -142,10 +142,8 @@ async def fill_follow_up_gaps(worker: Worker, records: list[Record]) -> list[Rec
     offsets = worker.next_offsets
     unknown = offsets.unknown(records)
     if unknown:
-        for where, offset in (await _resume_points(worker, unknown)).items():
+        for where, offset in _resume_points(worker, unknown).items():
             offsets.resume_at(where, offset)
-        for r in records:
-            offsets.resume_at((r.topic, r.partition), r.offset)  # what is still unknown
     fetched: list[Record] = []
     for topic, partition, start, end in offsets.gaps(records):
         found = await fetch_range(worker, topic, partition, start, end)
@@ -159,27 +157,16 @@ async def fill_follow_up_gaps(worker: Worker, records: list[Record]) -> list[Rec
     return in_order(records, fetched)
 
 
-async def _resume_points(worker: Worker, partitions: Iterable[Partition]) -> dict[Partition, int]:
-    """Where Faust starts each partition: its committed offset, or the log's start without
-    one (the app reads from the earliest offset; Faust keeps a commit of 0 as none)."""
+def _resume_points(worker: Worker, partitions: Iterable[Partition]) -> dict[Partition, int]:
+    """Where Faust starts each partition: its committed offset, or the first offset without
+    one (the app reads from the earliest; Faust keeps a commit of 0 as none). Offsets gone by
+    retention before the log's start then come back empty from the fetch, at the cost of one
+    read, on a group's first start only."""
     committed = getattr(worker.app.consumer, "_committed_offset", {})
-    found: dict[Partition, int] = {}
-    for partition in partitions:
-        # Faust's keys are TP named tuples, equal to plain (topic, partition) tuples
-        if offset := committed.get(partition):
-            found[partition] = offset
-    rest = [partition for partition in partitions if partition not in found]
-    starts: dict[Partition, int] = {}
-    if rest:
-        try:
-            starts = await log_starts(worker.settings, rest)
-        except Exception as exc:  # a check only: its batch is taken as the start instead
-            log.warning("no log start of %s to check the first batch from: %s", rest, exc)
+    # Faust's keys are TP named tuples, equal to plain (topic, partition) tuples
+    found = {partition: committed.get(partition) or 0 for partition in partitions}
     log.info(
         "follow-up: reading from %s",
-        ", ".join(
-            f"{t}:{p} at {o} ({'log start' if (t, p) in starts else 'commit'})"
-            for (t, p), o in sorted((found | starts).items())
-        ),
+        ", ".join(f"{t}:{p} at {o}" for (t, p), o in sorted(found.items())),
     )
-    return found | starts
+    return found

@@ -15,29 +15,21 @@ from runtime.settings import Settings
 
 
 @asynccontextmanager
-async def side_consumer(settings: Settings, *tps: TopicPartition) -> AsyncIterator[Any]:
-    """A started consumer assigned ``tps`` alone, committing nothing; stopped on exit."""
+async def side_consumer(settings: Settings, tp: TopicPartition) -> AsyncIterator[Any]:
+    """A started consumer assigned ``tp`` alone, committing nothing; stopped on exit."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_servers,
         enable_auto_commit=False,
+        # a seek before the log's start (records gone by retention) reads from its start
+        auto_offset_reset="earliest",
         **kafka_security(settings),
     )
     await consumer.start()
     try:
-        consumer.assign(list(tps))
+        consumer.assign([tp])
         yield consumer
     finally:
         await consumer.stop()
-
-
-async def log_starts(
-    settings: Settings, partitions: list[tuple[str, int]]
-) -> dict[tuple[str, int], int]:
-    """The first offset the broker still has of each partition."""
-    tps = [TopicPartition(topic, partition) for topic, partition in partitions]
-    async with side_consumer(settings, *tps) as consumer:
-        starts = await consumer.beginning_offsets(tps)
-    return {(tp.topic, tp.partition): offset for tp, offset in starts.items()}
 
 
 async def batches(

@@ -72,7 +72,7 @@ def test_a_follow_up_batch_past_the_commit_gets_the_skipped_records_first(
     assert asyncio.run(fill_follow_up_gaps(worker, [])) == []
 
 
-def test_without_a_commit_a_follow_up_partition_is_checked_from_the_log_start(
+def test_without_a_commit_a_follow_up_partition_is_checked_from_offset_0(
     settings: Settings,
 ) -> None:
     """A new group reads from the earliest offset (Faust keeps a commit of 0 as none)."""
