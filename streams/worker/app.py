@@ -32,6 +32,7 @@ from streams.topology import StepName, feed, follow_up_inputs, forget, routes, r
 from streams.worker.gaps import NextOffsets, fill_follow_up_gaps
 from streams.worker.kafka import (
     aiokafka_producer,
+    committed_offsets,
     faust_app,
     record_of,
     source_partition_table,
@@ -167,11 +168,11 @@ def _ingest_agent(worker: Worker) -> None:
         in_flight: asyncio.Future[Any] | None = None
         async for events in batches:
             started = time.perf_counter()
-            committed = getattr(app.consumer, "_committed_offset", {})
+            committed = committed_offsets(app)
             for tp in {event.message.tp for event in events}:
-                if committed.get(tp) is not None:
+                if (offset := committed.get(tp)) is not None:
                     source = worker.ingest.source_of(tp.topic, tp.partition)
-                    worker.ingest.resumes_at(source, committed[tp])
+                    worker.ingest.resumes_at(source, offset)
             feed(worker.steps, "ingest", [record_of(event) for event in events])
             # This batch's events are acknowledged to Faust when the loop comes back, before
             # their outputs are delivered; Faust flushes the producer before every commit, and

@@ -28,6 +28,7 @@ from streams import metrics
 from streams.ingest.rekey import REKEYED_BASE
 from streams.records import Record
 from streams.topology import rekeyed_topic
+from streams.worker.kafka import committed_offsets
 from streams.worker.side_reader import batches, side_consumer
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def _resume_points(worker: Worker, partitions: Iterable[Partition]) -> dict[Part
     one (the app reads from the earliest; Faust keeps a commit of 0 as none). Offsets gone by
     retention before the log's start then come back empty from the fetch, at the cost of one
     read, on a group's first start only."""
-    committed = getattr(worker.app.consumer, "_committed_offset", {})
+    committed = committed_offsets(worker.app)
     # Faust's keys are TP named tuples, equal to plain (topic, partition) tuples
     found = {partition: committed.get(partition) or 0 for partition in partitions}
     log.info(

@@ -107,6 +107,12 @@ def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
     return app.producer._ensure_producer()  # type: ignore[attr-defined, no-any-return]
 
 
+def committed_offsets(app: faust.App) -> Mapping[Any, int | None]:
+    """The group's committed offsets as Faust keeps them (the next offset to read, by TP;
+    a commit of 0 kept as None): Faust has no public reader for them."""
+    return getattr(app.consumer, "_committed_offset", {})  # type: ignore[no-any-return]
+
+
 def record_of(event: EventT) -> Record:
     msg = event.message
     return Record(msg.topic, msg.partition, msg.offset, msg.timestamp, msg.key, msg.value)

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("haochaping.worker")
 
+# the broker has every offset before the rebuild's end (a record at it was just read): a pause
+# is a slow broker or a busy loop, not the end, so it is waited out this long
+IDLE_S = 60
+
 
 async def rebuild_screening(worker: Worker, until: int) -> None:
     """Rebuild the screening state from the facts before offset ``until`` (the committed
@@ -28,19 +32,20 @@ async def rebuild_screening(worker: Worker, until: int) -> None:
         since_ms = int((time.time() - step.rebuild_span_s) * 1000)
         found = await consumer.offsets_for_times({tp: since_ms})
         position = last = found[tp].offset if found.get(tp) is not None else until
-        # the broker has every offset before ``until`` (a record at it was just read): a
-        # pause is a slow broker or a busy loop, not the end, so it is waited out long
-        async for records in batches(consumer, tp, position, until, idle_s=60, max_records=2000):
+        async for records in batches(
+            consumer, tp, position, until, idle_s=IDLE_S, max_records=2000
+        ):
             facts = unbundle_facts(r.value for r in records)
             step.rebuild(facts)
             count += len(facts)
             last = records[-1].offset + 1
     if last < until:
         log.warning(
-            "screening: the facts at offsets %d..%d could not be read in 60 s; the state is "
+            "screening: the facts at offsets %d..%d could not be read in %d s; the state is "
             "rebuilt without them (flags that needed them are missed)",
             last,
             until - 1,
+            IDLE_S,
         )
     step.rebuilt = True
     log.info(

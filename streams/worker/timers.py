@@ -20,6 +20,7 @@ from streams.ingest.step import HEARTBEAT_EVERY_S
 from streams.topology import evaluated_topic, follow_up_inputs
 from streams.worker.diagnosis import stall_evidence
 from streams.worker.gaps import fill_gaps
+from streams.worker.kafka import committed_offsets
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -137,7 +138,7 @@ async def read_to_end(
         return None
     # a partition this process has read nothing of is read to its end if the group's
     # committed offset is (it started since, and nothing came)
-    committed = getattr(app.consumer, "_committed_offset", {})
+    committed = committed_offsets(app)
     return wall, [
         source(tp)
         for tp, end in ends.items()
@@ -214,7 +215,7 @@ class Watchdog:
         # A backlog there at start counts as waiting input too (seen: a fresh worker that
         # never fetched the evaluations sent before its first look). Faust keeps the
         # committed offsets as Kafka does: the next offset to read.
-        committed = getattr(app.consumer, "_committed_offset", {})
+        committed = committed_offsets(app)
         positions = {tp: committed.get(tp) or 0 for tp in ends}
         self._publish_lag(ends, positions)
         self._judge(ends, positions)
