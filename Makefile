@@ -63,10 +63,13 @@ dashboard: install
 	$(HCP) dashboard
 
 unit: install
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n auto tests/unit
 
+# the tests that need the services one at a time, then the unit tests on every core (half the
+# time of one process on two cores); failures of either fail the target
 test: services browser
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests --ignore=tests/unit; status=$$?; \
+	$(BIN)/pytest -q -n auto tests/unit || status=1; exit $$status
 
 lint: install
 	$(BIN)/ruff check .
