@@ -91,6 +91,7 @@ bench: services peer
 	$(BIN)/python -m tests.bench.surges --before
 	$(BIN)/python -m tests.bench.dashboard
 	$(BIN)/python -m tests.bench.invitations
+	$(BIN)/python -m tests.bench.cold_start
 
 # A local cluster on ports of its own (deploy/cluster.sh): three KRaft brokers, one ZooKeeper,
 # two ClickHouse replicas; beside the single-node services, not instead of them.
