@@ -12,9 +12,16 @@ from clickhouse_driver import errors as ch_errors
 from runtime.settings import Settings
 
 
-def connect(settings: Settings, *, database: str | None = None, analyst: bool = False) -> Client:
+def connect(
+    settings: Settings,
+    *,
+    database: str | None = None,
+    analyst: bool = False,
+    send_receive_timeout: int = 60,
+) -> Client:
     """A client of the writer (the sink, migrations), or with ``analyst`` of the read-only
-    analyst user (reports): docs/security.md, ClickHouse users."""
+    analyst user (reports): docs/security.md, ClickHouse users. ``send_receive_timeout``
+    bounds each read of the server's answers, the login's too."""
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
@@ -26,7 +33,7 @@ def connect(settings: Settings, *, database: str | None = None, analyst: bool = 
         # the other replicas, tried in turn when one cannot be reached (clickhouse-driver)
         alt_hosts=settings.clickhouse_alt_hosts or None,
         connect_timeout=3,
-        send_receive_timeout=60,
+        send_receive_timeout=send_receive_timeout,
     )
 
 

@@ -16,16 +16,24 @@ from sinks.landings import LANDINGS
 LOGIN_REFUSED = {192, 193, 194, 516}
 
 
-def refuse_bad_login(settings: Settings, writer: ClickHouseWriter) -> None:
+# How long the login check at start waits for ClickHouse's answer. It runs before the
+# watchdog can: with the client's 60 s, a server that accepts connections and never answers
+# held a starting sink unwatched for a minute (seen: the hung-connection test's sink exited
+# 78 s after its start with a 10 s stall bound). No answer is an outage, left to the sink.
+LOGIN_CHECK_TIMEOUT_S = 10
+
+
+def refuse_bad_login(settings: Settings) -> None:
     """Refuse to start when ClickHouse refuses the sink's login (a wrong or missing password)
-    instead of failing at the first batch. Unreachable is fine here: the sink waits for
-    ClickHouse to come back."""
+    instead of failing at the first batch. Unreachable or silent is fine here: the sink waits
+    for ClickHouse to come back."""
     from clickhouse_driver import errors as ch_errors
 
-    from sinks.clickhouse import describe
+    from sinks.clickhouse import connect, describe
 
+    client = connect(settings, send_receive_timeout=LOGIN_CHECK_TIMEOUT_S)
     try:
-        writer.execute("SELECT 1")
+        client.execute("SELECT 1")
     except ch_errors.ServerException as exc:
         if exc.code in LOGIN_REFUSED:
             raise StartRefused(
@@ -34,6 +42,8 @@ def refuse_bad_login(settings: Settings, writer: ClickHouseWriter) -> None:
             ) from None
     except Exception:  # an outage: the sink's own retries report it
         pass
+    finally:
+        client.disconnect()
 
 
 def run_sink(settings: Settings, say: Say, idle_exit_s: float | None = None) -> None:
@@ -45,8 +55,8 @@ def run_sink(settings: Settings, say: Say, idle_exit_s: float | None = None) -> 
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     logging.getLogger("kafka").setLevel(logging.ERROR)
     topics = [landing.topic(settings) for landing in LANDINGS]
+    refuse_bad_login(settings)
     writer = ClickHouseWriter(settings)
-    refuse_bad_login(settings, writer)
     consumer = wait_for(
         f"sink: Kafka at {settings.kafka_bootstrap}",
         lambda: make_consumer(settings, topics),
