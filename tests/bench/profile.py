@@ -8,7 +8,7 @@ busy stage's share is also given in µs of CPU per evaluation.
 
 A sample belongs to the deepest stage frame on its stack (so the JSON parsing inside the check
 counts as check, the aiokafka calls inside the outbox as outbox); one with none is Faust's and
-aiokafka's own machinery, or the event loop waiting in select (idle).
+aiokafka's own machinery, or a thread waiting (idle: ``IDLE_LEAVES``).
 """
 
 from __future__ import annotations
@@ -40,9 +40,17 @@ STAGES = (
 FAUST = ("faust/", "aiokafka/", "mode/", "kafka/")
 
 
+IDLE = "idle (event loops in select, pool threads waiting for work)"
+# leaves of a thread that waits: an event loop's select (the main one, aiokafka's consumer
+# thread), a thread pool's worker blocked on its queue (asyncio's default executor, started by
+# a DNS lookup and idle ever after: 60 % of one run's samples were its, counted busy until
+# 2026-12-07)
+IDLE_LEAVES = ("Selector.select (selectors.py", "_worker (concurrent/futures/thread.py")
+
+
 def stage_of(frames: list[str]) -> str:
-    if frames and "Selector.select (selectors.py" in frames[-1]:
-        return "idle (event loop in select)"
+    if frames and any(leaf in frames[-1] for leaf in IDLE_LEAVES):
+        return IDLE
     for frame in reversed(frames):
         for stage, needle in STAGES:
             if needle in frame:
@@ -76,12 +84,12 @@ def summarise(path: Path, cpu_per_1000: float | None = None, top: int = 15) -> s
         leaves[frames[-1]] += samples
         if stage == "Faust and aiokafka":
             faust[task_of(frames)] += samples
-    idle = stages.get("idle (event loop in select)", 0)
+    idle = stages.get(IDLE, 0)
     busy = total - idle
     lines = ["| stage | share of samples | share of busy samples | µs of CPU per evaluation |"]
     lines.append("| --- | --- | --- | --- |")
     for stage, n in stages.most_common():
-        if stage.startswith("idle"):
+        if stage == IDLE:
             lines.append(f"| {stage} | {n / total:.1%} | | |")
             continue
         per = f"{n / busy * cpu_per_1000 * 1000:.1f}" if cpu_per_1000 and busy else ""
