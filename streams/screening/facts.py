@@ -40,6 +40,12 @@ class ScreenFact:
     staff_id: str = ""
     comment: str = ""  # bad reviews only (the malicious-comment signal reads nothing else)
 
+    @property
+    def window(self) -> str:
+        """The hall window, "" without one: a window code is unique within its hall only
+        (issue 28's 办件 name W1 in two halls), so a window is its hall's and its own code."""
+        return f"{self.hall_code}|{self.window_code}" if self.window_code else ""
+
     @classmethod
     def of(cls, evaluation: Evaluation) -> ScreenFact:
         e = evaluation

@@ -45,12 +45,14 @@ WEIGHTS: Final[dict[str, float]] = {
 }
 REASONS: Final[tuple[str, ...]] = tuple(WEIGHTS)
 # a hall window and a staff member: where a run of top ratings is looked for
-BURST_KEYS: Final[dict[str, str]] = {"window_burst": "window_code", "staff_burst": "staff_id"}
+# the attribute of a fact that places a run of top ratings
+BURST_PLACES: Final[dict[str, str]] = {"window_burst": "window", "staff_burst": "staff_id"}
 TOP_LEVEL: Final = 5
 # the field of a fact whose value a reason's evidence names (ScreenRules.evidence); the others
 # name none but their rules, except malicious_comment, whose evidence quotes its comment
 EVIDENCE_NAMES: Final[dict[str, str]] = {
-    **BURST_KEYS,
+    "window_burst": "window_code",
+    "staff_burst": "staff_id",
     "window_share": "window_code",
     "no_transaction": "channel",
 }
@@ -111,8 +113,8 @@ class ScreenRules:
         if reason == "evaluator_departments":
             limit = self.departments_per_day
             return f"this evaluator evaluated more than {limit} departments in a day"
-        if reason in BURST_KEYS:
-            where = getattr(fact, BURST_KEYS[reason])
+        if reason in BURST_PLACES:
+            where = getattr(fact, EVIDENCE_NAMES[reason])
             return (
                 f"{self.burst_run}+ top ratings in a row at {where}, each within "
                 f"{self.burst_gap_s} s of the one before"
@@ -215,12 +217,9 @@ class Screener:
         if fact.window_code:
             self._share(fact, kept)
         if fact.level == TOP_LEVEL:
-            for reason, field_name in BURST_KEYS.items():
-                where = getattr(fact, field_name)
-                if where:
-                    if field_name == "window_code":
-                        where = f"{fact.hall_code}|{where}"  # unique within its hall only
-                    self._burst(f"{self.PREFIX}b|{field_name}|{where}", fact, kept, reason)
+            for reason, place in BURST_PLACES.items():
+                if where := getattr(fact, place):
+                    self._burst(f"{self.PREFIX}b|{place}|{where}", fact, kept, reason)
 
     def _count(self, key: str, fact: ScreenFact, kept: ScreenFact, limit: int, reason: str) -> None:
         entry = self._get(key) or {"ids": {}}
@@ -286,9 +285,9 @@ class Screener:
     def _share(self, fact: ScreenFact, kept: ScreenFact) -> None:
         """The window's top ratings this hour against its own history and its hall's."""
         rules = self.rules
-        # a window code is unique within its hall only (issue 28's 办件 name W1 in two halls):
-        # a window is its hall's and its own code, so that hour ⊆ history ⊆ hall holds
-        window = f"{fact.hall_code}|{fact.window_code}"
+        # fact.window, not its code: a code is unique within its hall only, and the share
+        # needs hour ⊆ history ⊆ hall
+        window = fact.window
         hour_key = f"{self.PREFIX}q|{window}|{window_start(fact.at, 3600)}"
         hour = self._get(hour_key) or {"ids": [], "top": {}}
         if fact.evaluation_id in hour["ids"]:
