@@ -13,6 +13,8 @@ import asyncio
 import traceback
 from typing import Any
 
+from streams.worker.kafka import committed_offsets
+
 
 def stall_evidence(app: Any) -> str:
     """A multi-line report of the worker's state; never raises."""
@@ -64,7 +66,7 @@ def _consumer(app: Any) -> str:
     consumer = app.consumer
     tps = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
     read = getattr(consumer, "_read_offset", {})
-    committed = getattr(consumer, "_committed_offset", {})
+    committed = committed_offsets(app)
     paused: set[Any] = getattr(consumer, "_paused_partitions", set())
     rows = [
         f"flow_active={getattr(consumer, 'flow_active', '?')} "
