@@ -23,6 +23,7 @@ from channels.simulation import Simulator
 from runtime.kafka_security import kafka_security
 from runtime.settings import get_settings
 from sinks.clickhouse import connect
+from tests.integration.harness import scalar, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERVISORD_LOG = ROOT / ".deploy" / "supervisor" / "supervisord.log"
@@ -51,19 +52,6 @@ def send_one(seed: int) -> str:
     return str(json.loads(message.value)["evaluation_id"])
 
 
-def wait_for_row(evaluation_id: str, timeout_s: float) -> bool:
-    client = connect(get_settings(), analyst=True)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = client.execute(
-            "SELECT count() FROM ratings WHERE evaluation_id = %(id)s", {"id": evaluation_id}
-        )[0][0]
-        if found:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def restarts_since(supervisord_log: Path, offset: int) -> list[str]:
     """supervisord's lines, after ``offset`` bytes of its log, of a program that exited
     when it should not have (the restarts a watchdog or a crash caused)."""
@@ -90,11 +78,23 @@ def main() -> None:
     started = time.monotonic()
     up_s = make("up", args.log)
     evaluation_id = send_one(int(time.time()))
-    if not wait_for_row(evaluation_id, args.timeout):
-        sys.exit(
-            f"cold start: evaluation {evaluation_id} not in ClickHouse {args.timeout:.0f} s "
-            "after `make up`; see .deploy/supervisor/*.log"
+    client = connect(get_settings(), analyst=True)
+    try:
+        wait_until(
+            f"evaluation {evaluation_id} in ClickHouse after `make up`",
+            lambda: (
+                scalar(
+                    client,
+                    "SELECT count() FROM ratings WHERE evaluation_id = %(id)s",
+                    {"id": evaluation_id},
+                )
+                > 0
+            ),
+            timeout=args.timeout,
+            every=0.1,
         )
+    except AssertionError as exc:
+        sys.exit(f"cold start: {exc}; see .deploy/supervisor/*.log")
     first_row_s = time.monotonic() - started
     restarts = restarts_since(SUPERVISORD_LOG, offset)
     print("| measurement | result |\n| --- | --- |")
