@@ -147,6 +147,25 @@ def floor(
     return measured
 
 
+def batch_ingest(settings: Settings, count: int, workdir: Path) -> tuple[float, float]:
+    """The ingest step on a plain aiokafka consumer (tests/bench/batch_ingest.py), into output
+    topics of its own: its evaluations/s and CPU seconds per 1,000."""
+    own = unique_settings(workdir, topic_partitions=settings.topic_partitions)
+    prepare(own)
+    outputs = own.model_copy(update={"topic_raw": settings.topic_raw})
+    try:
+        ensure_topics(outputs)
+        result = workdir / "batch-ingest.json"
+        argv = [sys.executable, "-m", "tests.bench.batch_ingest", str(count), str(result)]
+        log = workdir / "batch-ingest.log"
+        measured = timed_process(argv, result, log, timeout=600, env=env_for(outputs))
+        if isinstance(measured, str):
+            raise SystemExit(f"batch ingest run failed:\n{measured}")
+        return measured
+    finally:
+        cleanup(own)  # not ``outputs``: its cleanup would delete the shared ratings.raw
+
+
 def peer(settings: Settings, count: int, workdir: Path) -> tuple[float, float] | None:
     """The Quix Streams peer (tests/bench/peer.py): its evaluations/s and CPU seconds per
     1,000 evaluations, or None, with a printed line, when ``make peer`` could not install it."""
@@ -603,6 +622,8 @@ def main() -> None:
             peer_run = peer(settings, args.count, workdir)
             announce(probes, "b", "pipeline: haochaping worker, ingest and follow-up processes")
             run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
+            announce(probes, "d", "the ingest step on a plain aiokafka consumer, no Faust")
+            batch_rate, batch_cpu = batch_ingest(settings, args.count, workdir)
             one = None
             if not args.skip_one_process:
                 announce(probes, "b1", "pipeline: haochaping worker, one process")
@@ -670,6 +691,13 @@ def main() -> None:
             f"{one.rate / floor_rate:.0%} of (a); CPU {one.worker_cpu_per_1000:.3f} s per "
             f"1,000 evaluations; peak memory {one.peak_rss_mb[0]:,.0f} MB |"
         )
+    print(
+        f"| (d) the ingest step alone on a plain aiokafka consumer, no Faust "
+        f"(tests/bench/batch_ingest.py; what ratings.raw read outside Faust's per-event path "
+        f"could give at most) | {batch_rate:,.0f} evaluations/s, CPU {batch_cpu:.3f} s per "
+        f"1,000; (d)/(a) {batch_rate / floor_rate:.0%}, (d) against (b)'s ingest half "
+        f"{batch_rate / run.ingest_rate:.2f}× |"
+    )
     if peer_run is not None:
         peer_rate, peer_cpu = peer_run
         ratios = f"(b)/(p) {run.rate / peer_rate:.2f}×" + (
