@@ -136,8 +136,9 @@ async def run(settings: Settings, expected: int, result: Path) -> None:
                 await consumer.commit(in_flight[1])
             in_flight = deliveries, {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
             seen += len(records)
-        await in_flight[0]  # type: ignore[index]
-        await consumer.commit(in_flight[1])  # type: ignore[index]
+        assert in_flight is not None  # the loop read at least one batch
+        await in_flight[0]
+        await consumer.commit(in_flight[1])
         elapsed, used = time.perf_counter() - started, time.process_time() - cpu
         result.write_text(
             json.dumps({"events": seen - first_batch, "seconds": elapsed, "cpu_seconds": used})
