@@ -16,7 +16,6 @@ Contract decisions beyond ARCHITECTURE.md's table (channel teams read these in t
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Self
 
@@ -32,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from schemas.addresses import is_ip_address
 from schemas.codes import (
     CHANNEL_BY_PF,
     REVIEW_TAGS,
@@ -202,12 +202,8 @@ class RawEvaluation(BaseModel):
     def _check_ip(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        try:
-            ipaddress.ip_address(value.strip())
-        except ValueError:
-            raise PydanticCustomError(
-                "invalid_ip", "must be an IPv4 or IPv6 address, or null"
-            ) from None
+        if not is_ip_address(value.strip()):
+            raise PydanticCustomError("invalid_ip", "must be an IPv4 or IPv6 address, or null")
         return value.strip()
 
     def to_json_bytes(self) -> bytes:
@@ -288,6 +284,26 @@ class Evaluation(BaseModel):
         "the source's clock runs ahead, negative when it is behind or the evaluation came late",
     )
 
+    @classmethod
+    def trusted(cls, **values: Any) -> Self:
+        """An evaluation of values the ingest check has validated, every field given: what
+        ``model_construct`` builds, without its per-field search for aliases and defaults
+        (7.9 µs of the check's 38 per evaluation in a micro-benchmark, docs/benchmarks.md).
+        A field left out is a TypeError, not a silent default."""
+        if values.keys() != _EVALUATION_FIELDS:
+            missing = sorted(_EVALUATION_FIELDS - values.keys())
+            unknown = sorted(values.keys() - _EVALUATION_FIELDS)
+            raise TypeError(f"Evaluation.trusted: missing {missing}, unknown {unknown}")
+        evaluation = cls.__new__(cls)
+        # the four attributes model_construct sets on a model without private attributes;
+        # the fields in declaration order, which is the order of the JSON on ratings.valid
+        fields = {name: values[name] for name in _EVALUATION_ORDER}
+        object.__setattr__(evaluation, "__dict__", fields)
+        object.__setattr__(evaluation, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(evaluation, "__pydantic_extra__", None)
+        object.__setattr__(evaluation, "__pydantic_private__", None)
+        return evaluation
+
     @property
     def is_bad(self) -> bool:
         return is_bad(self.level)
@@ -302,3 +318,7 @@ class Evaluation(BaseModel):
     @classmethod
     def from_json_bytes(cls, data: bytes | str) -> Self:
         return cls.model_validate_json(data)
+
+
+_EVALUATION_ORDER: Final = tuple(Evaluation.model_fields)
+_EVALUATION_FIELDS: Final = frozenset(_EVALUATION_ORDER)

@@ -204,7 +204,7 @@ def _normalized(
     evaluator_id = ev.evaluator_id.strip() if ev.evaluator_id else None
     device_id = ev.device_id.strip() if ev.device_id else None
     channel = ev.channel
-    return Evaluation.model_construct(
+    return Evaluation.trusted(
         evaluation_id=ev.evaluation_id,
         transaction_id=blank_to_none(ev.transaction_id),
         evaluation_round=ev.evaluation_round,
@@ -232,6 +232,8 @@ def _normalized(
         late=late,
         beyond_horizon=beyond_horizon,
         source=blank_to_none(ev.source),
+        # found at home; the rekey path sets it when it counts one that was not
+        miskeyed=False,
         clock_skew_s=round((evaluated_at - now).total_seconds()),
     )
 

@@ -344,3 +344,25 @@ def test_rejected_message_requires_aware_time_and_base64() -> None:
             source_offset=0,
             rejected_at=NOW,
         )
+
+
+def test_a_trusted_evaluation_is_what_model_construct_builds() -> None:
+    result = run(with_(client_ip="10.1.2.3"))
+    assert isinstance(result, Accepted)
+    trusted = result.evaluation
+    values = dict(trusted.__dict__)
+    built = Evaluation.model_construct(**values)
+    assert trusted == built
+    assert trusted.model_fields_set == built.model_fields_set == set(Evaluation.model_fields)
+    assert trusted.to_json_bytes() == built.to_json_bytes()
+    assert Evaluation.from_json_bytes(trusted.to_json_bytes()) == trusted
+    assert trusted.model_copy(update={"miskeyed": True}).miskeyed is True
+
+
+def test_a_trusted_evaluation_must_be_given_every_field() -> None:
+    values = dict(run(valid()).evaluation.__dict__)  # type: ignore[union-attr]
+    values.pop("miskeyed")
+    with pytest.raises(TypeError, match=r"missing \['miskeyed'\]"):
+        Evaluation.trusted(**values)
+    with pytest.raises(TypeError, match=r"unknown \['extra'\]"):
+        Evaluation.trusted(**values, miskeyed=False, extra=1)
