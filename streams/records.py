@@ -8,6 +8,7 @@ producer's clock, not the channel's ``evaluated_at``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,12 @@ class Record:
     timestamp: float
     key: bytes | None
     value: bytes | None
+
+    @classmethod
+    def consumed(cls, record: Any) -> Record:
+        """Of a record an aiokafka consumer returned (its timestamp in milliseconds)."""
+        r = record
+        return cls(r.topic, r.partition, r.offset, r.timestamp / 1000, r.key, r.value)
 
     @property
     def source(self) -> str:

@@ -46,10 +46,7 @@ async def fetch_range(
     out: list[Record] = []
     async with side_consumer(worker.settings, tp) as consumer:
         async for found in batches(consumer, tp, start, end, idle_s=3, max_records=end - start):
-            out += [
-                Record(r.topic, r.partition, r.offset, r.timestamp / 1000, r.key, r.value)
-                for r in found
-            ]
+            out += [Record.consumed(r) for r in found]
     return out
 
 

@@ -47,9 +47,14 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
         return state_partition(int(str(key).split("|", 1)[0]))
 
     def _changelog_topic_name(self) -> str:
-        # named by the pipeline's app id, not the process's: the same state whichever role's
-        # process keeps it (a follow-up worker's Faust id has a suffix of its own)
-        return f"{self.changelog_prefix}-{self.name}-changelog"
+        return changelog_topic(self.changelog_prefix, self.name)
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """The changelog topic of a worker's table: named by the pipeline's app id, not the
+    process's, so the same state whichever role's process keeps it (a follow-up worker's
+    Faust id has a suffix of its own)."""
+    return f"{app_id}-{table}-changelog"
 
 
 def topic_config(settings: Settings) -> dict[str, str]:

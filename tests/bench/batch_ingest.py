@@ -34,14 +34,10 @@ from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
 from streams.topology import feed
+from streams.worker.kafka import changelog_topic
 
 BATCH = 5000
 IDLE_S = 60  # nothing to read this long: the run failed (said so, not hung)
-
-
-def dedupe_changelog(settings: Settings) -> str:
-    """Where the dedupe table's records go: the worker's own changelog topic name."""
-    return f"{settings.app_id}-dedupe-changelog"
 
 
 def create_dedupe_changelog(settings: Settings) -> None:
@@ -49,7 +45,7 @@ def create_dedupe_changelog(settings: Settings) -> None:
     admin = admin_client(settings)
     try:
         topic = NewTopic(
-            dedupe_changelog(settings),
+            changelog_topic(settings.app_id, "dedupe"),
             settings.topic_partitions,
             settings.topic_replication,
             topic_configs={"cleanup.policy": "compact"},
@@ -95,18 +91,14 @@ async def clients(settings: Settings) -> tuple[AIOKafkaConsumer, AIOKafkaProduce
 
 
 def records_of(batch: dict[Any, list[Any]]) -> list[Record]:
-    return [
-        Record(r.topic, r.partition, r.offset, r.timestamp / 1000, r.key, r.value)
-        for records in batch.values()
-        for r in records
-    ]
+    return [Record.consumed(r) for records in batch.values() for r in records]
 
 
 async def run(settings: Settings, expected: int, result: Path) -> None:
     outbox = Outbox()
     states = StepStates(
         windows=changelogged(settings.topic_windows, outbox),
-        dedupe=changelogged(dedupe_changelog(settings), outbox),
+        dedupe=changelogged(changelog_topic(settings.app_id, "dedupe"), outbox),
         cases={},
         surge={},
     )

@@ -151,10 +151,9 @@ def batch_ingest(settings: Settings, count: int, workdir: Path) -> tuple[float, 
     """The ingest step on a plain aiokafka consumer (tests/bench/batch_ingest.py), into output
     topics of its own: its evaluations/s and CPU seconds per 1,000."""
     own = unique_settings(workdir, topic_partitions=settings.topic_partitions)
-    prepare(own)
     outputs = own.model_copy(update={"topic_raw": settings.topic_raw})
     try:
-        ensure_topics(outputs)
+        ensure_topics(outputs)  # no database: the ingest step writes only to Kafka
         result = workdir / "batch-ingest.json"
         argv = [sys.executable, "-m", "tests.bench.batch_ingest", str(count), str(result)]
         log = workdir / "batch-ingest.log"

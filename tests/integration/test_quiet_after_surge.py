@@ -18,6 +18,7 @@ from clickhouse_driver import Client
 from channels.simulation import Scenario, Simulator
 from runtime.settings import Settings
 from schemas.catalogue import synthetic_departments
+from streams.worker.kafka import changelog_topic
 from tests.integration.harness import Service, read_topic, scalar, send_timed, wait_until
 
 RATE = 7.0  # evaluations per second, all departments together
@@ -44,7 +45,7 @@ def stream(simulator: Simulator, scenario: Scenario, start: datetime, seconds: f
 
 def surge_watermark(settings: Settings) -> int:
     watermark = 0
-    for record in read_topic(settings, f"{settings.app_id}-surge-changelog", quiet_s=1.0):
+    for record in read_topic(settings, changelog_topic(settings.app_id, "surge"), quiet_s=1.0):
         if record.key and record.key.endswith(b"merger") and record.value:
             watermark = max(watermark, int(json.loads(record.value).get("watermark", 0)))
     return watermark

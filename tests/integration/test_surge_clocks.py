@@ -20,6 +20,7 @@ import pytest
 from clickhouse_driver import Client
 
 from runtime.settings import Settings
+from streams.worker.kafka import changelog_topic
 from tests.integration.harness import (
     Service,
     read_topic,
@@ -57,7 +58,7 @@ def begin() -> datetime:
 def surge_watermark(settings: Settings) -> int:
     """The surge clock the worker last saved (its merger record in the surge table)."""
     watermark = 0
-    for record in read_topic(settings, f"{settings.app_id}-surge-changelog", quiet_s=1.0):
+    for record in read_topic(settings, changelog_topic(settings.app_id, "surge"), quiet_s=1.0):
         if record.key and record.key.endswith(b"merger") and record.value:
             watermark = max(watermark, int(json.loads(record.value).get("watermark", 0)))
     return watermark
