@@ -110,7 +110,9 @@ def check_official_rates_leave_the_exclusions_out_and_raw_rates_keep_them(query:
 
 
 def check_suspects_keep_their_newest_verdict_and_review(query: Rows) -> None:
-    rows = query("SELECT evaluation_id, reasons, status FROM suspect_reviews ORDER BY 1")
+    rows = query(
+        "SELECT evaluation_id, reasons, status FROM suspect_reviews ORDER BY evaluation_id"
+    )
     assert rows == [
         ("e1", ["staff_burst", "window_burst"], "confirmed"),
         ("e2", ["window_burst"], "cleared"),
