@@ -1,6 +1,7 @@
 """主动邀评 through the real worker and sink (issue 28): 办件 left unrated past the setting are
-invited once on ``invitations``, rated ones never, and a SIGKILL, a restart and every 办件 sent
-again add no invitation."""
+invited once on ``invitations``, rated ones never (also when the evaluations came before their
+办件 and the worker was killed between), and a SIGKILL, a restart and every 办件 sent again add
+no invitation."""
 
 from __future__ import annotations
 
@@ -80,6 +81,15 @@ def test_unrated_transactions_are_invited_once_across_a_crash_and_a_resend(
             timeout=180,
             services=[worker, sink],
         )
+        # and remembered only in the recovered table: committed, then a new worker reads the 办件
+        wait_until(
+            "the evaluated transactions to be read and committed",
+            lambda: follow_up_caught_up(settings),
+            timeout=180,
+            services=[worker, sink],
+        )
+        worker.kill()
+        worker = Service(settings, "worker", tmp_path / "worker-0.log")
         send(settings, encoded(transactions, "transaction_id"), settings.topic_transactions)
         wait_until(
             "the unrated 办件 to be invited",

@@ -68,6 +68,33 @@ def test_unrated_transactions_are_invited_once_whatever_the_order_and_the_replay
     assert invited(pipeline) == ["T6", "T7", "T8", "T9"]
 
 
+def test_evaluations_before_their_transactions_are_kept_a_bundle_an_entry_through_a_crash() -> (
+    None
+):
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    pipeline = InMemoryPipeline(settings)
+    pipeline.send_raw([evaluation(n) for n in range(100)], at=AT + 600)
+    pipeline.run()
+    bundles = pipeline.log(evaluated_topic(settings)).records()
+    # one table entry (one changelog record) per evaluated record, not per evaluation
+    assert sorted(pipeline.states.invitations) == sorted(
+        f"{r.partition}|@{r.offset}" for r in bundles
+    )
+    assert len(bundles) < 100
+
+    pipeline.crash()  # the index in memory is lost; the table and the offsets are kept
+    pipeline.send(settings.topic_transactions, [transaction(n) for n in range(103)], at=AT + 700)
+    pipeline.run()
+    assert pipeline.invite(AT + AFTER + 5) == 3
+    assert invited(pipeline) == ["T100", "T101", "T102"]
+
+    # past the horizon every entry is dropped, the bundles with the rest
+    horizon = settings.transaction_horizon_days * 86_400
+    later = AT + horizon + 3600
+    pipeline.steps.invitations.expire(later, range(settings.topic_partitions))
+    assert pipeline.states.invitations == {}
+
+
 def test_a_transaction_read_past_its_horizon_is_not_invited() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     pipeline = InMemoryPipeline(settings)
