@@ -10,17 +10,15 @@ covers these batches too, so at-least-once holds.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import defaultdict
 from collections.abc import Iterator, MutableMapping
 from typing import Any, Protocol
 
 import pydantic_core
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
-from streams.ingest.rekey import state_partition
-
-_partitioner = DefaultPartitioner()
+from streams.ingest.rekey import home_partition, state_partition
 
 
 class OutboxPort(Protocol):
@@ -82,7 +80,11 @@ class Outbox:
             for partition, key, value, millis in items:
                 if partition is None:
                     # the same murmur2 partitioner as kafka-python and the Java client
-                    partition = _partitioner(key, partitions, partitions)
+                    partition = (
+                        partitions[home_partition(key, len(partitions))]
+                        if key is not None
+                        else random.choice(partitions)
+                    )
                 by_partition[partition].append((key, value, millis))
             for partition, records in by_partition.items():
                 batch = producer.create_batch()

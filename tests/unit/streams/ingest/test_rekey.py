@@ -8,11 +8,15 @@ partition its key or the producer chose, count once, with and without a crash be
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channels.simulation import Simulator
 from runtime.settings import Settings
@@ -23,6 +27,7 @@ from streams.testing import InMemoryPipeline
 
 SETTINGS = Settings(demo_mode=True, topic_partitions=4, allowed_lateness_s=7 * 86_400)
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 10:00 in Shanghai
+AIOKAFKA = DefaultPartitioner()
 
 
 def evaluations(count: int, seed: int = 1) -> list[dict[str, Any]]:
@@ -63,10 +68,21 @@ def valid_ids(pipe: InMemoryPipeline) -> Counter[str]:
 
 
 def test_the_home_partition_is_where_kafka_clients_put_the_contract_key() -> None:
-    # kafka-python's and the Java client's murmur2: the partitions the outbox uses too
-    assert home_partition(b"T-1", 4) == home_partition(b"T-1", 4)
-    assert {home_partition(f"T-{i}".encode(), 4) for i in range(100)} == {0, 1, 2, 3}
+    # murmurhash2's murmur2 against aiokafka's (kafka-python's and the Java client's): the
+    # partitions the outbox uses too, and every other client of the topics
+    chooser = random.Random(31)
+    for n in range(20_000):
+        key = f"{chooser.choice(['T', 'E', '办件-'])}{n:08d}-{chooser.getrandbits(40):x}".encode()
+        for partitions in (1, 3, 4, 12):
+            every = list(range(partitions))
+            assert home_partition(key, partitions) == AIOKAFKA(key, every, every), key
     assert contract_key("T-1", "E-1") == b"T-1" and contract_key(None, "E-1") == b"E-1"
+
+
+@given(st.binary(max_size=200), st.integers(min_value=1, max_value=256))
+def test_every_key_lands_where_aiokafka_puts_it(key: bytes, partitions: int) -> None:
+    every = list(range(partitions))
+    assert home_partition(key, partitions) == AIOKAFKA(key, every, every)
 
 
 @pytest.mark.parametrize("crash_after", [None, 1, 2, 3])
