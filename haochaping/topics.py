@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.topology import routes
+from streams.topology import changelog_topic, changelogged_tables, routes
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,10 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), and the
-    worker's screening facts, surge minutes and rekeyed evaluations: a topic Faust creates
-    itself as it starts can miss its consumer's first metadata ("Ignoring missing topic"), and
+    """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), the worker's
+    screening facts, surge minutes and rekeyed evaluations, and its tables' changelogs: a
+    topic Faust creates itself as it starts can miss its consumer's first metadata
+    ("Ignoring missing topic"), and
     its agent then reads nothing until the next metadata refresh, minutes later (seen in
     tests/integration/test_screening); and with the worker as two processes the ingest half
     writes the first two before the follow-up half, which reads them, may have created them."""
@@ -47,6 +48,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(route.topic, route.partitions, retention)
         for route in routes(settings)
         if route.topic not in named
+    ]
+    # and its tables' changelogs, compacted as Faust makes them (streams/topology.py)
+    specs += [
+        TopicSpec(changelog_topic(settings.app_id, table), partitions, compacted)
+        for table, partitions in changelogged_tables(settings).items()
     ]
     return specs
 

@@ -43,6 +43,22 @@ def evaluated_topic(settings: Settings) -> str:
     return f"{settings.app_id}-evaluated"
 
 
+def changelog_topic(app_id: str, table: str) -> str:
+    """The changelog topic of a worker's table: named by the pipeline's app id, not the
+    process's, so the same state whichever role's process keeps it (a follow-up worker's
+    Faust id has a suffix of its own)."""
+    return f"{app_id}-{table}-changelog"
+
+
+def changelogged_tables(settings: Settings) -> dict[str, int]:
+    """The worker's tables with a changelog of their own, and their partitions (the window
+    table's changelog is satisfaction.windows, a contract topic). ``haochaping topics``
+    creates these changelogs before a worker starts: one Faust creates as it starts can miss
+    its group's first assignment ("Ignoring missing topic", seen in a fresh `make demo`)."""
+    partitions = settings.topic_partitions
+    return {"dedupe": partitions, "cases": partitions, "surge": 1, "invitations": partitions}
+
+
 def follow_up_group(settings: Settings) -> str:
     """The Faust id, and so the consumer group, of a worker run with ``--role follow-up``.
     It needs a group of its own: its members read other topics than the ingest worker's, and

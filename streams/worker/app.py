@@ -28,7 +28,16 @@ from runtime.settings import Settings
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import State, StepStates, build_steps
 from streams.screening.comments import load_segmenter
-from streams.topology import StepName, feed, follow_up_inputs, forget, routes, routes_of, steps_of
+from streams.topology import (
+    StepName,
+    changelogged_tables,
+    feed,
+    follow_up_inputs,
+    forget,
+    routes,
+    routes_of,
+    steps_of,
+)
 from streams.worker.gaps import NextOffsets, fill_follow_up_gaps
 from streams.worker.kafka import (
     aiokafka_producer,
@@ -85,24 +94,23 @@ class Worker:
             )
         self.windows_topic = windows_changelog(self.app, self.settings)
 
-    def _table(self, name: str, partitions: int, changelog: Any = None) -> ChangelogState:
+    def _table(self, name: str, changelog: Any = None) -> ChangelogState:
+        partitions = self.settings.topic_partitions  # the window table's
+        if changelog is None:
+            partitions = changelogged_tables(self.settings)[name]
         table = source_partition_table(self.app, self.settings, name, partitions, changelog)
         return ChangelogState(table, self.outbox)
 
     def _declare_tables(self) -> None:
         # a role's process keeps only its own steps' state; the other steps never run there
-        partitions, ingest, follow_up = self.settings.topic_partitions, {}, {}
+        ingest, follow_up = {}, {}
         if self.runs_ingest:
             ingest = {
-                "windows": self._table("windows", partitions, self.windows_topic),
-                "dedupe": self._table("dedupe", partitions),
+                "windows": self._table("windows", self.windows_topic),
+                "dedupe": self._table("dedupe"),
             }
         if self.runs_follow_up:
-            follow_up = {
-                "cases": self._table("cases", partitions),
-                "surge": self._table("surge", 1),
-                "invitations": self._table("invitations", partitions),
-            }
+            follow_up = {name: self._table(name) for name in ("cases", "surge", "invitations")}
         empty: dict[str, State] = {field.name: {} for field in fields(StepStates)}
         self.states = StepStates(**(empty | ingest | follow_up))
 

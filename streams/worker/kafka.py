@@ -25,7 +25,7 @@ from runtime.settings import Settings
 from runtime.watchdog import exit_undelivered
 from streams.ingest.rekey import state_partition
 from streams.records import Record
-from streams.topology import follow_up_group
+from streams.topology import changelog_topic, follow_up_group
 from streams.worker.commits import ExactCommits
 from streams.worker.generations import CurrentGenerationOnly
 from streams.worker.undelivered import RefetchUndelivered
@@ -48,13 +48,6 @@ class SourcePartitionTable(faust.Table):  # type: ignore[misc]
 
     def _changelog_topic_name(self) -> str:
         return changelog_topic(self.changelog_prefix, self.name)
-
-
-def changelog_topic(app_id: str, table: str) -> str:
-    """The changelog topic of a worker's table: named by the pipeline's app id, not the
-    process's, so the same state whichever role's process keeps it (a follow-up worker's
-    Faust id has a suffix of its own)."""
-    return f"{app_id}-{table}-changelog"
 
 
 def topic_config(settings: Settings) -> dict[str, str]:

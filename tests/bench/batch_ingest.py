@@ -33,8 +33,7 @@ from runtime.settings import Settings
 from streams.outbox import ChangelogState, Outbox
 from streams.pipeline import StepStates, build_steps
 from streams.records import Record
-from streams.topology import feed
-from streams.worker.kafka import changelog_topic
+from streams.topology import changelog_topic, feed
 
 BATCH = 5000
 IDLE_S = 60  # nothing to read this long: the run failed (said so, not hung)

@@ -18,7 +18,7 @@ from clickhouse_driver import Client
 from channels.simulation import Scenario, Simulator
 from runtime.settings import Settings
 from schemas.catalogue import synthetic_departments
-from streams.worker.kafka import changelog_topic
+from streams.topology import changelog_topic
 from tests.integration.harness import Service, read_topic, scalar, send_timed, wait_until
 
 RATE = 7.0  # evaluations per second, all departments together

@@ -20,7 +20,7 @@ import pytest
 from clickhouse_driver import Client
 
 from runtime.settings import Settings
-from streams.worker.kafka import changelog_topic
+from streams.topology import changelog_topic
 from tests.integration.harness import (
     Service,
     read_topic,
