@@ -173,7 +173,22 @@ def faust_app(settings: Settings) -> faust.App:
     return app
 
 
+def producer_options(settings: Settings) -> dict[str, Any]:
+    """The worker's producer, in aiokafka's names (Faust's app takes them as ``producer_*``;
+    IdempotentProducer adds idempotence): every replica acknowledges, a record batch fits in
+    max.message.bytes (the unit the broker checks), a request in what the topics accept
+    (haochaping topics sets max.message.bytes to it)."""
+    return {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": settings.topic_max_message_bytes // 2,
+        "max_request_size": settings.topic_max_message_bytes,
+    }
+
+
 def _faust_app(settings: Settings) -> faust.App:
+    producer = producer_options(settings)
     return faust.App(
         worker_app_id(settings),
         broker=[f"kafka://{server}" for server in settings.kafka_servers],
@@ -186,12 +201,10 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         web_enabled=False,
-        producer_acks=-1,
-        producer_linger_ms=5,
-        # a record batch must fit in max.message.bytes too (it is the unit the broker checks)
-        producer_max_batch_size=settings.topic_max_message_bytes // 2,
-        # what the topics accept (haochaping topics sets max.message.bytes to it)
-        producer_max_request_size=settings.topic_max_message_bytes,
+        producer_acks=-1,  # "all"
+        producer_linger_ms=producer["linger_ms"],
+        producer_max_batch_size=producer["max_batch_size"],
+        producer_max_request_size=producer["max_request_size"],
         broker_commit_every=10_000,
         broker_commit_interval=1.0,
         # a worker killed without leaving its group holds its partitions until this expires
