@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from haochaping.topics import topic_specs
+from haochaping.topics import admin_client, topic_specs
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 
@@ -75,7 +75,7 @@ class Offsets:
 
     def __init__(self, settings: Settings) -> None:
         security = kafka_security(settings)
-        self.admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **security)
+        self.admin = admin_client(settings)
         self.consumer = KafkaConsumer(
             bootstrap_servers=settings.kafka_servers, group_id=None, **security
         )
@@ -190,12 +190,23 @@ class Watch:
     busy_until: float = 0.0
 
     processes_cpu: list[float] = field(default_factory=list)  # each worker process's
+    # each process's CPU seconds at the last look it was busy: a half that is done idles
+    # (polls) while the other finishes, and that wait is not its work
+    processes_busy_cpu: list[float] = field(default_factory=list)
 
     def look(self) -> None:
+        previous = self.processes_cpu
         self.processes_cpu = [cpu_seconds(pid) for pid in self.worker_pids]
         worker_cpu, at = sum(self.processes_cpu), time.perf_counter()
-        if self.at and (worker_cpu - self.worker_cpu) > BUSY_SHARE * (at - self.at):
-            self.busy_until = time.time()
+        if not self.at:
+            self.processes_busy_cpu = list(self.processes_cpu)
+        else:
+            span = BUSY_SHARE * (at - self.at)
+            if worker_cpu - self.worker_cpu > span:
+                self.busy_until = time.time()
+            for i, (now, before) in enumerate(zip(self.processes_cpu, previous, strict=True)):
+                if now - before > span:
+                    self.processes_busy_cpu[i] = now
         self.worker_cpu, self.at = worker_cpu, at
         self.broker_cpu = cpu_seconds(self.broker_pid) if self.broker_pid else float("nan")
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -20,17 +21,18 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from kafka import KafkaAdminClient
 from rich.console import Console
 
 from channels.producer import ChannelProducer
 from channels.simulation import Simulator
-from haochaping.topics import ensure_topics
+from haochaping.topics import admin_client, ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.clickhouse import connect
@@ -212,7 +214,7 @@ def timed_process(
 
 def _delete_topics_of(settings: Settings, group: str) -> None:
     """Quix names its repartition and changelog topics after the consumer group."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     try:
         theirs = [topic for topic in admin.list_topics() if group in topic]
         if theirs:
@@ -300,36 +302,50 @@ def worker_processes(
     ]
 
 
-def pipeline(
-    settings: Settings,
-    count: int,
-    workdir: Path,
-    profile: Path | None = None,
-    traffic_start: datetime | None = None,
-    roles: tuple[str, ...] = TWO_PROCESSES,
-) -> PipelineRun:
-    """Run the worker over the ``count`` evaluations on ``ratings.raw``, as processes of these
-    roles. Nothing asks the worker anything while it runs (no metrics port): it is done when
-    its group has committed every offset, which it does only after the batch's outputs were
-    acknowledged, and every process has been idle for 2 s."""
-    app_id = f"{settings.app_id}-pipeline{len(roles)}"
-    # batches as in production (the tests' harness cuts them at 0.2 s to be quick), as the
-    # floor's take(5000, within=0.5) does
+def pipeline_settings(
+    settings: Settings, roles: tuple[str, ...], traffic_start: datetime | None
+) -> Settings:
+    """The worker's settings for a run: its own app id, batches as in production (the tests'
+    harness cuts them at 0.2 s to be quick, as the floor's take(5000, within=0.5) does not)."""
     production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
     if traffic_start is not None:
         # spread traffic reaches back hours: every evaluation still counts in its minute
         # windows, as with traffic stamped at sending, rather than being marked late
         age = (datetime.now(UTC) - traffic_start).total_seconds()
         production["allowed_lateness_s"] = max(settings.allowed_lateness_s, int(age) + 3600)
-    worker_settings = settings.model_copy(
-        update={"app_id": app_id, "worker_web_port": 0, **production}
+    return settings.model_copy(
+        update={"app_id": f"{settings.app_id}-pipeline{len(roles)}", "worker_web_port": 0}
+        | production
     )
-    # the worker's own topics under this run's app id, as `haochaping topics` makes them
-    # before `make up` starts it: the ingest half writes some that only the follow-up half reads
-    ensure_topics(worker_settings)
+
+
+@dataclass
+class Observed:
+    """What a pipeline run saw from outside, between its first output and the end."""
+
+    watch: Watch
+    first_worker_cpu: float
+    first_broker_cpu: float
+    first_at: float
+    first_processes_cpu: list[float]
+    processed: int  # outputs written after the first look
+    partitions: Any  # of the output topics and ratings.raw, to read them back
+    peaks: list[float]
+
+
+def observe_run(
+    settings: Settings,
+    worker_settings: Settings,
+    processes: list[Service],
+    count: int,
+    profile: Path | None,
+    workdir: Path,
+) -> Observed:
+    """Wait for the worker's first output, then until its group has committed every offset
+    and every process has been idle for 2 s, and the other agents' topics are quiet."""
+    app_id = worker_settings.app_id
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
-    processes = worker_processes(worker_settings, roles, workdir, "pipeline")
     worker = processes[0]  # the one that reads ratings.raw
 
     def alive() -> bool:
@@ -341,8 +357,7 @@ def pipeline(
         if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, alive):
             raise SystemExit(f"worker wrote nothing:\n{worker.output()[-2000:]}")
         watch.look()
-        first_worker, first_broker, first_at = watch.worker_cpu, watch.broker_cpu, watch.at
-        first_processes = watch.processes_cpu
+        firsts = (watch.worker_cpu, watch.broker_cpu, watch.at, list(watch.processes_cpu))
         if profile is not None:  # from the first output to the last commit: processing only
             spy = py_spy(worker, profile / "pipeline.txt", workdir)
         out_at_first = sum(offsets.ends(results).values())
@@ -359,42 +374,75 @@ def pipeline(
         stop_py_spy(spy)
         spy = None
         processed = sum(offsets.ends(results).values()) - out_at_first
-        # the other agents (cases, surges) finish what ingest gave them: wait for quiet
         topics = output_topics(settings, app_id, offsets.admin)
-        previous: dict[str, int] = {}
-
-        def quiet() -> bool:
-            nonlocal previous
-            now = offsets.ends(topics)
-            settled, previous = now == previous, now
-            return settled
-
-        wait_for(quiet, 60, alive)
+        wait_for(settled(offsets, topics), 60, alive)
         partitions = offsets.partitions([*topics, settings.topic_raw])
         peaks = [peak_rss_mb(p.process.pid) for p in processes]
     finally:
         stop_py_spy(spy)
+        offsets.close()
+    return Observed(watch, *firsts, processed=processed, partitions=partitions, peaks=peaks)
+
+
+def settled(offsets: Offsets, topics: list[str]) -> Callable[[], bool]:
+    """A condition true once the ends of ``topics`` did not move between two looks."""
+    previous: dict[str, int] = {}
+
+    def quiet() -> bool:
+        nonlocal previous
+        now = offsets.ends(topics)
+        same, previous = now == previous, now
+        return same
+
+    return quiet
+
+
+def pipeline(
+    settings: Settings,
+    count: int,
+    workdir: Path,
+    profile: Path | None = None,
+    traffic_start: datetime | None = None,
+    roles: tuple[str, ...] = TWO_PROCESSES,
+) -> PipelineRun:
+    """Run the worker over the ``count`` evaluations on ``ratings.raw``, as processes of these
+    roles. Nothing asks the worker anything while it runs (no metrics port): it is done when
+    its group has committed every offset, which it does only after the batch's outputs were
+    acknowledged, and every process has been idle for 2 s."""
+    worker_settings = pipeline_settings(settings, roles, traffic_start)
+    # the worker's own topics under this run's app id, as `haochaping topics` makes them
+    # before `make up` starts it: the ingest half writes some that only the follow-up half reads
+    ensure_topics(worker_settings)
+    processes = worker_processes(worker_settings, roles, workdir, "pipeline")
+    try:
+        seen = observe_run(settings, worker_settings, processes, count, profile, workdir)
+    finally:
         for process in processes:
             process.stop()
-        offsets.close()
-    content = read_topics(settings, partitions, set(results), {settings.topic_suspect})
+    return pipeline_result(settings, seen)
+
+
+def pipeline_result(settings: Settings, seen: Observed) -> PipelineRun:
+    results = {settings.topic_valid, settings.topic_rejected}
+    content = read_topics(settings, seen.partitions, results, {settings.topic_suspect})
     raw = content.pop(settings.topic_raw)
     stamps = [t for topic in results for t in content[topic].timestamps]
     first = min(stamps)
     after_first_batch = sum(1 for t in stamps if t > first + 0.05)
+    watch, processed = seen.watch, seen.processed
     return PipelineRun(
         rate=after_first_batch / (watch.busy_until - first),
         ingest_rate=rate_from_timestamps(stamps),
         evaluations=raw.messages,
         written=content,
-        worker_cpu_per_1000=(watch.worker_cpu - first_worker) / processed * 1000,
+        worker_cpu_per_1000=(watch.worker_cpu - seen.first_worker_cpu) / processed * 1000,
         processes_cpu_per_1000=[
             (cpu - first) / processed * 1000
-            for cpu, first in zip(watch.processes_cpu, first_processes, strict=True)
+            for cpu, first in zip(watch.processes_busy_cpu, seen.first_processes_cpu, strict=True)
         ],
-        broker_cpu=watch.broker_cpu - first_broker,
-        peak_rss_mb=peaks,
-        seconds=watch.at - first_at,
+        broker_cpu=watch.broker_cpu - seen.first_broker_cpu,
+        peak_rss_mb=seen.peaks,
+        seconds=watch.at - seen.first_at,
         raw_bytes=raw.bytes,
         flagged=len(suspects.keys) if (suspects := content.get(settings.topic_suspect)) else 0,
     )
@@ -404,6 +452,37 @@ def neighbour() -> subprocess.Popen[bytes]:
     """A process that burns one core, the way CI runs beside Kafka and ClickHouse (issue 31
     sets the latency target with one on the machine)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+class Landings:
+    """When each row appeared in ClickHouse ``ratings``: a thread counts them at 10 Hz and
+    stamps every new one with the time it was seen (a count() is cheap, but ClickHouse
+    shares the cores with what is measured)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.client = connect(settings)
+        self.at: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        landed = 0
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            count = self.client.execute("SELECT count() FROM ratings")[0][0]
+            self.at.extend([now] * (count - landed))
+            landed = max(landed, count)
+            time.sleep(0.1)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, expected: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.at) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self._stop.set()
+        self._thread.join()
 
 
 def latency(
@@ -417,51 +496,46 @@ def latency(
     """Send at a fixed rate with the worker and the sink running (and, with ``burn``, a
     neighbour burning a core); the i-th row counted in ClickHouse is matched with the i-th
     evaluation sent (both roughly in order)."""
-    client = connect(settings)
     workers = worker_processes(settings, TWO_PROCESSES, workdir, "latency")
-    worker = workers[0]
     sink = Service(settings, "sink", workdir / "latency-sink.log")
-    landed_at: list[float] = []
-    stop = threading.Event()
-
-    def poll() -> None:
-        landed = 0
-        while not stop.is_set():
-            now = time.perf_counter()
-            count = client.execute("SELECT count() FROM ratings")[0][0]
-            landed_at.extend([now] * (count - landed))
-            landed = max(landed, count)
-            # 10 Hz: a count() is cheap, but ClickHouse shares the cores with what is measured
-            time.sleep(0.1)
-
+    landings = Landings(settings)
     spy = None
     burner = neighbour() if burn else None
     try:
         time.sleep(8)  # both have joined their groups before the clock starts
         if profile is not None:
-            spy = py_spy(worker, profile / "latency.txt", workdir)
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
+            spy = py_spy(workers[0], profile / "latency.txt", workdir)
+        landings.start()
         sent_at = produce(settings, int(rate * seconds), seed=99, rate=rate)
-        deadline = time.monotonic() + 120
-        while len(landed_at) < len(sent_at) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        stop.set()
-        poller.join()
-        if not landed_at:
-            raise SystemExit(f"nothing landed:\n{worker.output()[-2000:]}\n{sink.output()[-2000:]}")
+        landings.wait(len(sent_at), 120)
+        if not landings.at:
+            logs = f"{workers[0].output()[-2000:]}\n{sink.output()[-2000:]}"
+            raise SystemExit(f"nothing landed:\n{logs}")
     finally:
         stop_py_spy(spy)
         if burner is not None:
             burner.kill()
             burner.wait()
-        for process in workers:
+        for process in [*workers, sink]:
             process.stop()
-        sink.stop()
-    lat = sorted(b - a for a, b in zip(sent_at, landed_at, strict=False))
-    achieved = len(sent_at) / (sent_at[-1] - sent_at[0])
-    # the worker's share: when it appended each evaluation to ratings.valid (the records'
-    # CreateTime, wall clock), matched in order with the sends as the landings are
+    lat = sorted(b - a for a, b in zip(sent_at, landings.at, strict=False))
+    worker_lat, written = worker_share(settings, sent_at)
+    return Latency(
+        p50=statistics.median(lat),
+        p99=lat[int(0.99 * (len(lat) - 1))],
+        worst=max(lat),
+        achieved=len(sent_at) / (sent_at[-1] - sent_at[0]),
+        landed=len(landings.at),
+        sent=len(sent_at),
+        worker_p50=statistics.median(worker_lat),
+        worker_p99=worker_lat[int(0.99 * (len(worker_lat) - 1))],
+        messages_per_evaluation=written / len(sent_at),
+    )
+
+
+def worker_share(settings: Settings, sent_at: list[float]) -> tuple[list[float], int]:
+    """Send → the worker appended it to ratings.valid (the records' CreateTime, wall clock),
+    matched in order with the sends as the landings are, sorted; and the messages it wrote."""
     offsets = Offsets(settings)
     try:
         topics = output_topics(settings, settings.app_id, offsets.admin)
@@ -469,21 +543,9 @@ def latency(
     finally:
         offsets.close()
     wall = time.time() - time.perf_counter()
-    worker_lat = sorted(
-        b - (a + wall)
-        for a, b in zip(sent_at, sorted(content[settings.topic_valid].timestamps), strict=False)
-    )
-    return Latency(
-        p50=statistics.median(lat),
-        p99=lat[int(0.99 * (len(lat) - 1))],
-        worst=max(lat),
-        achieved=achieved,
-        landed=len(landed_at),
-        sent=len(sent_at),
-        worker_p50=statistics.median(worker_lat),
-        worker_p99=worker_lat[int(0.99 * (len(worker_lat) - 1))],
-        messages_per_evaluation=sum(c.messages for c in content.values()) / len(sent_at),
-    )
+    appended = sorted(content[settings.topic_valid].timestamps)
+    delays = sorted(b - (a + wall) for a, b in zip(sent_at, appended, strict=False))
+    return delays, sum(c.messages for c in content.values())
 
 
 @dataclass
@@ -524,19 +586,18 @@ def announce(probes: dict[str, float], name: str, what: str) -> None:
     console.print(f"({name}) {what} (pace probe {probes[name] * 1000:.0f} ms of CPU)")
 
 
-def _short(topic: str, settings: Settings) -> str:
-    # the run's unique prefixes say nothing: "t3f…​.ratings.valid" → "ratings.valid"
+def _short(topic: str) -> str:
+    # the run's unique prefixes say nothing: "t3f….ratings.valid" → "ratings.valid",
+    # "t3f…-pipeline2-surge-changelog" → "<app>-surge-changelog"
     name = topic.split(".", 1)[1] if topic.startswith("t") and "." in topic else topic
-    for processes in (len(TWO_PROCESSES), len(ONE_PROCESS)):
-        name = name.replace(f"{settings.app_id}-pipeline{processes}-", "<app>-")
-    return name
+    return re.sub(r"^.*-pipeline\d+-", "<app>-", name)
 
 
 def _load() -> str:
     return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="evaluations per throughput run")
     parser.add_argument("--partitions", type=int, default=4)
@@ -594,68 +655,117 @@ def main() -> None:
         "into DIR/pipeline.txt and DIR/latency.txt; python -m tests.bench.profile FILE sums "
         "them per stage); it disturbs the runs a little",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@dataclass
+class Throughput:
+    """The throughput rows of one run, all on one pre-filled topic."""
+
+    ceiling: float
+    floor: tuple[float, float]  # (a): evaluations/s, CPU s per 1,000
+    tuned: tuple[float, float]  # (a'): the same with the worker's collector settings
+    peer: tuple[float, float] | None  # (p), None without the peer's virtualenv
+    run: PipelineRun  # (b)
+    batch: tuple[float, float]  # (d)
+    one: PipelineRun | None  # (b1)
+
+
+def throughput(args: argparse.Namespace, workdir: Path, probes: dict[str, float]) -> Throughput:
+    """Rows (c), (a), (a'), (p), (b), (d), (b1) over one topic of ``args.count`` evaluations.
+    The peer runs before (b1): its cleanup would delete the shared input topic."""
+    settings = unique_settings(workdir, topic_partitions=args.partitions)
+    prepare(settings)
+    try:
+        console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
+        traffic_start = spread_start(args.count) if args.traffic == "spread" else None
+        produce(settings, args.count, seed=1, start=traffic_start)
+        announce(probes, "c", "ceiling: aiokafka consumer + json.loads")
+        ceiling_rate = asyncio.run(ceiling(settings, args.count))
+        announce(probes, "a", "floor: Faust agent iterating take(5000) batches")
+        floor_row = floor(settings, args.count, workdir)
+        announce(probes, "a'", "floor with the worker's garbage collector settings")
+        tuned_row = floor(settings, args.count, workdir, tuned=True)
+        announce(probes, "p", "peer: Quix Streams, pydantic validation and one-minute windows")
+        peer_row = peer(settings, args.count, workdir)
+        announce(probes, "b", "pipeline: haochaping worker, ingest and follow-up processes")
+        run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
+        announce(probes, "d", "the ingest step on a plain aiokafka consumer, no Faust")
+        batch_row = batch_ingest(settings, args.count, workdir)
+        one = None
+        if not args.skip_one_process:
+            announce(probes, "b1", "pipeline: haochaping worker, one process")
+            one = one_process(settings, args.count, workdir, traffic_start)
+    finally:
+        cleanup(settings)
+    return Throughput(ceiling_rate, floor_row, tuned_row, peer_row, run, batch_row, one)
+
+
+def one_process(
+    settings: Settings, count: int, workdir: Path, traffic_start: datetime | None
+) -> PipelineRun:
+    # the same ratings.raw, into output topics of its own
+    outputs = unique_settings(workdir, topic_partitions=settings.topic_partitions)
+    outputs = outputs.model_copy(update={"topic_raw": settings.topic_raw})
+    prepare(outputs)
+    try:
+        return pipeline(outputs, count, workdir, None, traffic_start, ONE_PROCESS)
+    finally:
+        cleanup(outputs)
+
+
+def latency_row(args: argparse.Namespace, workdir: Path, probes: dict[str, float]) -> Latency:
+    settings = unique_settings(workdir, topic_partitions=args.partitions)
+    prepare(settings)
+    try:
+        what = f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s"
+        announce(probes, "latency", what)
+        return latency(
+            settings,
+            args.latency_rate,
+            args.latency_seconds,
+            workdir,
+            args.profile,
+            burn=not args.no_neighbour,
+        )
+    finally:
+        cleanup(settings)
+
+
+def main() -> None:
+    args = arguments()
     os.environ.setdefault("HAOCHAPING_DEMO_MODE", "true")
     load_at_start = _load()
     if args.only_memory:
         print("| measurement | result |\n| --- | --- |")
         memory_rows(args)
         return
-
     probes: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="haochaping-bench-") as tmp:
         workdir = Path(tmp)
-        settings = unique_settings(workdir, topic_partitions=args.partitions)
-        prepare(settings)
-        try:
-            console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
-            traffic_start = spread_start(args.count) if args.traffic == "spread" else None
-            produce(settings, args.count, seed=1, start=traffic_start)
-            announce(probes, "c", "ceiling: aiokafka consumer + json.loads")
-            ceiling_rate = asyncio.run(ceiling(settings, args.count))
-            announce(probes, "a", "floor: Faust agent iterating take(5000) batches")
-            floor_rate, floor_cpu = floor(settings, args.count, workdir)
-            announce(probes, "a'", "floor with the worker's garbage collector settings")
-            tuned_rate, tuned_cpu = floor(settings, args.count, workdir, tuned=True)
-            announce(probes, "p", "peer: Quix Streams, pydantic validation and one-minute windows")
-            peer_run = peer(settings, args.count, workdir)
-            announce(probes, "b", "pipeline: haochaping worker, ingest and follow-up processes")
-            run = pipeline(settings, args.count, workdir, args.profile, traffic_start)
-            announce(probes, "d", "the ingest step on a plain aiokafka consumer, no Faust")
-            batch_rate, batch_cpu = batch_ingest(settings, args.count, workdir)
-            one = None
-            if not args.skip_one_process:
-                announce(probes, "b1", "pipeline: haochaping worker, one process")
-                # the same ratings.raw, into output topics of its own
-                outputs = unique_settings(workdir, topic_partitions=args.partitions)
-                outputs = outputs.model_copy(update={"topic_raw": settings.topic_raw})
-                prepare(outputs)
-                try:
-                    one = pipeline(outputs, args.count, workdir, None, traffic_start, ONE_PROCESS)
-                finally:
-                    cleanup(outputs)
-        finally:
-            cleanup(settings)
+        rows = throughput(args, workdir, probes)
+        lat = latency_row(args, workdir, probes)
+    print_header(args)
+    print_throughput(rows)
+    print_latency(args, lat)
+    print_costs(args, rows)
+    print(f"| load average (1, 5, 15 min) at the start; at the end | {load_at_start}; {_load()} |")
+    print(
+        "| the machine's pace before each row: CPU time of a fixed workload (tests/bench/pace.py)"
+        f", against the fastest of the run; a row after a slow probe is slowed too | "
+        f"{paces(probes)} |"
+    )
+    if args.skip_memory:
+        return
+    memory_rows(args)
+    slowest, length, what = slowest_input(args.scrub_seconds)
+    print(
+        f"| scrubbing, slowest of random adversarial inputs ({args.scrub_seconds:.0f} s) | "
+        f"{slowest * 1000:.0f} ms for {length:,} characters ({what}) |"
+    )
 
-        latency_settings = unique_settings(workdir, topic_partitions=args.partitions)
-        prepare(latency_settings)
-        try:
-            announce(
-                probes,
-                "latency",
-                f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s",
-            )
-            lat = latency(
-                latency_settings,
-                args.latency_rate,
-                args.latency_seconds,
-                workdir,
-                args.profile,
-                burn=not args.no_neighbour,
-            )
-        finally:
-            cleanup(latency_settings)
 
+def print_header(args: argparse.Namespace) -> None:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -672,6 +782,12 @@ def main() -> None:
         f"{' --no-neighbour' if args.no_neighbour else ''})\n"
     )
     print("| measurement | result |\n| --- | --- |")
+
+
+def print_throughput(rows: Throughput) -> None:
+    run, one = rows.run, rows.one
+    (floor_rate, _), (tuned_rate, tuned_cpu) = rows.floor, rows.tuned
+    batch_rate, batch_cpu = rows.batch
     print(f"| (a) Faust floor, take(5000) doing nothing | {floor_rate:,.0f} evaluations/s |")
     print(
         f"| (a') the floor with the worker's garbage collector settings (runtime/collector.py) "
@@ -697,8 +813,8 @@ def main() -> None:
         f"1,000; (d)/(a) {batch_rate / floor_rate:.0%}, (d) against (b)'s ingest half "
         f"{batch_rate / run.ingest_rate:.2f}× |"
     )
-    if peer_run is not None:
-        peer_rate, peer_cpu = peer_run
+    if rows.peer is not None:
+        peer_rate, peer_cpu = rows.peer
         ratios = f"(b)/(p) {run.rate / peer_rate:.2f}×" + (
             f", (b1)/(p) {one.rate / peer_rate:.2f}× (target ≥ 1.0×)" if one is not None else ""
         )
@@ -707,8 +823,11 @@ def main() -> None:
             f"per department and service item (tests/bench/peer.py) | {peer_rate:,.0f} "
             f"evaluations/s, CPU {peer_cpu:.3f} s per 1,000; {ratios} |"
         )
-    print(f"| (c) ceiling, aiokafka + json.loads | {ceiling_rate:,.0f} evaluations/s |")
+    print(f"| (c) ceiling, aiokafka + json.loads | {rows.ceiling:,.0f} evaluations/s |")
     print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
+
+
+def print_latency(args: argparse.Namespace, lat: Latency) -> None:
     print(
         f"| event → ClickHouse latency at {lat.achieved:,.0f}/s, "
         f"{'without' if args.no_neighbour else 'with'} a neighbour burning a core | "
@@ -720,13 +839,18 @@ def main() -> None:
         f"p99 {lat.worker_p99:.2f} s; the worker wrote {lat.messages_per_evaluation:.2f} "
         "messages per evaluation at this rate |"
     )
+
+
+def print_costs(args: argparse.Namespace, rows: Throughput) -> None:
+    """Write amplification, flagged share and CPU of run (b)."""
+    run = rows.run
     print(
         f"| (b) write amplification | {run.messages_per_evaluation:.2f} messages, "
         f"{run.bytes_per_evaluation:,.0f} bytes per evaluation (input "
         f"{run.raw_bytes / run.evaluations:,.0f} bytes) (target ≤ 1.5 messages) |"
     )
     per_topic = ", ".join(
-        f"{_short(topic, settings)} {content.messages / run.evaluations:.3f}"
+        f"{_short(topic)} {content.messages / run.evaluations:.3f}"
         for topic, content in sorted(run.written.items(), key=lambda item: -item[1].messages)
         if content.messages
     )
@@ -736,26 +860,12 @@ def main() -> None:
         f"{run.evaluations:,}, {run.flagged_share:.2%} (traffic: {args.traffic}) |"
     )
     print(
-        f"| (a) CPU | {floor_cpu:.3f} s per 1,000 evaluations (Faust's per-event path) |\n"
+        f"| (a) CPU | {rows.floor[1]:.3f} s per 1,000 evaluations (Faust's per-event path) |\n"
         f"| (b) CPU | worker {run.worker_cpu_per_1000:.3f} s per 1,000 evaluations (ingest "
-        f"{' + follow-up '.join(f'{c:.3f}' for c in run.processes_cpu_per_1000)}); broker "
-        f"{run.broker_cpu:.1f} s over the {run.seconds:.1f} s of the run "
+        f"{' + follow-up '.join(f'{c:.3f}' for c in run.processes_cpu_per_1000)}, each until "
+        f"it went idle); broker {run.broker_cpu:.1f} s over the {run.seconds:.1f} s of the run "
         f"({run.broker_cpu / run.evaluations * 1000:.3f} s per 1,000); worker peak memory "
         f"{' + '.join(f'{mb:,.0f}' for mb in run.peak_rss_mb)} MB |"
-    )
-    print(f"| load average (1, 5, 15 min) at the start; at the end | {load_at_start}; {_load()} |")
-    print(
-        "| the machine's pace before each row: CPU time of a fixed workload (tests/bench/pace.py)"
-        f", against the fastest of the run; a row after a slow probe is slowed too | "
-        f"{paces(probes)} |"
-    )
-    if args.skip_memory:
-        return
-    memory_rows(args)
-    slowest, length, what = slowest_input(args.scrub_seconds)
-    print(
-        f"| scrubbing, slowest of random adversarial inputs ({args.scrub_seconds:.0f} s) | "
-        f"{slowest * 1000:.0f} ms for {length:,} characters ({what}) |"
     )
 
 
