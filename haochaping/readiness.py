@@ -11,9 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaAdminClient
-
-from runtime.kafka_security import kafka_security
+from haochaping.topics import admin_client
 from runtime.poll_watchdog import LagProbe, total_lag
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
@@ -65,12 +63,7 @@ def follow_up_apart(
 class Readiness:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_servers,
-            client_id="haochaping-wait",
-            request_timeout_ms=10_000,
-            **kafka_security(settings),
-        )
+        self._admin = admin_client(settings, client_id="haochaping-wait")
         self._probes: dict[tuple[str, tuple[str, ...]], LagProbe] = {}
 
     def _probe(self, group: str, topics: list[str]) -> LagProbe:

@@ -57,10 +57,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     return specs
 
 
-def admin_client(settings: Settings) -> KafkaAdminClient:
+def admin_client(settings: Settings, client_id: str = "haochaping-admin") -> KafkaAdminClient:
+    """An admin client logged in as ``settings`` say (SASL when configured), that gives up
+    on an unreachable broker in seconds rather than retrying for minutes."""
     return KafkaAdminClient(
         bootstrap_servers=settings.kafka_servers,
-        client_id="haochaping-admin",
+        client_id=client_id,
         request_timeout_ms=15_000,
         bootstrap_timeout_ms=4_000,
         **kafka_security(settings),

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from clickhouse_driver import Client
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaConsumer
 from pydantic import SecretStr
 
 from channels.producer import ChannelProducer
-from haochaping.topics import ensure_topics, topic_specs
+from haochaping.topics import admin_client, ensure_topics, topic_specs
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from runtime.watchdog import STALLED
@@ -222,7 +222,7 @@ def cleanup(settings: Settings) -> None:
         )
     except Exception as exc:
         warnings.warn(f"left database {settings.clickhouse_database} behind: {exc}", stacklevel=2)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
         ours = [s.name for s in topic_specs(settings) if s.name in existing]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
+from haochaping.topics import admin_client
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 
@@ -29,7 +30,7 @@ def test_naming_a_topic_does_not_create_it() -> None:
             producer.send(name, b"a typo's record").get(timeout=10)
     finally:
         producer.close(timeout=5)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     try:
         assert name not in admin.list_topics()
     finally:

@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from haochaping.topics import ensure_topics
+from haochaping.topics import admin_client, ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from streams.topology import follow_up_group
@@ -36,7 +36,7 @@ def test_the_follow_up_group_takes_over_the_worker_groups_offsets_once(
     settings: Settings,
 ) -> None:
     fill(settings, {settings.topic_cases: 6, settings.topic_raw: 3})
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     try:
         cases = TopicPartition(settings.topic_cases, 0)
         raw = TopicPartition(settings.topic_raw, 0)
@@ -59,7 +59,7 @@ def test_the_follow_up_group_takes_over_the_worker_groups_offsets_once(
 
 def test_offsets_the_broker_refuses_stop_the_start_with_the_reason(settings: Settings) -> None:
     fill(settings, {settings.topic_cases: 3})
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     cases = TopicPartition(settings.topic_cases, 0)
     # a live member in the follow-up group, which has committed nothing: the broker refuses
     # offsets committed from outside a group that has members

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from clickhouse_driver import Client
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
 from pydantic import SecretStr
 
 from channels.producer import ChannelProducer, DeliveryFailed
 from channels.simulation import Simulator
+from haochaping.topics import admin_client
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, wait_until
@@ -22,7 +23,7 @@ from tests.integration.harness import HAOCHAPING, Service, env_for, scalar, wait
 
 def test_the_channel_producer_reports_what_it_could_not_deliver(settings: Settings) -> None:
     small = f"{settings.topic_raw}.small"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **kafka_security(settings))
+    admin = admin_client(settings)
     admin.create_topics(
         {
             small: {
