@@ -36,8 +36,8 @@ if [ "$inside" -eq 0 ]; then
     exec unshare --mount --propagation private -- bash "$0" --inside "${stay[@]}" "$user" "${paths[@]}" -- "$@"
 fi
 
-group="$(id -g "$user")" # its primary group
-as_user() { setpriv --reuid="$user" --regid="$group" --init-groups -- "$@"; }
+become=(--reuid="$user" --regid="$(id -g "$user")" --init-groups) # its primary group
+as_user() { setpriv "${become[@]}" -- "$@"; }
 
 # the highest folder above $1 that the user cannot pass (nothing if it reaches $1)
 blocking_folder() {
@@ -76,4 +76,4 @@ for path in "${paths[@]}"; do
     as_user test -x "$path" || die "$user cannot enter $path (its own mode keeps it out)"
 done
 [ ${#stay[@]} -eq 0 ] || exec "$@"
-exec setpriv --reuid="$user" --regid="$group" --init-groups --inh-caps=-all -- "$@"
+exec setpriv "${become[@]}" --inh-caps=-all -- "$@"

@@ -27,11 +27,9 @@ PIDFILE="$HCP_STATE/supervisord.pid"
 BIN="$ROOT/.venv/bin"
 mkdir -p "$HCP_STATE"
 
-# the last value of NAME in a NAME=value file (nothing if the file or the name is missing)
-file_value() {
-    [[ -f "$1" ]] && sed -n "s/^$2=//p" "$1" | tail -n 1
-    return 0
-}
+# ch_file_value FILE NAME: the last value of NAME in a NAME=value file (nothing if missing)
+# shellcheck source=deploy/clickhouse/passwords.sh
+. "$ROOT/deploy/clickhouse/passwords.sh"
 
 # one program's secrets file: NAME=value for each name given that has a value
 secrets_for() {
@@ -39,7 +37,7 @@ secrets_for() {
     shift
     for name in "$@"; do
         value="${!name:-}"
-        [[ -n "$value" ]] || value="$(file_value "$ROOT/.deploy/secrets.env" "$name")"
+        [[ -n "$value" ]] || value="$(ch_file_value "$ROOT/.deploy/secrets.env" "$name")"
         if [[ -n "$value" ]]; then printf '%s=%s\n' "$name" "$value"; fi
     done >"$HCP_SECRETS/$program.env"
 }
@@ -53,8 +51,8 @@ kafka_login_for() {
     local program=$1 user=$2 logins="$ROOT/.deploy/kafka/sasl.env" bootstrap password
     [[ "${KAFKA_ANONYMOUS:-0}" == 1 ]] && return 0
     [[ -z "${HAOCHAPING_KAFKA_BOOTSTRAP:-}${HAOCHAPING_KAFKA_SECURITY_PROTOCOL:-}" ]] || return 0
-    bootstrap="$(file_value "$logins" KAFKA_SASL_BOOTSTRAP)"
-    password="$(file_value "$logins" "KAFKA_SASL_${user^^}_PASSWORD")"
+    bootstrap="$(ch_file_value "$logins" KAFKA_SASL_BOOTSTRAP)"
+    password="$(ch_file_value "$logins" "KAFKA_SASL_${user^^}_PASSWORD")"
     if [[ -z "$bootstrap" || -z "$password" ]]; then
         echo "supervise: no Kafka login for user $user in .deploy/kafka/sasl.env (deploy/services.sh up writes it unless KAFKA_SASL_PORT=0); to run the programs anonymously over PLAINTEXT in development, set KAFKA_ANONYMOUS=1" >&2
         return 1

@@ -63,9 +63,10 @@ KAFKA_LOGIN = {
 def program_secrets(
     root: Path, sasl: bool = True, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    (root / "deploy").mkdir(parents=True)
-    shutil.copy(ROOT / "deploy" / "supervise.sh", root / "deploy" / "supervise.sh")
-    shutil.copy(ROOT / "deploy" / "service-users.sh", root / "deploy" / "service-users.sh")
+    (root / "deploy" / "clickhouse").mkdir(parents=True)
+    # supervise.sh and what it sources
+    for script in ("supervise.sh", "service-users.sh", "clickhouse/passwords.sh"):
+        shutil.copy(ROOT / "deploy" / script, root / "deploy" / script)
     (root / ".deploy" / "kafka").mkdir(parents=True)
     (root / ".deploy" / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in ALL.items()))
     if sasl:
