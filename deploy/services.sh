@@ -729,6 +729,20 @@ EOF
 CH_WHO=services.sh # who says a refusal
 # shellcheck source=deploy/clickhouse/passwords.sh
 . "$DEPLOY_SRC/clickhouse/passwords.sh"
+# shellcheck source=deploy/clickhouse/egress.sh
+. "$DEPLOY_SRC/clickhouse/egress.sh"
+
+# The server may open no connection but to itself (deploy/clickhouse/egress.sh): the writer's
+# url() and kin cannot reach anything. Only for a server of its own user, which root runs.
+clickhouse_egress() {
+    if ! own_users; then
+        say "clickhouse: runs as $(id -un), not a user of its own: its connections are not fenced, so the writer's url() reaches the network (docs/security.md)"
+    elif ch_egress_up "$C_USER" "$CLICKHOUSE_PORT"; then
+        say "clickhouse: $C_USER may connect only to 127.0.0.1:$CLICKHOUSE_PORT (iptables chain $CH_EGRESS_CHAIN)"
+    else
+        err "clickhouse: starting it unfenced: the writer's url() reaches the network (docs/security.md)"
+    fi
+}
 
 # The five passwords (deploy/clickhouse/passwords.sh): from the environment, else from
 # .deploy/secrets.env, else generated; recorded there. Refuses *-change-me outside demo mode,
@@ -821,6 +835,7 @@ cmd_up() {
     clickhouse_passwords
     service_users_up
     promtool_install
+    clickhouse_egress
     clickhouse_up
     kafka_up
     say "services up in $((SECONDS - t0))s: kafka $(kafka_describe), clickhouse 127.0.0.1:$CLICKHOUSE_PORT (http :$CLICKHOUSE_HTTP_PORT)"
@@ -836,6 +851,7 @@ cmd_down() {
     done
     stop_pid kafka "$K_PID" kafka.Kafka
     stop_pid clickhouse "$C_PID" clickhouse
+    ! own_users || ch_egress_down "$C_USER"
     if [ "$purge" -eq 1 ]; then
         rm -rf "$K_DATA" "$C_DATA"
         say "purged ${K_DATA#"$ROOT"/} and ${C_DATA#"$ROOT"/} (jars kept)"

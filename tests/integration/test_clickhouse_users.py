@@ -12,8 +12,11 @@ Distributed tables), the rows inserted as the writer.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -42,6 +45,7 @@ WRONG_PASSWORD = 193
 PASSWORD_REQUIRED = 194
 ACCESS_DENIED = 291  # "Access denied to database ... for user ..."
 TOO_MANY_ROWS = 396
+POCO_EXCEPTION = 1000  # "Connection refused", among others
 
 
 def login(settings: Settings, user: str, database: str, password: str | None = None) -> Client:
@@ -245,6 +249,61 @@ def test_the_writer_cannot_reach_the_administrator_through_remote(databases: Set
         "SETTINGS prefer_localhost_replica = 0",
     )
     assert "Password required for user default" in text
+
+
+class Listener(ThreadingHTTPServer):
+    """An HTTP server on loopback that answers every GET with a CSV row and counts them."""
+
+    def __init__(self, host: str, family: socket.AddressFamily) -> None:
+        self.address_family = family
+        self.requests = 0
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                listener.requests += 1
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"fetched\n")
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__((host, 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="only root runs ClickHouse as a user of its own, whose connections "
+    "deploy/clickhouse/egress.sh fences; as anyone else it runs unfenced as that user",
+)
+@pytest.mark.parametrize(
+    ("host", "family"),
+    [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)],
+    ids=["ipv4", "ipv6"],
+)
+def test_the_writers_url_reaches_nothing(
+    databases: Settings, host: str, family: socket.AddressFamily
+) -> None:
+    """18.16 leaves the writer url() and kin (only readonly=1 forbids table functions, and
+    INSERT with them), so the server's own connections are fenced: not even a listener on
+    loopback is reached. Unfenced, this query returns the listener's row."""
+    listener = Listener(host, family)
+    try:
+        port = listener.server_address[1]
+        address = f"[{host}]" if family == socket.AF_INET6 else host
+        writer = login(databases, "haochaping_writer", DATABASE)
+        text = refused(
+            POCO_EXCEPTION,
+            writer,
+            f"SELECT * FROM url('http://{address}:{port}/x.csv', CSV, 'line String')",
+        )
+        assert "Connection refused" in text
+        assert listener.requests == 0
+    finally:
+        listener.shutdown()
+        listener.server_close()
 
 
 def test_the_analyst_runs_the_reports(databases: Settings, tmp_path: Path) -> None:
