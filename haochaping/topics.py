@@ -22,11 +22,11 @@ class TopicSpec:
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """ratings.raw, every topic that lands in ClickHouse (sinks/landings.py), the worker's
     screening facts, surge minutes and rekeyed evaluations, and its tables' changelogs: a
-    topic Faust creates itself as it starts can miss its consumer's first metadata
-    ("Ignoring missing topic"), and
-    its agent then reads nothing until the next metadata refresh, minutes later (seen in
-    tests/integration/test_screening); and with the worker as two processes the ingest half
-    writes the first two before the follow-up half, which reads them, may have created them."""
+    topic Faust creates itself as it starts can miss its consumer's first metadata ("Ignoring
+    missing topic"), and its agent then reads nothing until the next metadata refresh,
+    minutes later (seen in tests/integration/test_screening); and with the worker as two
+    processes the ingest half writes the first two before the follow-up half, which reads
+    them, may have created them."""
     size = {
         "max.message.bytes": str(settings.topic_max_message_bytes),
         # with acks=all, a write is answered once this many replicas have it
