@@ -225,10 +225,13 @@ def cleanup(settings: Settings) -> None:
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
-        ours = [s.name for s in topic_specs(settings) if s.name in existing]
-        ours += [t for t in existing if t.startswith(settings.app_id)]
+        # a set: the worker's own topics are in topic_specs and start with the app id, and
+        # the broker deletes none of a name a request repeats (they were all left behind: a
+        # checkout's broker grew to 1,465 topics and took 17 s instead of 5 to start)
+        ours = {s.name for s in topic_specs(settings) if s.name in existing}
+        ours |= {t for t in existing if t.startswith(settings.app_id)}
         if ours:
-            admin.delete_topics(ours, raise_errors=False)
+            admin.delete_topics(sorted(ours), raise_errors=False)
     finally:
         admin.close()
 
