@@ -38,7 +38,8 @@ Scenarios (`SCENARIOS`, or a `Scenario` instance for custom mixes):
   kind is ``malformed:<reason>``, the reason code the pipeline must reject them with.
 - ``mixed``: surge + 1% duplicates + 0.5% duplicate transactions + 1% malformed (the demo).
 - fakes and malice (issue 16), planted from `fraud_from` (default 0.3) on, in bursts, about
-  `fraud_share` (default 3%) of the messages after it; each planted message has
+  `fraud_share` (default 3%) of the messages after it, at least one burst whatever the seed
+  (a stream with none by its last 40 messages plants one there); each planted message has
   ``planted`` set to the scenario's name, so tests can measure recall:
   - ``staff_farming``: staff at one hall window press its pad themselves: runs of 8–20
     five-star evaluations 2–8 s apart, on that window's pad and staff member;

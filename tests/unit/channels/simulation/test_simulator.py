@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -560,3 +560,18 @@ def test_fraud_scenarios_plant_marked_valid_evaluations(scenario: str) -> None:
         assert len({ev["evaluator_id"] for ev in evs}) <= 3
     if scenario == "malicious_campaign":
         assert {ev["level"] for ev in evs} == {1} and all(ev.get("comment") for ev in evs)
+
+
+@pytest.mark.parametrize("scenario", ["staff_farming", "evaluator_flood", "malicious_campaign"])
+def test_every_fraud_stream_plants_a_whole_burst(scenario: str) -> None:
+    """Seed 19's 3,000 staff_farming messages drew no burst (bursts are a draw per message,
+    about 4.5 expected: none in about one stream of eighty, as in a fresh demo whose screening
+    check then had nothing to check); the one a stream plants at its end is whole."""
+    from channels.simulation import Simulator
+
+    start = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    msgs = list(Simulator(seed=19).stream(3000, scenario=scenario, start=start, rate_per_s=5.0))
+    planted = [m for m in msgs if m.planted]
+    assert planted, "no planted message in the stream"
+    smallest = {"staff_farming": 8, "evaluator_flood": 10, "malicious_campaign": 3}[scenario]
+    assert len(planted) >= smallest
