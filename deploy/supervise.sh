@@ -153,6 +153,33 @@ start_supervisord() {
 
 running() { [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
+# the pids of the running programs, as supervisord knows them
+program_pids() {
+    "$BIN/supervisorctl" -c "$CONF" pid all 2>/dev/null | grep -E '^[1-9][0-9]*$' || true
+}
+
+# supervisord stops one program at a time (each [program] is a group of its own), each up to
+# its stopwaitsecs: with programs that do not finish (a broker already gone) `down` kills it
+# after 60 s, before it reached the last ones, which then ran on holding their ports. So the
+# programs it had not stopped are stopped here, by the pids it gave (still haochaping's).
+stop_orphans() {
+    local p left=()
+    for p in "$@"; do
+        grep -qs haochaping "/proc/$p/cmdline" && left+=("$p")
+    done
+    [[ ${#left[@]} -gt 0 ]] || return 0
+    echo "supervisord: did not stop program pid(s) ${left[*]}; stopping them" >&2
+    kill -TERM "${left[@]}" 2>/dev/null || true
+    local alive
+    for _ in $(seq 1 30); do
+        alive=0
+        for p in "${left[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [[ $alive -eq 1 ]] || return 0
+        sleep 0.5
+    done
+    kill -KILL "${left[@]}" 2>/dev/null || true
+}
+
 # sourced (tests/unit/deploy/test_supervised_secrets.py): the functions only
 [[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 
@@ -173,9 +200,11 @@ up)
 down)
     if ! running; then echo "supervisord: not running"; exit 0; fi
     pid="$(cat "$PIDFILE")"
+    programs="$(program_pids)"
     kill -TERM "$pid"
     for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+    stop_orphans $programs
     echo "supervisord: stopped pid $pid (and the worker's two processes, the sink, both notifiers and the dashboard)"
     ;;
 status)
