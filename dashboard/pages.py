@@ -15,6 +15,7 @@ from starlette.requests import Request
 from dashboard.params import CODE, BadRequest, min_total_of, param, range_of
 from reports import pages, queries
 from reports.coverage import PLACE
+from reports.ranges import Range
 from runtime.settings import Settings
 
 Execute = pages.Execute
@@ -70,10 +71,10 @@ class Dashboard:
     # ---- the data of each page (the JSON endpoints return it as it is) -----------------
 
     def overview(self, request: Request) -> dict[str, Any]:
-        return pages.overview(self.read, range_of(request))
+        return pages.overview(self.read, self._range(request))
 
     def rankings(self, request: Request) -> dict[str, Any]:
-        span = range_of(request)
+        span = self._range(request)
         dimension = param(request, "dimension", "department")
         if dimension not in pages.RANKED_DIMENSIONS:
             known = "、".join(pages.RANKED_DIMENSIONS)
@@ -103,7 +104,7 @@ class Dashboard:
             raise BadRequest(f"维度 dimension={by!r}：可选 {'、'.join(PLACE)}")
         return pages.coverage_page(
             self.read,
-            range_of(request),
+            self._range(request),
             by,
             min_transactions=min_total_of(request, COVERAGE_MIN_TRANSACTIONS),
             horizon_days=self.settings.transaction_horizon_days,
@@ -115,17 +116,17 @@ class Dashboard:
             raise BadRequest(f"部门编码 {code[:80]!r} 不合法：应为 1 到 64 位字母、数字或 -_.")
         if not self.read(queries.KEY_EXISTS, {"dimension": "department", "key": code})[0][0]:
             raise BadRequest(f"未知的部门 {code}：没有它的评价数据")
-        return pages.department_page(self.read, range_of(request), code, now=self._now())
+        return pages.department_page(self.read, self._range(request), code, now=self._now())
 
     def alerts(self, request: Request) -> dict[str, Any]:
-        return pages.alerts_page(self.read, range_of(request))
+        return pages.alerts_page(self.read, self._range(request))
 
     def followup(self, request: Request) -> dict[str, Any]:
-        return pages.followup_page(self.read, range_of(request), now=self._now())
+        return pages.followup_page(self.read, self._range(request), now=self._now())
 
     def public(self, request: Request) -> dict[str, Any]:
         min_total = min_total_of(request, self.settings.dashboard_min_total)
-        found = pages.public_page(self.read_public, range_of(request), min_total=min_total)
+        found = pages.public_page(self.read_public, self._range(request), min_total=min_total)
         found["min_total"] = min_total
         return found
 
@@ -136,6 +137,10 @@ class Dashboard:
 
     def _now(self) -> int | None:
         return self.now() if self.now else None
+
+    def _range(self, request: Request) -> Range:
+        # the range ends at the board's clock, so a test's pinned clock pins "today" too
+        return range_of(request, self._now())
 
 
 PAGES: Final = {

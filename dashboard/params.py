@@ -4,11 +4,13 @@ text says what is wrong, in Chinese, as the office reads it."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Final
 
 from starlette.requests import Request
 
 from reports.ranges import Range, RangeError, parse
+from runtime.clock import CHINA
 
 CODE: Final = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
 ASCII_COUNT: Final = re.compile(r"[0-9]{1,9}")
@@ -23,9 +25,11 @@ def param(request: Request, name: str, default: str = "") -> str:
     return request.query_params.get(name, default).strip()
 
 
-def range_of(request: Request) -> Range:
+def range_of(request: Request, now: int | None = None) -> Range:
+    """The range the request names, as of ``now`` (epoch seconds; the wall clock if None)."""
+    moment = None if now is None else datetime.fromtimestamp(now, CHINA)
     try:
-        return parse(param(request, "range") or None, param(request, "month") or None)
+        return parse(param(request, "range") or None, param(request, "month") or None, now=moment)
     except RangeError as exc:
         raise BadRequest(str(exc)) from exc
 

@@ -36,12 +36,14 @@ def land_demo(
     minutes: int = 40,
     history: int = 6_000,
     seed: int = 7,
+    now: datetime | None = None,
 ) -> Landed:
     """``count`` evaluations over the last ``minutes`` minutes (the demo's mixed scenario:
     a surge halfway, duplicates, malformed messages) after ``history`` steady ones over the
     week before (the trends and sparklines have days to show), plus one bad review evaluated
-    five days ago whose case is left open, so that the worker warns it is overdue."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    five days ago whose case is left open, so that the worker warns it is overdue. The data
+    ends at ``now`` (the wall clock if None)."""
+    now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
     start = now - timedelta(minutes=minutes)
     simulator = Simulator(seed)
     surge = simulator.default_surge_department

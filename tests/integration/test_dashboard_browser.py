@@ -12,14 +12,16 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 import uvicorn
 from clickhouse_driver import Client
 
 from dashboard.app import create_app
+from runtime.clock import CHINA
 from runtime.settings import Settings
 from tests.integration.dashboard_data import Landed, land_demo
 from tests.signin import PASSWORD, add_user
@@ -32,9 +34,22 @@ def settings_overrides(tmp_path: Path) -> dict[str, Any]:
     return {"users_file": str(tmp_path / "users.json")}
 
 
+def last_noon(moment: datetime) -> datetime:
+    """The latest Shanghai noon at or before ``moment``."""
+    local = moment.astimezone(CHINA)
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon <= local else noon - timedelta(days=1)
+
+
+# The data and the dashboard share one clock, pinned to a Shanghai noon: on the wall clock,
+# a run in the first minutes of a Shanghai day found the planted surge under "yesterday"
+# (the "today" pages start at midnight), and the alerts page showed none of it.
+NOW: Final = last_noon(datetime.now(UTC))
+
+
 @pytest.fixture
 def landed(clickhouse: Client, settings: Settings) -> Landed:
-    return land_demo(clickhouse, settings)
+    return land_demo(clickhouse, settings, now=NOW)
 
 
 def free_port() -> int:
@@ -54,6 +69,7 @@ def base_url(settings: Settings, landed: Landed) -> Iterator[str]:
         settings,
         analyst=lambda sql, params: list(client.execute(sql, params)),
         public=lambda sql, params: list(client.execute(sql, params)),
+        now=lambda: int(NOW.timestamp()),
     )
     port = free_port()
     server = uvicorn.Server(
