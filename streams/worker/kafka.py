@@ -126,12 +126,16 @@ def faust_credentials(settings: Settings) -> faust.SASLCredentials | None:
     )
 
 
+# every replica acknowledges, and a batch retried after a broker failover is written once
+IDEMPOTENT: Mapping[str, Any] = {"acks": "all", "enable_idempotence": True}
+
+
 class IdempotentProducer(AiokafkaProducer):
     """Faust's aiokafka producer with idempotence on (Faust turns it on only inside its
-    exactly-once transactions): a batch retried after a broker failover is written once."""
+    exactly-once transactions)."""
 
     def _settings_extra(self) -> Mapping[str, Any]:
-        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+        return {**super()._settings_extra(), **IDEMPOTENT}
 
 
 # How long the broker may hold a fetch for data to arrive. Faust hard-codes 1,500 ms: with live
@@ -179,8 +183,7 @@ def producer_options(settings: Settings) -> dict[str, Any]:
     max.message.bytes (the unit the broker checks), a request in what the topics accept
     (haochaping topics sets max.message.bytes to it)."""
     return {
-        "acks": "all",
-        "enable_idempotence": True,
+        **IDEMPOTENT,
         "linger_ms": 5,
         "max_batch_size": settings.topic_max_message_bytes // 2,
         "max_request_size": settings.topic_max_message_bytes,
@@ -201,7 +204,7 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         web_enabled=False,
-        producer_acks=-1,  # "all"
+        producer_acks=-1 if producer["acks"] == "all" else int(producer["acks"]),
         producer_linger_ms=producer["linger_ms"],
         producer_max_batch_size=producer["max_batch_size"],
         producer_max_request_size=producer["max_request_size"],
