@@ -29,19 +29,19 @@ ch_egress_up() {
         apt_install iptables || { err "clickhouse: apt-get install iptables failed"; return 1; }
     fi
     for table in $(ch_egress_tables); do
-        if ! "$table" -w -n -L "$CH_EGRESS_CHAIN" >/dev/null 2>&1 \
-            && ! "$table" -w -N "$CH_EGRESS_CHAIN"; then
-            err "clickhouse: $table cannot make a chain (no netfilter rights here?)"
-            return 1
-        fi
-        # each step checked: called as a condition, set -e does not stop at a failed one
-        "$table" -w -F "$CH_EGRESS_CHAIN" \
-            && "$table" -w -A "$CH_EGRESS_CHAIN" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN \
-            && "$table" -w -A "$CH_EGRESS_CHAIN" -o lo -p tcp --dport "$port" -j RETURN \
-            && "$table" -w -A "$CH_EGRESS_CHAIN" -j REJECT \
-            && { "$table" -w -C OUTPUT -m owner --uid-owner "$user" -j "$CH_EGRESS_CHAIN" 2>/dev/null \
-                || "$table" -w -A OUTPUT -m owner --uid-owner "$user" -j "$CH_EGRESS_CHAIN"; } \
-            || { err "clickhouse: $table refused a rule of $CH_EGRESS_CHAIN"; return 1; }
+        # one transaction: declaring the chain makes it, or empties it, and its rules go in
+        # with it, so a server already running is never unfenced while they are rewritten
+        # (a flush and then appends left it so between the two)
+        printf '%s\n' '*filter' ":$CH_EGRESS_CHAIN - [0:0]" \
+            "-A $CH_EGRESS_CHAIN -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN" \
+            "-A $CH_EGRESS_CHAIN -o lo -p tcp --dport $port -j RETURN" \
+            "-A $CH_EGRESS_CHAIN -j REJECT" 'COMMIT' \
+            | "$table-restore" -w --noflush \
+            || { err "clickhouse: $table-restore refused $CH_EGRESS_CHAIN (no netfilter rights here?)"; return 1; }
+        # the jump last, to a chain already whole
+        "$table" -w -C OUTPUT -m owner --uid-owner "$user" -j "$CH_EGRESS_CHAIN" 2>/dev/null \
+            || "$table" -w -A OUTPUT -m owner --uid-owner "$user" -j "$CH_EGRESS_CHAIN" \
+            || { err "clickhouse: $table refused the jump to $CH_EGRESS_CHAIN"; return 1; }
     done
 }
 
