@@ -305,9 +305,11 @@ def worker_processes(
 def pipeline_settings(
     settings: Settings, roles: tuple[str, ...], traffic_start: datetime | None
 ) -> Settings:
-    """The worker's settings for a run: its own app id, batches as in production (the tests'
-    harness cuts them at 0.2 s to be quick, as the floor's take(5000, within=0.5) does not)."""
-    production = {name: Settings.model_fields[name].default for name in ("batch_within_s",)}
+    """The worker's settings for a run: its own app id, and the batch wait of ``settings``
+    (``throughput`` sets the bench's --batch-within-s, production's 0.5 s unless told; the
+    tests' harness cuts it to 0.2 s to be quick, as the floor's take(5000, within=0.5) does
+    not)."""
+    production: dict[str, Any] = {}
     if traffic_start is not None:
         # spread traffic reaches back hours: every evaluation still counts in its minute
         # windows, as with traffic stamped at sending, rather than being marked late
@@ -643,6 +645,13 @@ def arguments() -> argparse.Namespace:
         "honest; every per-minute limit is then tripped)",
     )
     parser.add_argument(
+        "--batch-within-s",
+        type=float,
+        default=Settings.model_fields["batch_within_s"].default,
+        help="the worker's longest wait to fill a batch in runs (b) and (b1) "
+        "(HAOCHAPING_BATCH_WITHIN_S; default: production's)",
+    )
+    parser.add_argument(
         "--skip-one-process",
         action="store_true",
         help="leave out run (b) with the worker in one process (--role all); (b) itself runs "
@@ -675,6 +684,7 @@ def throughput(args: argparse.Namespace, workdir: Path, probes: dict[str, float]
     """Rows (c), (a), (a'), (p), (b), (d), (b1) over one topic of ``args.count`` evaluations.
     The peer runs before (b1): its cleanup would delete the shared input topic."""
     settings = unique_settings(workdir, topic_partitions=args.partitions)
+    settings = settings.model_copy(update={"batch_within_s": args.batch_within_s})
     prepare(settings)
     try:
         console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
@@ -706,7 +716,9 @@ def one_process(
 ) -> PipelineRun:
     # the same ratings.raw, into output topics of its own
     outputs = unique_settings(workdir, topic_partitions=settings.topic_partitions)
-    outputs = outputs.model_copy(update={"topic_raw": settings.topic_raw})
+    outputs = outputs.model_copy(
+        update={"topic_raw": settings.topic_raw, "batch_within_s": settings.batch_within_s}
+    )
     prepare(outputs)
     try:
         return pipeline(outputs, count, workdir, None, traffic_start, ONE_PROCESS)
@@ -779,6 +791,7 @@ def print_header(args: argparse.Namespace) -> None:
         f"command: `make bench` (python -m tests.bench.run --count {args.count} "
         f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
         f"--latency-seconds {args.latency_seconds:.0f} --traffic {args.traffic}"
+        f" --batch-within-s {args.batch_within_s:g}"
         f"{' --no-neighbour' if args.no_neighbour else ''})\n"
     )
     print("| measurement | result |\n| --- | --- |")
