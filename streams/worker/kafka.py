@@ -126,8 +126,9 @@ def faust_credentials(settings: Settings) -> faust.SASLCredentials | None:
     )
 
 
-# every replica acknowledges, and a batch retried after a broker failover is written once
-IDEMPOTENT: Mapping[str, Any] = {"acks": "all", "enable_idempotence": True}
+# every replica acknowledges (-1: Kafka's "all", in the number aiokafka and Faust both take),
+# and a batch retried after a broker failover is written once
+IDEMPOTENT: Mapping[str, Any] = {"acks": -1, "enable_idempotence": True}
 
 
 class IdempotentProducer(AiokafkaProducer):
@@ -204,7 +205,7 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         web_enabled=False,
-        producer_acks=-1 if producer["acks"] == "all" else int(producer["acks"]),
+        producer_acks=producer["acks"],
         producer_linger_ms=producer["linger_ms"],
         producer_max_batch_size=producer["max_batch_size"],
         producer_max_request_size=producer["max_request_size"],

@@ -309,16 +309,16 @@ def pipeline_settings(
     (``throughput`` sets the bench's --batch-within-s, production's 0.5 s unless told; the
     tests' harness cuts it to 0.2 s to be quick, as the floor's take(5000, within=0.5) does
     not)."""
-    production: dict[str, Any] = {}
+    update: dict[str, Any] = {
+        "app_id": f"{settings.app_id}-pipeline{len(roles)}",
+        "worker_web_port": 0,
+    }
     if traffic_start is not None:
         # spread traffic reaches back hours: every evaluation still counts in its minute
         # windows, as with traffic stamped at sending, rather than being marked late
         age = (datetime.now(UTC) - traffic_start).total_seconds()
-        production["allowed_lateness_s"] = max(settings.allowed_lateness_s, int(age) + 3600)
-    return settings.model_copy(
-        update={"app_id": f"{settings.app_id}-pipeline{len(roles)}", "worker_web_port": 0}
-        | production
-    )
+        update["allowed_lateness_s"] = max(settings.allowed_lateness_s, int(age) + 3600)
+    return settings.model_copy(update=update)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from sinks.rows import (
     PARTIALS_COLUMNS,
     RATINGS_COLUMNS,
 )
-from tests.integration.harness import secret
+from tests.integration.harness import scalar, secret
 from tests.signin import sign_in
 
 DEPT_A, DEPT_B = "D-A", "D-B"
@@ -506,8 +506,8 @@ def real_users(tmp_path: Path) -> Iterator[Settings]:
 def _server_day(settings: Settings) -> date:
     from sinks.clickhouse import connect
 
-    query = "SELECT toDate(toTimeZone(now(), 'Asia/Shanghai'))"
-    return date.fromisoformat(str(connect(settings).execute(query)[0][0]))
+    query = "SELECT toString(toDate(toTimeZone(now(), 'Asia/Shanghai')))"
+    return date.fromisoformat(scalar(connect(settings), query))
 
 
 def test_public_page_as_the_evaluator_and_read_only_logins(
