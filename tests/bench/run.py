@@ -36,6 +36,7 @@ from haochaping.topics import admin_client, ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.clickhouse import connect
+from streams.topology import raw_group
 from tests.bench.observe import (
     Offsets,
     TopicContent,
@@ -346,6 +347,9 @@ def observe_run(
     """Wait for the worker's first output, then until its group has committed every offset
     and every process has been idle for 2 s, and the other agents' topics are quiet."""
     app_id = worker_settings.app_id
+    # who commits ratings.raw's offsets: the Faust group, or the direct reader's
+    direct = worker_settings.ingest_reader == "direct"
+    raw_reader_group = raw_group(worker_settings) if direct else app_id
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
     worker = processes[0]  # the one that reads ratings.raw
@@ -366,7 +370,7 @@ def observe_run(
 
         def committed_all() -> bool:
             watch.look()
-            return offsets.committed(app_id, settings.topic_raw) >= count
+            return offsets.committed(raw_reader_group, settings.topic_raw) >= count
 
         # looks at 10 Hz: when the worker was last busy is known to 0.1 s
         if not wait_for(committed_all, 900, alive, poll_s=0.1):
@@ -652,6 +656,13 @@ def arguments() -> argparse.Namespace:
         "(HAOCHAPING_BATCH_WITHIN_S; default: production's)",
     )
     parser.add_argument(
+        "--ingest-reader",
+        choices=("faust", "direct"),
+        default=Settings.model_fields["ingest_reader"].default,
+        help="how the worker of runs (b), (b1) and the latency run reads ratings.raw "
+        "(HAOCHAPING_INGEST_READER; default: production's)",
+    )
+    parser.add_argument(
         "--skip-one-process",
         action="store_true",
         help="leave out run (b) with the worker in one process (--role all); (b) itself runs "
@@ -684,7 +695,9 @@ def throughput(args: argparse.Namespace, workdir: Path, probes: dict[str, float]
     """Rows (c), (a), (a'), (p), (b), (d), (b1) over one topic of ``args.count`` evaluations.
     The peer runs before (b1): its cleanup would delete the shared input topic."""
     settings = unique_settings(workdir, topic_partitions=args.partitions)
-    settings = settings.model_copy(update={"batch_within_s": args.batch_within_s})
+    settings = settings.model_copy(
+        update={"batch_within_s": args.batch_within_s, "ingest_reader": args.ingest_reader}
+    )
     prepare(settings)
     try:
         console.print(f"producing {args.count} evaluations to {settings.topic_raw}")
@@ -717,7 +730,11 @@ def one_process(
     # the same ratings.raw, into output topics of its own
     outputs = unique_settings(workdir, topic_partitions=settings.topic_partitions)
     outputs = outputs.model_copy(
-        update={"topic_raw": settings.topic_raw, "batch_within_s": settings.batch_within_s}
+        update={
+            "topic_raw": settings.topic_raw,
+            "batch_within_s": settings.batch_within_s,
+            "ingest_reader": settings.ingest_reader,
+        }
     )
     prepare(outputs)
     try:
@@ -728,6 +745,7 @@ def one_process(
 
 def latency_row(args: argparse.Namespace, workdir: Path, probes: dict[str, float]) -> Latency:
     settings = unique_settings(workdir, topic_partitions=args.partitions)
+    settings = settings.model_copy(update={"ingest_reader": args.ingest_reader})
     prepare(settings)
     try:
         what = f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s"
@@ -791,7 +809,7 @@ def print_header(args: argparse.Namespace) -> None:
         f"command: `make bench` (python -m tests.bench.run --count {args.count} "
         f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
         f"--latency-seconds {args.latency_seconds:.0f} --traffic {args.traffic}"
-        f" --batch-within-s {args.batch_within_s:g}"
+        f" --batch-within-s {args.batch_within_s:g} --ingest-reader {args.ingest_reader}"
         f"{' --no-neighbour' if args.no_neighbour else ''})\n"
     )
     print("| measurement | result |\n| --- | --- |")
@@ -816,8 +834,9 @@ def print_throughput(rows: Throughput) -> None:
         print(
             f"| (b1) whole pipeline, the worker in one process | {one.rate:,.0f} evaluations/s "
             f"(the ingest step's outputs alone: {one.ingest_rate:,.0f}/s); "
-            f"{one.rate / floor_rate:.0%} of (a); CPU {one.worker_cpu_per_1000:.3f} s per "
-            f"1,000 evaluations; peak memory {one.peak_rss_mb[0]:,.0f} MB |"
+            f"{one.rate / floor_rate:.0%} of (a) (target ≥ 75%); "
+            f"CPU {one.worker_cpu_per_1000:.3f} s per 1,000 evaluations; "
+            f"peak memory {one.peak_rss_mb[0]:,.0f} MB |"
         )
     print(
         f"| (d) the ingest step alone on a plain aiokafka consumer, no Faust "
@@ -837,7 +856,7 @@ def print_throughput(rows: Throughput) -> None:
             f"evaluations/s, CPU {peer_cpu:.3f} s per 1,000; {ratios} |"
         )
     print(f"| (c) ceiling, aiokafka + json.loads | {rows.ceiling:,.0f} evaluations/s |")
-    print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 75%) |")
+    print(f"| (b)/(a) | {run.rate / floor_rate:.0%} (target ≥ 90%) |")
 
 
 def print_latency(args: argparse.Namespace, lat: Latency) -> None:
