@@ -15,7 +15,7 @@ from haochaping.topics import admin_client
 from runtime.poll_watchdog import LagProbe, total_lag
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.topology import follow_up_group, follow_up_inputs, rekeyed_topic
+from streams.topology import follow_up_group, follow_up_inputs, raw_group, rekeyed_topic
 from streams.worker.handover import reads_follow_up_topics
 
 
@@ -38,6 +38,8 @@ def group_inputs(settings: Settings, *, follow_up_apart: bool) -> dict[str, tupl
     groups = {}
     # the ingest agent reads mis-keyed evaluations sent home too (streams/ingest/rekey.py)
     ingest = [settings.topic_raw, rekeyed_topic(settings)]
+    if settings.ingest_reader == "direct":  # ratings.raw's offsets are in raw_group's
+        ingest = [rekeyed_topic(settings)]
     if follow_up_apart:
         groups["worker"] = (settings.app_id, ingest)
         groups["follow-up"] = (follow_up_group(settings), follow_up_inputs(settings))
@@ -87,6 +89,8 @@ class Readiness:
             info = described.get(group, {})
             ends, positions = self._probe(group, topics).read()
             lag = total_lag(ends, positions)
+            if name == "worker" and settings.ingest_reader == "direct":
+                lag += total_lag(*self._probe(raw_group(settings), [settings.topic_raw]).read())
             out.append(
                 GroupState(
                     name, group, info.get("group_state", "?"), len(info.get("members", [])), lag

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     # writes are per key and partition, so a larger batch writes fewer per evaluation
     batch_size: int = Field(5000, ge=1, description="evaluations per processing batch")
     batch_within_s: float = Field(0.5, gt=0, description="longest wait to fill a batch, seconds")
+    ingest_reader: Literal["direct", "faust"] = Field(
+        "direct",
+        description="how the ingest half reads ratings.raw: 'direct' (a consumer of its own, a "
+        "fetched batch at a time, offsets in the group '<app_id>-raw'; Faust still assigns the "
+        "partitions and restores the state: streams/worker/direct.py) or 'faust' (an agent's "
+        "stream, event by event, as before issue 31)",
+    )
     clock_skew_s: int = Field(
         300, ge=0, description="how far in the future evaluated_at may be, seconds"
     )

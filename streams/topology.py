@@ -66,6 +66,19 @@ def follow_up_group(settings: Settings) -> str:
     return f"{settings.app_id}-follow-up"
 
 
+def raw_group(settings: Settings) -> str:
+    """The group whose offsets the direct reader of ratings.raw commits (no member ever
+    joins it: streams/worker/direct.py)."""
+    return f"{settings.app_id}-raw"
+
+
+def faust_routes_of(settings: Settings, step: StepName) -> list[Route]:
+    """The routes Faust's agent of ``step`` reads: all of them, but ratings.raw when the
+    direct reader reads it."""
+    direct = settings.ingest_reader == "direct"
+    return [r for r in routes_of(settings, step) if not (direct and r.topic == settings.topic_raw)]
+
+
 def follow_up_inputs(settings: Settings) -> list[str]:
     """What the follow-up agents read: what the ingest step writes, and the 办件
     (transactions.done) with what the transactions step writes of them."""

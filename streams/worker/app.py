@@ -16,6 +16,7 @@ a changelog record sent with the batch, before its offsets are committed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import fields
 from typing import Any
@@ -31,13 +32,16 @@ from streams.screening.comments import load_segmenter
 from streams.topology import (
     StepName,
     changelogged_tables,
+    faust_routes_of,
     feed,
     follow_up_inputs,
     forget,
+    rekeyed_topic,
     routes,
     routes_of,
     steps_of,
 )
+from streams.worker.direct import DirectReader
 from streams.worker.gaps import NextOffsets, fill_follow_up_gaps
 from streams.worker.kafka import (
     aiokafka_producer,
@@ -52,6 +56,8 @@ from streams.worker.kafka import (
 from streams.worker.progress import Progress
 from streams.worker.rebuild import rebuild_screening
 from streams.worker.timers import start_timers
+
+log = logging.getLogger("haochaping.worker")
 
 
 class Worker:
@@ -73,6 +79,8 @@ class Worker:
         self._declare_topics()
         self._declare_tables()
         self._build_steps()
+        direct = self.runs_ingest and settings.ingest_reader == "direct"
+        self.direct = DirectReader(self) if direct else None
 
     def _declare_topics(self) -> None:
         """One Faust topic per step over the topics it reads (streams/topology.py): an agent
@@ -80,7 +88,7 @@ class Worker:
         co-partitioned topics of one agent together."""
         self.inputs: dict[StepName, faust.TopicT] = {}
         for step in steps_of(self.settings):
-            mine = routes_of(self.settings, step)
+            mine = faust_routes_of(self.settings, step)
             self.inputs[step] = self.app.topic(
                 *(route.topic for route in mine),
                 partitions=mine[0].partitions,
@@ -150,9 +158,34 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def forget_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
+        if worker.direct is not None:
+            await worker.direct.release()
         worker.forget_revoked(revoked)
 
+    if worker.direct is not None:
+        _direct_reader(worker, worker.direct)
     return app
+
+
+def _direct_reader(worker: Worker, reader: DirectReader) -> None:
+    """ratings.raw read outside Faust's per-event path (streams/worker/direct.py), its
+    partitions those Faust assigned of the rekeyed topic."""
+    app, rekeyed = worker.app, rekeyed_topic(worker.settings)
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def claim(sender: Any, **_: Any) -> None:
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == rekeyed}
+        reader.claim_when_settled(assigned)
+
+    @app.task
+    async def read_raw() -> None:
+        try:
+            await reader.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the worker ends; the next one reads from the commits
+            log.exception("the direct reader of %s failed", worker.settings.topic_raw)
+            await app.crash(exc)
 
 
 def _agents(worker: Worker) -> None:

@@ -75,6 +75,8 @@ def _surge_heartbeat(worker: Worker) -> None:
     async def surge_heartbeat() -> None:
         # one look at the ends of both ingest topics
         read = await read_to_end(worker, worker.inputs["ingest"].topics, ingest.read_to, source)
+        if read is not None and worker.direct is not None:
+            read = read[0], read[1] + await worker.direct.read_to_end(ingest.read_to)
         if read is not None and ingest.heartbeat(read[1], read[0]):
             await worker.send()
 
@@ -207,16 +209,21 @@ class Watchdog:
             return
         self.rebalance.resume()
         assigned = watched_partitions(self.worker)
-        if not assigned:
+        direct = self.worker.direct
+        if not assigned and not (direct is not None and direct.owned):
             for stall in self.stalls.values():
                 stall.pause()
             return
-        ends = await app.consumer.highwaters(*assigned)
+        ends = dict(await app.consumer.highwaters(*assigned)) if assigned else {}
         # A backlog there at start counts as waiting input too (seen: a fresh worker that
         # never fetched the evaluations sent before its first look). Faust keeps the
         # committed offsets as Kafka does: the next offset to read.
         committed = committed_offsets(app)
         positions = {tp: committed.get(tp) or 0 for tp in ends}
+        if direct is not None:
+            raw_ends = await direct.ends()
+            ends.update(raw_ends)
+            positions.update({tp: direct.committed.get(tp.partition, 0) for tp in raw_ends})
         self._publish_lag(ends, positions)
         self._judge(ends, positions)
 
@@ -256,6 +263,8 @@ def _progress_lines(worker: Worker) -> None:
         consumer = app.consumer
         watched = watched_partitions(worker)
         paused = set(getattr(consumer, "_paused_partitions", ())) & set(watched)
+        if worker.direct is not None:  # ratings.raw's, read outside Faust
+            watched += worker.direct.partitions()
         log.info(
             "progress: %d batches, last %.0fs ago; partitions %s (paused %s); flow %s",
             progress.batches,

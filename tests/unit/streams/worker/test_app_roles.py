@@ -16,9 +16,13 @@ from streams.worker.app import Worker, _agents
 from streams.worker.kafka import FETCH_MAX_WAIT_MS
 
 
-def worker_of(role: str, tmp_path: Path) -> Worker:
+def worker_of(role: str, tmp_path: Path, ingest_reader: str = "faust") -> Worker:
     settings = Settings(
-        app_id="hcp", demo_mode=True, worker_role=role, worker_data_dir=str(tmp_path)
+        app_id="hcp",
+        demo_mode=True,
+        worker_role=role,
+        worker_data_dir=str(tmp_path),
+        ingest_reader=ingest_reader,
     )
     worker = Worker(settings)
     _agents(worker)
@@ -80,6 +84,21 @@ def test_the_agents_read_the_routes_the_in_memory_harness_reads(tmp_path: Path) 
     }
     assert read == {route.topic: route.step for route in routes(worker.settings)}
     assert read["hcp-ratings-rekeyed"] == read["ratings.raw"] == "ingest"
+    assert worker.direct is None
+
+
+@pytest.mark.parametrize("role", ["all", "ingest"])
+def test_the_direct_reader_reads_ratings_raw_and_faust_the_rest(role: str, tmp_path: Path) -> None:
+    worker = worker_of(role, tmp_path, ingest_reader="direct")
+    read = {topic for agent in worker.app.agents.values() for topic in agent.channel.topics}
+    assert "ratings.raw" not in read
+    # Faust still assigns the co-partitioned rekeyed topic, whose partitions the reader claims
+    assert "hcp-ratings-rekeyed" in read
+    assert worker.direct is not None
+
+
+def test_a_follow_up_worker_has_no_direct_reader(tmp_path: Path) -> None:
+    assert worker_of("follow-up", tmp_path, ingest_reader="direct").direct is None
 
 
 def test_the_steps_a_role_does_not_run_keep_no_table(tmp_path: Path) -> None:
