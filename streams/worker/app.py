@@ -1,7 +1,9 @@
 """The Faust worker, as wiring only: the app, its topics and tables, and agents that move
 batches into the six steps and send what they produced.
 
-- ``ratings.raw`` (and its rekeyed copy) → :class:`streams.ingest.step.IngestStep`
+- ``ratings.raw`` (and its rekeyed copy) → :class:`streams.ingest.step.IngestStep`;
+  ``ratings.raw`` by default through :class:`streams.worker.direct.DirectReader`, outside
+  Faust's per-event path, in the partitions Faust assigned of the rekeyed topic
 - surge minutes → :class:`streams.surges.step.SurgeStep` (judge, alert)
 - ``cases.events`` → :class:`streams.cases.step.CaseStep` (follow up, warn)
 - screening facts → :class:`streams.screening.step.ScreenStep` (flag fakes and malice)
