@@ -109,8 +109,9 @@ class DirectReader:
                 batch = await self._fetch(consumer)
                 async with self._turn:
                     if generation != self._generation:
-                        # released (and maybe claimed again, sought to the commits) while
-                        # fetching: what was fetched is read again
+                        # released (and maybe claimed again) while fetching: what was fetched
+                        # is read again, from where the claim left processing
+                        await self._rewind(consumer)
                         continue
                     records = owned_records(batch, self.owned)
                     if records:
@@ -119,6 +120,18 @@ class DirectReader:
                         await self._settle()
         finally:
             await consumer.stop()
+
+    async def _rewind(self, consumer: AIOKafkaConsumer) -> None:
+        """Seek the claimed partitions back to where the claim started them. A fetch that
+        waited across a release returns records of the new assignment only once it is made
+        (aiokafka waits for it), possibly after the claim's seek: dropped without a seek back,
+        the position would have passed them, unprocessed. Nothing was processed since the
+        claim (it settled the last batch, and this is the first batch after it)."""
+        for tp in self.partitions():
+            if (offset := self.committed.get(tp.partition)) is not None:
+                consumer.seek(tp, offset)
+            else:
+                await consumer.seek_to_beginning(tp)
 
     async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[Any, list[Any]]:
         """A batch: what fetches return within ``batch_within_s`` of its first record, up to

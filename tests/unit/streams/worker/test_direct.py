@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from streams.worker.direct import next_offsets, owned_records
+from runtime.settings import Settings
+from streams.worker.direct import DirectReader, next_offsets, owned_records
 
 
 def fetched(partition: int, *offsets: int) -> list[ConsumerRecord]:  # type: ignore[type-arg]
@@ -48,3 +52,26 @@ def test_records_of_a_released_partition_are_left_out() -> None:
     assert [(r.partition, r.offset) for r in records] == [(1, 40)]
     # the timestamp in seconds, as the ingest step reads it
     assert records[0].timestamp == 1_764_000_000.040
+
+
+class SeekRecorder:
+    """What the reader asks of aiokafka's consumer when it rewinds: seeks, nothing else."""
+
+    def __init__(self) -> None:
+        self.seeks: list[tuple[int, int | str]] = []
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp.partition, offset))
+
+    async def seek_to_beginning(self, *tps: TopicPartition) -> None:
+        self.seeks.extend((tp.partition, "beginning") for tp in tps)
+
+
+def test_a_batch_fetched_across_a_claim_is_read_again_from_where_the_claim_started() -> None:
+    settings = Settings(demo_mode=True)
+    reader = DirectReader(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+    reader.owned = {0, 1}
+    reader.committed = {0: 42}  # partition 1: never committed anywhere, read from the start
+    consumer = SeekRecorder()
+    asyncio.run(reader._rewind(consumer))  # type: ignore[arg-type]
+    assert consumer.seeks == [(0, 42), (1, "beginning")]
