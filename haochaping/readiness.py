@@ -15,7 +15,7 @@ from haochaping.topics import admin_client
 from runtime.poll_watchdog import LagProbe, total_lag
 from runtime.settings import Settings
 from sinks.landings import LANDINGS
-from streams.topology import follow_up_group, follow_up_inputs, raw_group, rekeyed_topic
+from streams.topology import faust_routes_of, follow_up_group, follow_up_inputs, raw_group
 from streams.worker.handover import reads_follow_up_topics
 
 
@@ -36,10 +36,9 @@ def group_inputs(settings: Settings, *, follow_up_apart: bool) -> dict[str, tupl
     """name → (consumer group, the topics it consumes), with the follow-up agents in the
     worker's process or in one of their own (``haochaping worker --role follow-up``)."""
     groups = {}
-    # the ingest agent reads mis-keyed evaluations sent home too (streams/ingest/rekey.py)
-    ingest = [settings.topic_raw, rekeyed_topic(settings)]
-    if settings.ingest_reader == "direct":  # ratings.raw's offsets are in raw_group's
-        ingest = [rekeyed_topic(settings)]
+    # what the Faust group commits of the ingest step's inputs: the rekeyed topic, and
+    # ratings.raw unless the direct reader commits it in raw_group (added in Readiness.look)
+    ingest = [route.topic for route in faust_routes_of(settings, "ingest")]
     if follow_up_apart:
         groups["worker"] = (settings.app_id, ingest)
         groups["follow-up"] = (follow_up_group(settings), follow_up_inputs(settings))
