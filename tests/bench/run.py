@@ -246,10 +246,13 @@ def py_spy(service: Service, output: Path, workdir: Path) -> subprocess.Popen[by
     )
 
 
-def stop_py_spy(spy: subprocess.Popen[bytes] | None) -> None:
-    if spy is not None:
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
+def stop_py_spy(*spies: subprocess.Popen[bytes] | None) -> None:
+    for spy in spies:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        if spy is not None:
+            spy.wait(timeout=60)
 
 
 @dataclass
@@ -357,7 +360,7 @@ def observe_run(
     def alive() -> bool:
         return all(p.alive() for p in processes)
 
-    spy = None
+    spies: list[subprocess.Popen[bytes]] = []
     try:
         watch = Watch([p.process.pid for p in processes], broker_pid())
         if not wait_for(lambda: sum(offsets.ends(results).values()) > 0, 300, alive):
@@ -365,7 +368,12 @@ def observe_run(
         watch.look()
         firsts = (watch.worker_cpu, watch.broker_cpu, watch.at, list(watch.processes_cpu))
         if profile is not None:  # from the first output to the last commit: processing only
-            spy = py_spy(worker, profile / "pipeline.txt", workdir)
+            # pipeline.txt: the process that reads ratings.raw; the others after their logs
+            names = ["pipeline", *(p.log_path.stem for p in processes[1:])]
+            spies = [
+                py_spy(p, profile / f"{n}.txt", workdir)
+                for p, n in zip(processes, names, strict=True)
+            ]
         out_at_first = sum(offsets.ends(results).values())
 
         def committed_all() -> bool:
@@ -377,15 +385,15 @@ def observe_run(
             raise SystemExit(f"pipeline did not finish:\n{worker.output()[-2000:]}")
         # the screening and surge agents finish what ingest gave them
         wait_for(lambda: watch.idle_for(2.0), 120, alive, poll_s=0.1)
-        stop_py_spy(spy)
-        spy = None
+        stop_py_spy(*spies)
+        spies = []
         processed = sum(offsets.ends(results).values()) - out_at_first
         topics = output_topics(settings, app_id, offsets.admin)
         wait_for(settled(offsets, topics), 60, alive)
         partitions = offsets.partitions([*topics, settings.topic_raw])
         peaks = [peak_rss_mb(p.process.pid) for p in processes]
     finally:
-        stop_py_spy(spy)
+        stop_py_spy(*spies)
         offsets.close()
     return Observed(watch, *firsts, processed=processed, partitions=partitions, peaks=peaks)
 
@@ -652,8 +660,14 @@ def arguments() -> argparse.Namespace:
         "--batch-within-s",
         type=float,
         default=Settings.model_fields["batch_within_s"].default,
-        help="the worker's longest wait to fill a batch in runs (b) and (b1) "
+        help="the worker's longest wait to fill a batch in runs (b), (b1) and the latency run "
         "(HAOCHAPING_BATCH_WITHIN_S; default: production's)",
+    )
+    parser.add_argument(
+        "--sink-batch-s",
+        type=float,
+        help="the sink's longest wait before an insert in the latency run "
+        "(HAOCHAPING_SINK_BATCH_S; default: production's)",
     )
     parser.add_argument(
         "--ingest-reader",
@@ -672,8 +686,8 @@ def arguments() -> argparse.Namespace:
         "--profile",
         type=Path,
         help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
-        "into DIR/pipeline.txt and DIR/latency.txt; python -m tests.bench.profile FILE sums "
-        "them per stage); it disturbs the runs a little",
+        "into DIR/pipeline.txt, DIR/pipeline-worker-follow-up.txt and DIR/latency.txt; "
+        "python -m tests.bench.profile FILE sums them per stage); it disturbs the runs a little",
     )
     return parser.parse_args()
 
@@ -745,7 +759,16 @@ def one_process(
 
 def latency_row(args: argparse.Namespace, workdir: Path, probes: dict[str, float]) -> Latency:
     settings = unique_settings(workdir, topic_partitions=args.partitions)
-    settings = settings.model_copy(update={"ingest_reader": args.ingest_reader})
+    # production's batch waits, not the tests' (harness.py cuts the sink's; before 2026-12-08
+    # this row ran with them)
+    production = Settings.model_fields["sink_batch_s"].default
+    settings = settings.model_copy(
+        update={
+            "ingest_reader": args.ingest_reader,
+            "batch_within_s": args.batch_within_s,
+            "sink_batch_s": args.sink_batch_s if args.sink_batch_s is not None else production,
+        }
+    )
     prepare(settings)
     try:
         what = f"latency at {args.latency_rate:.0f}/s for {args.latency_seconds:.0f}s"
@@ -810,6 +833,7 @@ def print_header(args: argparse.Namespace) -> None:
         f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
         f"--latency-seconds {args.latency_seconds:.0f} --traffic {args.traffic}"
         f" --batch-within-s {args.batch_within_s:g} --ingest-reader {args.ingest_reader}"
+        f"{f' --sink-batch-s {args.sink_batch_s:g}' if args.sink_batch_s is not None else ''}"
         f"{' --no-neighbour' if args.no_neighbour else ''})\n"
     )
     print("| measurement | result |\n| --- | --- |")
@@ -860,9 +884,11 @@ def print_throughput(rows: Throughput) -> None:
 
 
 def print_latency(args: argparse.Namespace, lat: Latency) -> None:
+    sink_wait = args.sink_batch_s or Settings.model_fields["sink_batch_s"].default
     print(
         f"| event → ClickHouse latency at {lat.achieved:,.0f}/s, "
-        f"{'without' if args.no_neighbour else 'with'} a neighbour burning a core | "
+        f"{'without' if args.no_neighbour else 'with'} a neighbour burning a core "
+        f"(batch waits: worker {args.batch_within_s:g} s, sink {sink_wait:g} s) | "
         f"p50 {lat.p50:.2f} s, p99 {lat.p99:.2f} s, max {lat.worst:.2f} s "
         f"({lat.landed}/{lat.sent} landed) (target p99 < 1 s with the neighbour) |"
     )
