@@ -109,7 +109,9 @@ class Sink:
         # by table; refused records go to `rejected` in a batch of their own
         self._rows: dict[str, Rows] = defaultdict(list)
         self._offsets: dict[TopicPartition, int] = {}
-        self._held_since = time.monotonic()
+        # when the last insert began: the next is due sink_batch_s after it, so a row read
+        # while one lands waits sink_batch_s at most, not that plus the insert (issue 31)
+        self._last_flush_at = time.monotonic()
         self.rows_landed = 0
         # read by the watchdog thread (runtime/poll_watchdog.py)
         self.last_batch_at = time.monotonic()
@@ -158,13 +160,15 @@ class Sink:
         if held >= self._settings.sink_batch_rows:
             return True
         return bool(self._offsets) and (
-            time.monotonic() - self._held_since >= self._settings.sink_batch_s
+            time.monotonic() - self._last_flush_at >= self._settings.sink_batch_s
         )
 
     def flush(self) -> None:
+        self._last_flush_at = time.monotonic()
         tables = {landing.table: landing for landing in self._landings.values()}
-        for table, rows in list(self._rows.items()):
-            if rows:
+        # in LANDINGS' order, ratings first: the table analysts wait for
+        for table in [*tables, "refused"]:
+            if rows := self._rows.get(table):
                 self._land(REFUSED if table == "refused" else tables[table], rows)
         if self._offsets:
             self._commit()
@@ -172,7 +176,6 @@ class Sink:
             metrics.last_batch.set_to_current_time()
         self._rows.clear()
         self._offsets.clear()
-        self._held_since = time.monotonic()
 
     def _land(self, landing: Landing, rows: Rows) -> None:
         started = time.perf_counter()
