@@ -88,7 +88,7 @@ class Readiness:
             info = described.get(group, {})
             ends, positions = self._probe(group, topics).read()
             lag = total_lag(ends, positions)
-            if name == "worker" and settings.ingest_reader == "direct":
+            if name == "worker" and settings.reads_raw_directly:
                 lag += total_lag(*self._probe(raw_group(settings), [settings.topic_raw]).read())
             out.append(
                 GroupState(

@@ -608,6 +608,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def reads_raw_directly(self) -> bool:
+        """Whether the ingest half reads ratings.raw with its own consumer, committing in
+        the group ``<app_id>-raw`` (streams/worker/direct.py), rather than through Faust."""
+        return self.ingest_reader == "direct"
+
+    @property
     def follows_unrated(self) -> bool:
         """Whether the worker follows 办件 nobody rated: invitations or default ratings on."""
         return self.invitation_after_hours > 0 or self.default_rating_after_days > 0

@@ -75,7 +75,7 @@ def raw_group(settings: Settings) -> str:
 def faust_routes_of(settings: Settings, step: StepName) -> list[Route]:
     """The routes Faust's agent of ``step`` reads: all of them, but ratings.raw when the
     direct reader reads it."""
-    direct = settings.ingest_reader == "direct"
+    direct = settings.reads_raw_directly
     return [r for r in routes_of(settings, step) if not (direct and r.topic == settings.topic_raw)]
 
 

@@ -81,7 +81,7 @@ class Worker:
         self._declare_topics()
         self._declare_tables()
         self._build_steps()
-        direct = self.runs_ingest and settings.ingest_reader == "direct"
+        direct = self.runs_ingest and settings.reads_raw_directly
         self.direct = DirectReader(self) if direct else None
 
     def _declare_topics(self) -> None:

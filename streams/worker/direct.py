@@ -35,6 +35,7 @@ from runtime.settings import Settings
 from streams.records import Record
 from streams.topology import feed, raw_group
 from streams.worker.kafka import FETCH_MAX_WAIT_MS
+from streams.worker.progress import read_through
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -271,12 +272,12 @@ class DirectReader:
     async def read_to_end(self, read_to: Callable[[int], int]) -> list[int]:
         """The claimed partitions whose every record is processed (``read_to``: the offset
         after the newest one processed), for the surge heartbeat."""
-        ends = await self.ends()
-        return [
-            tp.partition
-            for tp, end in ends.items()
-            if max(read_to(tp.partition), self.committed.get(tp.partition, 0)) >= end
-        ]
+        done = read_through(
+            await self.ends(),
+            lambda tp: read_to(tp.partition),
+            lambda tp: self.committed.get(tp.partition, 0),
+        )
+        return [tp.partition for tp in done]
 
 
 async def faust_group_offsets(

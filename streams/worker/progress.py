@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from streams import metrics
+
+Partition = TypeVar("Partition")
+
+
+def read_through(
+    ends: Mapping[Partition, int],
+    read_to: Callable[[Partition], int],
+    committed: Callable[[Partition], int],
+) -> list[Partition]:
+    """The partitions of ``ends`` (their end offsets) whose every record is processed: read to
+    the end (``read_to``: the offset after the newest one processed), or committed to it (a
+    partition this process has read nothing of since it started is read to its end if its
+    committed offset is), for the surge and case clocks' heartbeats."""
+    return [p for p, end in ends.items() if max(read_to(p), committed(p)) >= end]
 
 
 @dataclass

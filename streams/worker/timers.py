@@ -21,6 +21,7 @@ from streams.topology import evaluated_topic, follow_up_inputs
 from streams.worker.diagnosis import stall_evidence
 from streams.worker.gaps import fill_gaps
 from streams.worker.kafka import committed_offsets
+from streams.worker.progress import read_through
 
 if TYPE_CHECKING:
     from streams.worker.app import Worker
@@ -141,11 +142,8 @@ async def read_to_end(
     # a partition this process has read nothing of is read to its end if the group's
     # committed offset is (it started since, and nothing came)
     committed = committed_offsets(app)
-    return wall, [
-        source(tp)
-        for tp, end in ends.items()
-        if max(read_to(source(tp)), committed.get(tp) or 0) >= end
-    ]
+    done = read_through(ends, lambda tp: read_to(source(tp)), lambda tp: committed.get(tp) or 0)
+    return wall, [source(tp) for tp in done]
 
 
 def _expire_state(worker: Worker) -> None:

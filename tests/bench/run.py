@@ -355,7 +355,7 @@ def observe_run(
     and every process has been idle for 2 s, and the other agents' topics are quiet."""
     app_id = worker_settings.app_id
     # who commits ratings.raw's offsets: the Faust group, or the direct reader's
-    direct = worker_settings.ingest_reader == "direct"
+    direct = worker_settings.reads_raw_directly
     raw_reader_group = raw_group(worker_settings) if direct else app_id
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
