@@ -148,6 +148,19 @@ class Screener:
     def __init__(self, state: MutableMapping[str, Any], rules: ScreenRules | None = None) -> None:
         self._state = state
         self.rules = rules or ScreenRules()
+        # per sender, its limited spans: (span, span_s, limit), resolved once, not per fact
+        self._limits: tuple[tuple[str, str, tuple[tuple[str, int, int], ...]], ...] = tuple(
+            (
+                sender,
+                f"{sender}_rate",
+                tuple(
+                    (span, span_s, limit)
+                    for span, span_s in SPANS.items()
+                    if (limit := self.rules.limits.get((sender, span))) is not None
+                ),
+            )
+            for sender in SENDERS
+        )
         self._cache: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._changed: dict[str, Suspect] = {}
@@ -203,15 +216,12 @@ class Screener:
             self._flag(fact, "no_transaction")
         if fact.level <= 2 and fact.comment and judge_comment(fact.comment).flagged:
             self._flag(fact, "malicious_comment")
-        for sender in SENDERS:
-            who = getattr(fact, sender)
-            if not who:
-                continue
-            for span, span_s in SPANS.items():
-                limit = rules.limits.get((sender, span))
-                if limit is not None:
-                    key = f"{self.PREFIX}r|{sender}|{span}|{who}|{window_start(fact.at, span_s)}"
-                    self._count(key, fact, kept, limit, f"{sender}_rate")
+        at = fact.at
+        for sender, reason, spans in self._limits:
+            if who := getattr(fact, sender):
+                for span, span_s, limit in spans:
+                    key = f"{self.PREFIX}r|{sender}|{span}|{who}|{window_start(at, span_s)}"
+                    self._count(key, fact, kept, limit, reason)
         if fact.evaluator:
             self._departments(fact, kept)
         if fact.window_code:
@@ -237,7 +247,8 @@ class Screener:
             # far are not needed to decide anything any more
             self._put(key, {"over": 1, "at": fact.at})
         else:
-            self._put(key, {"ids": ids, "at": fact.at})
+            entry["at"] = fact.at  # in place, as its ids are: one dict less per fact and span
+            self._put(key, entry)
 
     def _departments(self, fact: ScreenFact, kept: ScreenFact) -> None:
         key = f"{self.PREFIX}d|{fact.evaluator}|{window_start(fact.at, 86_400)}"
