@@ -670,6 +670,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--sink-batch-s",
         type=float,
+        default=Settings.model_fields["sink_batch_s"].default,
         help="the sink's longest wait before an insert in the latency run "
         "(HAOCHAPING_SINK_BATCH_S; default: production's)",
     )
@@ -763,14 +764,13 @@ def one_process(
 
 def latency_row(args: argparse.Namespace, workdir: Path, probes: dict[str, float]) -> Latency:
     settings = unique_settings(workdir, topic_partitions=args.partitions)
-    # production's batch waits, not the tests' (harness.py cuts the sink's; before 2026-12-08
-    # this row ran with them)
-    production = Settings.model_fields["sink_batch_s"].default
+    # production's batch waits unless told, not the tests' (harness.py cuts them; before
+    # 2026-12-08 this row ran with them)
     settings = settings.model_copy(
         update={
             "ingest_reader": args.ingest_reader,
             "batch_within_s": args.batch_within_s,
-            "sink_batch_s": args.sink_batch_s if args.sink_batch_s is not None else production,
+            "sink_batch_s": args.sink_batch_s,
         }
     )
     prepare(settings)
@@ -836,8 +836,8 @@ def print_header(args: argparse.Namespace) -> None:
         f"command: `make bench` (python -m tests.bench.run --count {args.count} "
         f"--partitions {args.partitions} --latency-rate {args.latency_rate:.0f} "
         f"--latency-seconds {args.latency_seconds:.0f} --traffic {args.traffic}"
-        f" --batch-within-s {args.batch_within_s:g} --ingest-reader {args.ingest_reader}"
-        f"{f' --sink-batch-s {args.sink_batch_s:g}' if args.sink_batch_s is not None else ''}"
+        f" --batch-within-s {args.batch_within_s:g} --sink-batch-s {args.sink_batch_s:g}"
+        f" --ingest-reader {args.ingest_reader}"
         f"{' --no-neighbour' if args.no_neighbour else ''})\n"
     )
     print("| measurement | result |\n| --- | --- |")
@@ -888,11 +888,10 @@ def print_throughput(rows: Throughput) -> None:
 
 
 def print_latency(args: argparse.Namespace, lat: Latency) -> None:
-    sink_wait = args.sink_batch_s or Settings.model_fields["sink_batch_s"].default
     print(
         f"| event → ClickHouse latency at {lat.achieved:,.0f}/s, "
         f"{'without' if args.no_neighbour else 'with'} a neighbour burning a core "
-        f"(batch waits: worker {args.batch_within_s:g} s, sink {sink_wait:g} s) | "
+        f"(batch waits: worker {args.batch_within_s:g} s, sink {args.sink_batch_s:g} s) | "
         f"p50 {lat.p50:.2f} s, p99 {lat.p99:.2f} s, max {lat.worst:.2f} s "
         f"({lat.landed}/{lat.sent} landed) (target p99 < 1 s with the neighbour) |"
     )
