@@ -615,6 +615,31 @@ def _load() -> str:
     return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _worker_options(parser: argparse.ArgumentParser) -> None:
+    """The settings of the measured worker and sink, production's unless told."""
+    parser.add_argument(
+        "--batch-within-s",
+        type=float,
+        default=Settings.model_fields["batch_within_s"].default,
+        help="the worker's longest wait to fill a batch in runs (b), (b1) and the latency run "
+        "(HAOCHAPING_BATCH_WITHIN_S; default: production's)",
+    )
+    parser.add_argument(
+        "--sink-batch-s",
+        type=float,
+        default=Settings.model_fields["sink_batch_s"].default,
+        help="the sink's longest wait before an insert in the latency run "
+        "(HAOCHAPING_SINK_BATCH_S; default: production's)",
+    )
+    parser.add_argument(
+        "--ingest-reader",
+        choices=("faust", "direct"),
+        default=Settings.model_fields["ingest_reader"].default,
+        help="how the worker of runs (b), (b1) and the latency run reads ratings.raw "
+        "(HAOCHAPING_INGEST_READER; default: production's)",
+    )
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="evaluations per throughput run")
@@ -660,27 +685,7 @@ def arguments() -> argparse.Namespace:
         "all within seconds (what the bench did before the screening's figures were made "
         "honest; every per-minute limit is then tripped)",
     )
-    parser.add_argument(
-        "--batch-within-s",
-        type=float,
-        default=Settings.model_fields["batch_within_s"].default,
-        help="the worker's longest wait to fill a batch in runs (b), (b1) and the latency run "
-        "(HAOCHAPING_BATCH_WITHIN_S; default: production's)",
-    )
-    parser.add_argument(
-        "--sink-batch-s",
-        type=float,
-        default=Settings.model_fields["sink_batch_s"].default,
-        help="the sink's longest wait before an insert in the latency run "
-        "(HAOCHAPING_SINK_BATCH_S; default: production's)",
-    )
-    parser.add_argument(
-        "--ingest-reader",
-        choices=("faust", "direct"),
-        default=Settings.model_fields["ingest_reader"].default,
-        help="how the worker of runs (b), (b1) and the latency run reads ratings.raw "
-        "(HAOCHAPING_INGEST_READER; default: production's)",
-    )
+    _worker_options(parser)
     parser.add_argument(
         "--skip-one-process",
         action="store_true",
