@@ -13,9 +13,10 @@ the ingest agent reads only the rekeyed topic through Faust, and this reader rea
   partitions, never subscribed), after Kafka acknowledged the batch's output, as the agent's
   are. A partition that group never committed starts where the Faust group committed it, so
   switching the reader on replays nothing.
-- **Batches**: up to ``batch_size``, or what came within ``batch_within_s`` of the first
-  record, as the agent's; aiokafka goes on fetching while a batch is processed, so the next
-  one fills meanwhile (Faust's ``take`` buffers nothing then).
+- **Batches**: up to ``batch_size``, or what came within ``batch_within_s`` of the oldest
+  record's Kafka timestamp (the agent's wait counts from its first record's arrival); aiokafka
+  goes on fetching while a batch is processed, so the next one fills meanwhile (Faust's
+  ``take`` buffers nothing then).
 """
 
 from __future__ import annotations
@@ -73,6 +74,20 @@ def owned_records(batch: Mapping[Any, list[Any]], owned: Iterable[int]) -> list[
     after a release)."""
     mine = set(owned)
     return [Record.consumed(r) for tp, rs in batch.items() if tp.partition in mine for r in rs]
+
+
+def oldest_written(batch: Mapping[Any, list[Any]]) -> float:
+    """When the oldest record of a fetched batch was written (epoch seconds, its Kafka
+    timestamp: the producer's clock, or the broker's for LogAppendTime)."""
+    return min(records[0].timestamp for records in batch.values() if records) / 1000
+
+
+def fill_wait(oldest: float, now: float, within: float) -> float:
+    """How long a batch whose oldest record was written at ``oldest`` may still wait for more:
+    until ``within`` after that record, so the records that came while the last batch was
+    processed wait ``within`` in all, not the processing and ``within`` again (issue 31's
+    latency). A producer's clock ahead cannot make it longer than ``within``."""
+    return max(0.0, min(within, oldest + within - now))
 
 
 class DirectReader:
@@ -135,21 +150,31 @@ class DirectReader:
                 await consumer.seek_to_beginning(tp)
 
     async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[Any, list[Any]]:
-        """A batch: what fetches return within ``batch_within_s`` of its first record, up to
-        ``batch_size``. A batch per fetch wrote up to 3.4 messages per evaluation at live
-        rates instead of 2.0 (window entries per batch; docs/benchmarks.md, issue 31), and the
-        sink fell behind; with a backlog a batch is full at once."""
+        """A batch: up to ``batch_size`` records, waited for until ``batch_within_s`` after
+        its oldest record was written (``fill_wait``), then what is fetched already. A batch
+        per fetch wrote up to 3.4 messages per evaluation at live rates instead of 2.0 (window
+        entries per batch; docs/benchmarks.md, issue 31), and the sink fell behind; with a
+        backlog a batch is full at once."""
         size = self.settings.batch_size
         batch: dict[Any, list[Any]] = await consumer.getmany(
             timeout_ms=IDLE_FETCH_MS, max_records=size
         )
+        if not batch:
+            return batch
         count = sum(map(len, batch.values()))
-        deadline = time.monotonic() + self.settings.batch_within_s
-        while batch and count < size and (left := deadline - time.monotonic()) > 0:
-            more = await consumer.getmany(timeout_ms=int(left * 1000) + 1, max_records=size - count)
+        deadline = time.monotonic() + fill_wait(
+            oldest_written(batch), time.time(), self.settings.batch_within_s
+        )
+        while count < size:
+            left = deadline - time.monotonic()
+            # past the deadline, only what is fetched already: one look, no wait
+            timeout_ms = int(left * 1000) + 1 if left > 0 else 0
+            more = await consumer.getmany(timeout_ms=timeout_ms, max_records=size - count)
             for tp, records in more.items():
                 batch.setdefault(tp, []).extend(records)
                 count += len(records)
+            if left <= 0:
+                break
         return batch
 
     async def _process(self, records: list[Record], offsets: dict[TopicPartition, int]) -> None:

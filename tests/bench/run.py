@@ -695,8 +695,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="also sample the worker of run (b) and of the latency run with py-spy (raw stacks "
-        "into DIR/pipeline.txt, DIR/pipeline-worker-follow-up.txt and DIR/latency.txt; "
+        help="also sample the worker of runs (b) and (b1) and of the latency run with py-spy "
+        "(raw stacks into DIR/pipeline.txt, DIR/pipeline-worker-follow-up.txt, "
+        "DIR/one-process/pipeline.txt and DIR/latency.txt; "
         "python -m tests.bench.profile FILE sums them per stage); it disturbs the runs a little",
     )
     return parser.parse_args()
@@ -742,14 +743,19 @@ def throughput(args: argparse.Namespace, workdir: Path, probes: dict[str, float]
         one = None
         if not args.skip_one_process:
             announce(probes, "b1", "pipeline: haochaping worker, one process")
-            one = one_process(settings, args.count, workdir, traffic_start)
+            one_profile = args.profile / "one-process" if args.profile else None
+            one = one_process(settings, args.count, workdir, traffic_start, one_profile)
     finally:
         cleanup(settings)
     return Throughput(ceiling_rate, floor_row, tuned_row, peer_row, run, batch_row, one)
 
 
 def one_process(
-    settings: Settings, count: int, workdir: Path, traffic_start: datetime | None
+    settings: Settings,
+    count: int,
+    workdir: Path,
+    traffic_start: datetime | None,
+    profile: Path | None = None,
 ) -> PipelineRun:
     # the same ratings.raw, into output topics of its own
     outputs = unique_settings(workdir, topic_partitions=settings.topic_partitions)
@@ -762,7 +768,7 @@ def one_process(
     )
     prepare(outputs)
     try:
-        return pipeline(outputs, count, workdir, None, traffic_start, ONE_PROCESS)
+        return pipeline(outputs, count, workdir, profile, traffic_start, ONE_PROCESS)
     finally:
         cleanup(outputs)
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+import pytest
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from runtime.settings import Settings
-from streams.worker.direct import DirectReader, next_offsets, owned_records
+from streams.worker.direct import (
+    DirectReader,
+    fill_wait,
+    next_offsets,
+    oldest_written,
+    owned_records,
+)
 
 
 def fetched(partition: int, *offsets: int) -> list[ConsumerRecord]:  # type: ignore[type-arg]
@@ -75,3 +82,25 @@ def test_a_batch_fetched_across_a_claim_is_read_again_from_where_the_claim_start
     consumer = SeekRecorder()
     asyncio.run(reader._rewind(consumer))  # type: ignore[arg-type]
     assert consumer.seeks == [(0, 42), (1, "beginning")]
+
+
+def test_a_batch_waits_until_the_wait_after_its_oldest_record_was_written() -> None:
+    # written 0.15 s ago: 0.05 s left of a 0.2 s wait, not 0.2 s more
+    assert fill_wait(oldest=100.0, now=100.15, within=0.2) == pytest.approx(0.05)
+
+
+def test_a_batch_of_records_older_than_the_wait_takes_what_is_fetched_without_waiting() -> None:
+    assert fill_wait(oldest=100.0, now=160.0, within=0.2) == 0.0
+
+
+def test_a_producer_clock_ahead_does_not_lengthen_the_wait() -> None:
+    assert fill_wait(oldest=130.0, now=100.0, within=0.2) == 0.2
+
+
+def test_the_oldest_record_of_a_batch_is_the_earliest_first_record_of_its_partitions() -> None:
+    batch = {
+        TopicPartition("ratings.raw", 0): fetched(0, 5, 6),
+        TopicPartition("ratings.raw", 1): fetched(1, 2, 9),
+        TopicPartition("ratings.raw", 2): [],
+    }
+    assert oldest_written(batch) == pytest.approx(1_764_000_000.002)
