@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,9 @@ def owned_records(batch: Mapping[Any, list[Any]], owned: Iterable[int]) -> list[
 
 def oldest_written(batch: Mapping[Any, list[Any]]) -> float:
     """When the oldest record of a fetched batch was written (epoch seconds, its Kafka
-    timestamp: the producer's clock, or the broker's for LogAppendTime)."""
-    return min(records[0].timestamp for records in batch.values() if records) / 1000
+    timestamp: the producer's clock, or the broker's for LogAppendTime); a batch without
+    records is as new as can be (its wait is whole)."""
+    return min((rs[0].timestamp for rs in batch.values() if rs), default=math.inf) / 1000
 
 
 def fill_wait(oldest: float, now: float, within: float) -> float:

@@ -104,3 +104,8 @@ def test_the_oldest_record_of_a_batch_is_the_earliest_first_record_of_its_partit
         TopicPartition("ratings.raw", 2): [],
     }
     assert oldest_written(batch) == pytest.approx(1_764_000_000.002)
+
+
+def test_a_batch_of_empty_partitions_waits_the_whole_wait() -> None:
+    batch = {TopicPartition("ratings.raw", 0): []}
+    assert fill_wait(oldest_written(batch), now=100.0, within=0.2) == 0.2
