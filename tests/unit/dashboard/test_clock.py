@@ -5,17 +5,13 @@ its data under yesterday)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from starlette.testclient import TestClient
 
 from dashboard.app import create_app
 from runtime.clock import CHINA
 from runtime.settings import Settings
-
-
-def no_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return []
+from tests.unit.dashboard.stubs import no_rows
 
 
 def test_today_is_the_day_of_the_boards_clock() -> None:

@@ -3,18 +3,13 @@ part 4): no Host header in redirects, security headers, no formula in a CSV cell
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.testclient import TestClient
 
 from dashboard.app import SECURITY_HEADERS, create_app
 from dashboard.exports import _cell
 from dashboard.tables import Column
 from runtime.settings import Settings
-
-
-def no_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return []
+from tests.unit.dashboard.stubs import no_rows
 
 
 def client() -> TestClient:
