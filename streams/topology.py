@@ -72,6 +72,12 @@ def raw_group(settings: Settings) -> str:
     return f"{settings.app_id}-raw"
 
 
+def raw_committer(settings: Settings) -> str:
+    """The group whose committed offsets say how far ratings.raw is processed: the direct
+    reader's, or the app's when Faust's agent reads it."""
+    return raw_group(settings) if settings.reads_raw_directly else settings.app_id
+
+
 def faust_routes_of(settings: Settings, step: StepName) -> list[Route]:
     """The routes Faust's agent of ``step`` reads: all of them, but ratings.raw when the
     direct reader reads it."""

@@ -36,7 +36,7 @@ from haochaping.topics import admin_client, ensure_topics
 from runtime.kafka_security import kafka_security
 from runtime.settings import Settings
 from sinks.clickhouse import connect
-from streams.topology import raw_group
+from streams.topology import raw_committer
 from tests.bench.observe import (
     Offsets,
     TopicContent,
@@ -354,9 +354,7 @@ def observe_run(
     """Wait for the worker's first output, then until its group has committed every offset
     and every process has been idle for 2 s, and the other agents' topics are quiet."""
     app_id = worker_settings.app_id
-    # who commits ratings.raw's offsets: the Faust group, or the direct reader's
-    direct = worker_settings.reads_raw_directly
-    raw_reader_group = raw_group(worker_settings) if direct else app_id
+    raw_reader_group = raw_committer(worker_settings)
     offsets = Offsets(settings)
     results = [settings.topic_valid, settings.topic_rejected]
     worker = processes[0]  # the one that reads ratings.raw
